@@ -1,0 +1,76 @@
+package configs
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Defaults for keys the configuration leaves out.
+const (
+	DefaultInterface      = "eth1"
+	DefaultVRRPVersion    = 3
+	DefaultAdvertInterval = time.Second
+	DefaultBackupPrepend  = 2
+	DefaultRemoteASN      = 64512 // AWS's default ASN for a virtual private gateway
+	DefaultIKEVersion     = 2
+	DefaultDPDDelay       = 10 * time.Second
+	DefaultIKELifetime    = 28800 * time.Second // AWS's phase 1 default
+	DefaultChildLifetime  = 3600 * time.Second  // AWS's phase 2 default
+	// MEDStep is the default MED distance between a gateway's tunnels, so the
+	// first listed tunnel is preferred by AWS.
+	MEDStep = 100
+)
+
+// defaults fills the keys the document left out. It looks at d.set rather
+// than at zero values so that an explicit "preempt: false" or "med: 0" stays.
+func (d *decoder) defaults(s *Site) {
+	if !d.set["vlan.interface"] {
+		s.VLAN.Interface = DefaultInterface
+	}
+	if !d.set["vrrp.version"] {
+		s.VRRP.Version = DefaultVRRPVersion
+	}
+	if !d.set["vrrp.advert_interval"] {
+		s.VRRP.AdvertInterval = DefaultAdvertInterval
+	}
+	if !d.set["vrrp.preempt"] {
+		s.VRRP.Preempt = true
+	}
+	if !d.set["bgp.advertise"] && s.VLAN.Prefix.IsValid() {
+		s.BGP.Advertise = []netip.Prefix{s.VLAN.Prefix.Masked()}
+	}
+	if !d.set["bgp.backup_prepend"] {
+		s.BGP.BackupPrepend = DefaultBackupPrepend
+	}
+	for gi := range s.Gateways {
+		g := &s.Gateways[gi]
+		for ti := range g.Tunnels {
+			t := &g.Tunnels[ti]
+			p := index(index("gateways", gi)+".tunnels", ti)
+			if !d.set[p+".remote_asn"] {
+				t.RemoteASN = DefaultRemoteASN
+			}
+			if !d.set[p+".ike_version"] {
+				t.IKEVersion = DefaultIKEVersion
+			}
+			if !d.set[p+".proposals"] {
+				t.Proposals = DefaultProposals(t.IKEVersion)
+			}
+			if !d.set[p+".esp_proposals"] {
+				t.ESPProposals = DefaultESPProposals()
+			}
+			if !d.set[p+".dpd_delay"] {
+				t.DPDDelay = DefaultDPDDelay
+			}
+			if !d.set[p+".ike_lifetime"] {
+				t.IKELifetime = DefaultIKELifetime
+			}
+			if !d.set[p+".child_lifetime"] {
+				t.ChildLifetime = DefaultChildLifetime
+			}
+			if !d.set[p+".med"] {
+				t.MED = uint32(ti) * MEDStep
+			}
+		}
+	}
+}

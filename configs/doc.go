@@ -1,0 +1,61 @@
+// Package configs parses and validates tidegate's site configuration: the one
+// YAML document that describes a gateway pair and that goes, unchanged, into
+// both Linodes' user data (see DESIGN.md, "The site configuration").
+//
+// Parse (or Load, for a file) decodes the document, fills the defaults and
+// checks it strictly: unknown keys, duplicate keys and type mismatches are
+// errors, and so is anything AWS, strongSwan, VRRP or the pair itself would
+// refuse later. All problems are reported at once as an Errors value, each
+// naming its key path and line, e.g.
+//
+//	line 27: gateways[1].tunnels[0].psk: does not meet AWS's rules (...): it starts with 0
+//
+// Secrets (tunnel pre-shared keys, the VRRPv2 password) are held in Secret,
+// which prints as "*****" everywhere; errors never quote them.
+//
+// # Schema
+//
+// Defaults are in brackets. Durations are Go duration strings ("10s",
+// "100ms", "8h") or plain integers meaning seconds.
+//
+//	version: 1                       # required, must be 1
+//	site: linode-to-aws              # required, [a-z0-9-]
+//	vlan:
+//	  interface: eth1                # [eth1]
+//	  prefix: 10.0.1.0/24            # required, IPv4, host bits zero, /29 or larger
+//	  virtual_ip: 10.0.1.200         # required, inside prefix, not network/broadcast
+//	vrrp:
+//	  vrid: 10                       # required, 1..255
+//	  version: 3                     # [3]; 2 for keepalived's default, with auth_pass
+//	  advert_interval: 1s            # [1s]; v2 whole seconds 1..255, v3 10ms steps to 40.95s
+//	  auth_pass: ""                  # v2 only, 1..8 bytes
+//	  preempt: true                  # [true]
+//	  preempt_delay: 0s              # [0], up to 1000s, only with preempt
+//	bgp:
+//	  asn: 65000                     # required, not 64512 (AWS's default) nor 23456
+//	  advertise: [10.0.1.0/24]       # [vlan.prefix]; canonical IPv4, no /32, at most 33
+//	  backup_prepend: 2              # [2], 0..10
+//	gateways:                        # exactly two, distinct names and priorities
+//	  - name: vpn-gw-1               # the Linode label
+//	    priority: 100                # required, 1..254
+//	    vlan_address: 10.0.1.2/24    # [the Metadata Service's ipam_address]
+//	    tunnels:                     # 1..4
+//	      - name: vpn-1a             # unique in the site
+//	        outside_address: 203.0.113.10   # AWS's public endpoint
+//	        inside_cidr: 169.254.80.144/30  # unique, not one AWS reserves
+//	        psk: EXAMPLE.psk.for.vpn_1a     # 8..64 of [A-Za-z0-9._], not starting with 0
+//	        remote_asn: 64512        # [64512]
+//	        ike_version: 2           # [2]
+//	        proposals: [aes256gcm16-prfsha384-ecp384, aes256-sha256-modp2048]
+//	        esp_proposals: [aes256gcm16-ecp384, aes256-sha256-modp2048]
+//	        dpd_delay: 10s           # [10s], 1s..60s
+//	        ike_lifetime: 8h         # [28800s], 900s..28800s
+//	        child_lifetime: 1h       # [3600s], 900s..3600s, less than ike_lifetime
+//	        med: 0                   # [index in the list × 100]
+//
+// Proposals use strongSwan's syntax and are limited to the algorithms AWS
+// accepts; see DefaultProposals for why the defaults are what they are.
+//
+// The examples directory holds the seed article's reference scenario
+// (examples/seed.yaml) and its keepalived-compatible VRRPv2 variant.
+package configs

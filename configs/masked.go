@@ -1,0 +1,121 @@
+package configs
+
+import (
+	"bytes"
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The render types mirror the schema's keys for Masked. They hold strings for
+// addresses and durations so that the output reads like hand-written input
+// (10.0.1.0/24, 10s) and secrets stay Secret, which marshals masked.
+type (
+	siteYAML struct {
+		Version  int           `yaml:"version"`
+		Site     string        `yaml:"site"`
+		VLAN     vlanYAML      `yaml:"vlan"`
+		VRRP     vrrpYAML      `yaml:"vrrp"`
+		BGP      bgpYAML       `yaml:"bgp"`
+		Gateways []gatewayYAML `yaml:"gateways"`
+	}
+	vlanYAML struct {
+		Interface string `yaml:"interface"`
+		Prefix    string `yaml:"prefix"`
+		VirtualIP string `yaml:"virtual_ip"`
+	}
+	vrrpYAML struct {
+		VRID           uint8  `yaml:"vrid"`
+		Version        int    `yaml:"version"`
+		AdvertInterval string `yaml:"advert_interval"`
+		AuthPass       Secret `yaml:"auth_pass,omitempty"`
+		Preempt        bool   `yaml:"preempt"`
+		PreemptDelay   string `yaml:"preempt_delay"`
+	}
+	bgpYAML struct {
+		ASN           uint32   `yaml:"asn"`
+		Advertise     []string `yaml:"advertise,flow"`
+		BackupPrepend int      `yaml:"backup_prepend"`
+	}
+	gatewayYAML struct {
+		Name        string       `yaml:"name"`
+		Priority    uint8        `yaml:"priority"`
+		VLANAddress string       `yaml:"vlan_address,omitempty"`
+		Tunnels     []tunnelYAML `yaml:"tunnels"`
+	}
+	tunnelYAML struct {
+		Name           string   `yaml:"name"`
+		OutsideAddress string   `yaml:"outside_address"`
+		InsideCIDR     string   `yaml:"inside_cidr"`
+		PSK            Secret   `yaml:"psk"`
+		RemoteASN      uint32   `yaml:"remote_asn"`
+		IKEVersion     int      `yaml:"ike_version"`
+		Proposals      []string `yaml:"proposals"`
+		ESPProposals   []string `yaml:"esp_proposals"`
+		DPDDelay       string   `yaml:"dpd_delay"`
+		IKELifetime    string   `yaml:"ike_lifetime"`
+		ChildLifetime  string   `yaml:"child_lifetime"`
+		MED            uint32   `yaml:"med"`
+	}
+)
+
+// Masked renders the effective configuration (every default filled in) as
+// YAML in the schema's own keys, with every secret shown as "*****". It is
+// what `show config` prints; it is not meant to be parsed back, since the
+// masked keys would fail validation.
+func (s *Site) Masked() ([]byte, error) {
+	out := siteYAML{
+		Version: s.Version,
+		Site:    s.Site,
+		VLAN: vlanYAML{
+			Interface: s.VLAN.Interface,
+			Prefix:    s.VLAN.Prefix.String(),
+			VirtualIP: s.VLAN.VirtualIP.String(),
+		},
+		VRRP: vrrpYAML{
+			VRID:           s.VRRP.VRID,
+			Version:        s.VRRP.Version,
+			AdvertInterval: fmtDuration(s.VRRP.AdvertInterval),
+			AuthPass:       s.VRRP.AuthPass,
+			Preempt:        s.VRRP.Preempt,
+			PreemptDelay:   fmtDuration(s.VRRP.PreemptDelay),
+		},
+		BGP: bgpYAML{ASN: s.BGP.ASN, BackupPrepend: s.BGP.BackupPrepend},
+	}
+	for _, p := range s.BGP.Advertise {
+		out.BGP.Advertise = append(out.BGP.Advertise, p.String())
+	}
+	for _, g := range s.Gateways {
+		gy := gatewayYAML{Name: g.Name, Priority: g.Priority}
+		if g.VLANAddress.IsValid() {
+			gy.VLANAddress = g.VLANAddress.String()
+		}
+		for _, t := range g.Tunnels {
+			gy.Tunnels = append(gy.Tunnels, tunnelYAML{
+				Name:           t.Name,
+				OutsideAddress: t.OutsideAddress.String(),
+				InsideCIDR:     t.InsideCIDR.String(),
+				PSK:            t.PSK,
+				RemoteASN:      t.RemoteASN,
+				IKEVersion:     t.IKEVersion,
+				Proposals:      t.Proposals,
+				ESPProposals:   t.ESPProposals,
+				DPDDelay:       fmtDuration(t.DPDDelay),
+				IKELifetime:    fmtDuration(t.IKELifetime),
+				ChildLifetime:  fmtDuration(t.ChildLifetime),
+				MED:            t.MED,
+			})
+		}
+		out.Gateways = append(out.Gateways, gy)
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(out); err != nil {
+		return nil, fmt.Errorf("configs: render masked configuration: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("configs: render masked configuration: %w", err)
+	}
+	return b.Bytes(), nil
+}

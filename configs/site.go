@@ -1,0 +1,164 @@
+package configs
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// A Site is the whole configuration of a gateway pair: the same document goes
+// into both Linodes' user data, and each gateway finds its own section with
+// Gateway and its partner with Peer. Parse fills every default, so callers
+// read the fields as they are.
+type Site struct {
+	Version  int    // schema version; always 1
+	Site     string // the site's name, [a-z0-9-]
+	VLAN     VLAN
+	VRRP     VRRP
+	BGP      BGP
+	Gateways []Gateway // exactly two: the pair
+}
+
+// VLAN is the Linode VLAN that the pair and the hosts behind it share.
+type VLAN struct {
+	Interface string       // [eth1]
+	Prefix    netip.Prefix // the VLAN's IPv4 subnet, host bits zero
+	VirtualIP netip.Addr   // the VRRP address hosts route through
+}
+
+// VRRP configures the virtual router that holds VLAN.VirtualIP.
+type VRRP struct {
+	VRID    uint8 // 1..255
+	Version int   // [3]; 2 speaks to keepalived's default and carries AuthPass
+	// AdvertInterval is [1s]. Version 2 counts whole seconds (1..255);
+	// version 3 counts centiseconds (10ms..40.95s in 10ms steps).
+	AdvertInterval time.Duration
+	AuthPass       Secret        // version 2 only: PASS authentication, 1..8 bytes
+	Preempt        bool          // [true]
+	PreemptDelay   time.Duration // [0], 0..1000s like keepalived; needs Preempt
+}
+
+// BGP configures this site's BGP speaker.
+type BGP struct {
+	ASN uint32 // this site's AS (iBGP between the pair, eBGP to AWS)
+	// Advertise lists the prefixes announced to AWS; [VLAN.Prefix].
+	Advertise []netip.Prefix
+	// BackupPrepend is how many times the VRRP backup prepends its AS toward
+	// AWS so that AWS returns traffic through the master; [2], 0..10.
+	BackupPrepend int
+}
+
+// A Gateway is one Linode of the pair.
+type Gateway struct {
+	Name     string // the Linode label of the instance
+	Priority uint8  // VRRP priority, 1..254; the higher one is master
+	// VLANAddress is the gateway's address on the VLAN with the VLAN's prefix
+	// length. The zero Prefix means: use the ipam_address the Metadata Service
+	// reports for the VLAN interface (check it with Site.CheckVLANAddress).
+	VLANAddress netip.Prefix
+	Tunnels     []Tunnel // 1..4; AWS gives two per VPN connection
+}
+
+// A Tunnel is one IPsec tunnel to AWS with its eBGP session.
+type Tunnel struct {
+	Name           string       // unique across the site
+	OutsideAddress netip.Addr   // AWS's public tunnel endpoint
+	InsideCIDR     netip.Prefix // the /30 inside 169.254.0.0/16 AWS assigned
+	PSK            Secret       // AWS rules: 8..64 of [A-Za-z0-9._], not starting with 0
+	RemoteASN      uint32       // [64512], the AWS side's ASN
+	IKEVersion     int          // [2]
+	Proposals      []string     // IKE proposals in strongSwan syntax
+	ESPProposals   []string     // ESP proposals in strongSwan syntax
+	DPDDelay       time.Duration
+	IKELifetime    time.Duration // AWS phase 1 lifetime
+	ChildLifetime  time.Duration // AWS phase 2 lifetime
+	// MED is sent with the routes announced over this tunnel; lower is
+	// preferred. [index in the gateway's list × 100].
+	MED uint32
+}
+
+// RemoteInside returns AWS's inside address: the first usable address of the
+// /30 (169.254.80.145 for 169.254.80.144/30).
+func (t Tunnel) RemoteInside() netip.Addr {
+	if !t.InsideCIDR.IsValid() {
+		return netip.Addr{}
+	}
+	return t.InsideCIDR.Masked().Addr().Next()
+}
+
+// LocalInside returns this gateway's inside address with the tunnel's prefix
+// length: the second usable address of the /30 (169.254.80.146/30).
+func (t Tunnel) LocalInside() netip.Prefix {
+	if !t.InsideCIDR.IsValid() {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(t.RemoteInside().Next(), t.InsideCIDR.Bits())
+}
+
+// Gateway returns the gateway called name (a Linode label). The error lists
+// the names the configuration knows, since a mismatched label is the usual
+// cause.
+func (s *Site) Gateway(name string) (*Gateway, error) {
+	for i := range s.Gateways {
+		if s.Gateways[i].Name == name {
+			return &s.Gateways[i], nil
+		}
+	}
+	return nil, fmt.Errorf("configs: site %q has no gateway named %q (it has %s); the name must equal the Linode label",
+		s.Site, name, s.gatewayNames())
+}
+
+// Peer returns the other gateway of the pair that name belongs to.
+func (s *Site) Peer(name string) (*Gateway, error) {
+	if _, err := s.Gateway(name); err != nil {
+		return nil, err
+	}
+	for i := range s.Gateways {
+		if s.Gateways[i].Name != name {
+			return &s.Gateways[i], nil
+		}
+	}
+	return nil, fmt.Errorf("configs: site %q has no peer for gateway %q", s.Site, name)
+}
+
+func (s *Site) gatewayNames() string {
+	if len(s.Gateways) == 0 {
+		return "none"
+	}
+	q := make([]string, len(s.Gateways))
+	for i, g := range s.Gateways {
+		q[i] = fmt.Sprintf("%q", g.Name)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Tunnel returns the gateway's tunnel called name.
+func (g *Gateway) Tunnel(name string) (*Tunnel, error) {
+	names := make([]string, len(g.Tunnels))
+	for i := range g.Tunnels {
+		if g.Tunnels[i].Name == name {
+			return &g.Tunnels[i], nil
+		}
+		names[i] = fmt.Sprintf("%q", g.Tunnels[i].Name)
+	}
+	return nil, fmt.Errorf("configs: gateway %q has no tunnel named %q (it has %s)", g.Name, name, strings.Join(names, ", "))
+}
+
+// Load reads and parses the site configuration in the file at path. Every
+// error it returns names the file.
+func Load(path string) (*Site, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("configs: %w", err)
+	}
+	s, err := Parse(data)
+	if es, ok := err.(Errors); ok {
+		for _, e := range es {
+			e.File = path
+		}
+		return nil, es
+	}
+	return s, err
+}

@@ -1,0 +1,449 @@
+package configs
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// AWS's limits and reserved values that the rules below use.
+const (
+	// maxRoutes is the number of routes AWS accepts from a customer gateway
+	// over one VPN connection.
+	maxRoutes = 100
+	// failoverRoutes is how many routes each advertised prefix costs at worst:
+	// on failover a gateway also announces the prefix split into its two
+	// halves, so that the more specific routes win over the peer's.
+	failoverRoutes = 3
+	// asTrans is AS_TRANS (RFC 6793), which no BGP speaker may use as its ASN.
+	asTrans = 23456
+)
+
+var (
+	siteName = regexp.MustCompile(`^[a-z0-9-]+$`)
+	// tunnelName keeps names usable as swanctl connection names and in log
+	// lines without quoting.
+	tunnelName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	pskChars    = regexp.MustCompile(`^[A-Za-z0-9._]*$`)
+	linkLocal   = netip.MustParsePrefix("169.254.0.0/16")
+	sharedSpace = netip.MustParsePrefix("100.64.0.0/10") // RFC 6598 carrier-grade NAT
+	reserved4   = netip.MustParsePrefix("240.0.0.0/4")   // RFC 1112 reserved, incl. broadcast
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")     // RFC 1122 "this network"
+	// awsReservedInside are the inside /30s AWS refuses for a tunnel.
+	awsReservedInside = []netip.Prefix{
+		netip.MustParsePrefix("169.254.0.0/30"),
+		netip.MustParsePrefix("169.254.1.0/30"),
+		netip.MustParsePrefix("169.254.2.0/30"),
+		netip.MustParsePrefix("169.254.3.0/30"),
+		netip.MustParsePrefix("169.254.4.0/30"),
+		netip.MustParsePrefix("169.254.5.0/30"),
+		netip.MustParsePrefix("169.254.169.252/30"),
+	}
+)
+
+// require reports path as missing when the document does not set it.
+func (d *decoder) require(path, hint string) bool {
+	if d.set[path] {
+		return true
+	}
+	msg := "required"
+	if hint != "" {
+		msg += "; " + hint
+	}
+	d.errorf(path, "%s", msg)
+	return false
+}
+
+// validate applies the rules that need more than one value or AWS's and the
+// protocols' limits. It runs after defaults, so it sees effective values.
+func (d *decoder) validate(s *Site) {
+	if d.require("version", "set version: 1") && s.Version != 1 {
+		d.errorf("version", "unsupported version %d; this tidegate reads version 1", s.Version)
+	}
+	if d.require("site", "name the site, e.g. site: linode-to-aws") {
+		switch {
+		case !siteName.MatchString(s.Site):
+			d.errorf("site", "%q may contain only lower-case letters, digits and '-'", s.Site)
+		case len(s.Site) > 63:
+			d.errorf("site", "must be at most 63 characters")
+		}
+	}
+	d.validateVLAN(s)
+	d.validateVRRP(s)
+	d.validateBGP(s)
+	d.validateGateways(s)
+}
+
+func (d *decoder) validateVLAN(s *Site) {
+	v := &s.VLAN
+	if msg := checkIfname(v.Interface); msg != "" {
+		d.errorf("vlan.interface", "%s", msg)
+	}
+	if d.require("vlan.prefix", "the VLAN's IPv4 subnet, e.g. 10.0.1.0/24") && v.Prefix.IsValid() {
+		switch {
+		case v.Prefix != v.Prefix.Masked():
+			d.errorf("vlan.prefix", "host bits are set in %s; did you mean %s? (a gateway's own address goes in its vlan_address)", v.Prefix, v.Prefix.Masked())
+		case v.Prefix.Bits() > 29:
+			d.errorf("vlan.prefix", "a /%d has no room for two gateways and the virtual IP; use a /29 or larger", v.Prefix.Bits())
+		}
+	}
+	if d.require("vlan.virtual_ip", "the VRRP address hosts route through, e.g. 10.0.1.200") && v.VirtualIP.IsValid() && v.Prefix.IsValid() {
+		p := v.Prefix.Masked()
+		switch {
+		case !p.Contains(v.VirtualIP):
+			d.errorf("vlan.virtual_ip", "%s is outside vlan.prefix %s", v.VirtualIP, p)
+		case v.VirtualIP == p.Addr():
+			d.errorf("vlan.virtual_ip", "%s is the network address of %s", v.VirtualIP, p)
+		case v.VirtualIP == lastAddr(p):
+			d.errorf("vlan.virtual_ip", "%s is the broadcast address of %s", v.VirtualIP, p)
+		}
+	}
+}
+
+func (d *decoder) validateVRRP(s *Site) {
+	v := &s.VRRP
+	d.require("vrrp.vrid", "the VRRP virtual router ID, 1..255, unique on the VLAN")
+	ai := v.AdvertInterval
+	switch v.Version {
+	case 2:
+		// VRRPv2 (RFC 3768) carries the interval in whole seconds in one octet.
+		if ai < time.Second || ai > 255*time.Second || ai%time.Second != 0 {
+			d.errorf("vrrp.advert_interval", "VRRP version 2 counts whole seconds from 1s to 255s, got %s", ai)
+		}
+		if len(v.AuthPass.Reveal()) > 8 {
+			d.errorf("vrrp.auth_pass", "must be at most 8 bytes (the size of the VRRPv2 authentication field)")
+		}
+	case 3:
+		// VRRPv3 (RFC 5798) carries it in centiseconds in 12 bits.
+		if ai < 10*time.Millisecond || ai > 4095*10*time.Millisecond || ai%(10*time.Millisecond) != 0 {
+			d.errorf("vrrp.advert_interval", "VRRP version 3 counts 10ms steps from 10ms to 40.95s, got %s", ai)
+		}
+		if !v.AuthPass.IsZero() {
+			d.errorf("vrrp.auth_pass", "is for VRRP version 2 only (version 3 has no authentication, RFC 5798); remove it or set vrrp.version: 2")
+		}
+	}
+	if v.PreemptDelay > 1000*time.Second {
+		d.errorf("vrrp.preempt_delay", "must be at most 1000s (keepalived's limit), got %s", v.PreemptDelay)
+	}
+	if !v.Preempt && d.set["vrrp.preempt_delay"] && v.PreemptDelay > 0 {
+		d.errorf("vrrp.preempt_delay", "has no effect with preempt: false; remove it or enable preempt")
+	}
+}
+
+func (d *decoder) validateBGP(s *Site) {
+	b := &s.BGP
+	if d.require("bgp.asn", "this site's AS number, e.g. 65000") {
+		switch b.ASN {
+		case DefaultRemoteASN:
+			d.errorf("bgp.asn", "64512 is AWS's default ASN for the virtual private gateway; the customer side needs a different one (e.g. 65000)")
+		case asTrans:
+			d.errorf("bgp.asn", "23456 is AS_TRANS (RFC 6793) and cannot be a real ASN")
+		}
+	}
+	if d.set["bgp.advertise"] && len(b.Advertise) == 0 {
+		d.errorf("bgp.advertise", "lists no prefix; list at least one or leave advertise out to announce vlan.prefix")
+	}
+	switch n := len(b.Advertise); {
+	case n > maxRoutes:
+		d.errorf("bgp.advertise", "lists %d prefixes; AWS accepts at most %d routes per VPN connection", n, maxRoutes)
+	case n*failoverRoutes > maxRoutes:
+		d.errorf("bgp.advertise", "lists %d prefixes; at most %d fit, because on failover a gateway announces each prefix and its two halves (%d routes each) and AWS accepts at most %d routes per VPN connection",
+			n, maxRoutes/failoverRoutes, failoverRoutes, maxRoutes)
+	}
+	first := map[netip.Prefix]int{}
+	for i, p := range b.Advertise {
+		path := index("bgp.advertise", i)
+		if !p.IsValid() {
+			continue // did not decode; already reported
+		}
+		switch j, dup := first[p.Masked()]; {
+		case p != p.Masked():
+			d.errorf(path, "host bits are set in %s; write the prefix in canonical form, %s", p, p.Masked())
+		case p.Bits() == 32:
+			d.errorf(path, "%s is a /32; on failover a gateway announces each advertised prefix split into its two halves, which a /32 does not have", p)
+		case dup:
+			d.errorf(path, "%s is listed twice (also bgp.advertise[%d])", p, j)
+		}
+		if _, dup := first[p.Masked()]; !dup {
+			first[p.Masked()] = i
+		}
+	}
+}
+
+func (d *decoder) validateGateways(s *Site) {
+	if !d.require("gateways", "list the two gateways of the pair") {
+		return
+	}
+	if n := len(s.Gateways); n != 2 {
+		d.errorf("gateways", "must list exactly two gateways (the pair), got %d", n)
+	}
+	names := map[string]string{}     // gateway name -> its path
+	prios := map[uint8]string{}      // priority -> path
+	addrs := map[netip.Addr]string{} // VLAN address -> path
+	tunnels := map[string]string{}   // tunnel name -> path
+	insides := map[netip.Prefix]string{}
+	for gi := range s.Gateways {
+		g := &s.Gateways[gi]
+		gp := index("gateways", gi)
+		if d.require(gp+".name", "the Linode label of the instance") {
+			if msg := checkLabel(g.Name); msg != "" {
+				d.errorf(gp+".name", "%s", msg)
+			} else if other, dup := names[g.Name]; dup {
+				d.errorf(gp+".name", "%q is also the name of %s; the two gateways need distinct names", g.Name, other)
+			} else {
+				names[g.Name] = gp
+			}
+		}
+		if d.require(gp+".priority", "the VRRP priority, 1..254; the higher one is master") {
+			if other, dup := prios[g.Priority]; dup {
+				d.errorf(gp+".priority", "%d is also the priority of %s; the pair needs distinct priorities so that one is master", g.Priority, other)
+			} else {
+				prios[g.Priority] = gp
+			}
+		}
+		if g.VLANAddress.IsValid() {
+			if msg := s.checkVLANAddress(g.VLANAddress); msg != "" {
+				d.errorf(gp+".vlan_address", "%s", msg)
+			} else if other, dup := addrs[g.VLANAddress.Addr()]; dup {
+				d.errorf(gp+".vlan_address", "%s is also the address of %s", g.VLANAddress.Addr(), other)
+			} else {
+				addrs[g.VLANAddress.Addr()] = gp
+			}
+		}
+		if d.require(gp+".tunnels", "list this gateway's tunnels to AWS (two per VPN connection)") {
+			if n := len(g.Tunnels); n < 1 || n > 4 {
+				d.errorf(gp+".tunnels", "must list 1 to 4 tunnels (AWS gives two per VPN connection), got %d", n)
+			}
+		}
+		outside := map[netip.Addr]string{}
+		for ti := range g.Tunnels {
+			t := &g.Tunnels[ti]
+			tp := index(gp+".tunnels", ti)
+			if d.require(tp+".name", "e.g. vpn-1a") {
+				if !tunnelName.MatchString(t.Name) || len(t.Name) > 32 {
+					d.errorf(tp+".name", "%q must be 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit", t.Name)
+				} else if other, dup := tunnels[t.Name]; dup {
+					d.errorf(tp+".name", "%q is also the name of %s; tunnel names must be unique across the site", t.Name, other)
+				} else {
+					tunnels[t.Name] = tp
+				}
+			}
+			if d.require(tp+".outside_address", "AWS's outside IP address for this tunnel") && t.OutsideAddress.IsValid() {
+				if what := notPublic(t.OutsideAddress); what != "" {
+					d.errorf(tp+".outside_address", "%s is %s; AWS's tunnel endpoints are public addresses", t.OutsideAddress, what)
+				} else if other, dup := outside[t.OutsideAddress]; dup {
+					d.errorf(tp+".outside_address", "%s is also the outside address of %s", t.OutsideAddress, other)
+				} else {
+					outside[t.OutsideAddress] = tp
+				}
+			}
+			if d.require(tp+".inside_cidr", "the tunnel's inside /30 from AWS, e.g. 169.254.80.144/30") && t.InsideCIDR.IsValid() {
+				if msg := checkInside(t.InsideCIDR); msg != "" {
+					d.errorf(tp+".inside_cidr", "%s", msg)
+				} else if other, dup := insides[t.InsideCIDR]; dup {
+					d.errorf(tp+".inside_cidr", "%s is also the inside CIDR of %s; inside CIDRs must be unique across the site", t.InsideCIDR, other)
+				} else {
+					insides[t.InsideCIDR] = tp
+				}
+			}
+			if d.require(tp+".psk", "the tunnel's pre-shared key from AWS") {
+				if msg := checkPSK(t.PSK.Reveal()); msg != "" {
+					d.errorf(tp+".psk", "%s", msg)
+				}
+			}
+			if s.BGP.ASN != 0 && t.RemoteASN == s.BGP.ASN {
+				d.errorf(tp+".remote_asn", "%d equals bgp.asn; the AWS side of the eBGP session must be a different AS", t.RemoteASN)
+			}
+			d.validateProposals(tp+".proposals", t.Proposals, true, t.IKEVersion)
+			d.validateProposals(tp+".esp_proposals", t.ESPProposals, false, t.IKEVersion)
+			d.checkDuration(tp+".dpd_delay", t.DPDDelay, time.Second, 60*time.Second, "")
+			d.checkDuration(tp+".ike_lifetime", t.IKELifetime, 900*time.Second, 28800*time.Second, "AWS's phase 1 range")
+			if d.checkDuration(tp+".child_lifetime", t.ChildLifetime, 900*time.Second, 3600*time.Second, "AWS's phase 2 range") &&
+				t.IKELifetime > 0 && t.ChildLifetime >= t.IKELifetime {
+				d.errorf(tp+".child_lifetime", "%s must be less than ike_lifetime %s (AWS requires phase 2 to be shorter than phase 1)", fmtDuration(t.ChildLifetime), fmtDuration(t.IKELifetime))
+			}
+		}
+	}
+}
+
+// checkDuration checks a whole-second duration in [min, max]; strongSwan and
+// AWS count these in seconds, so a fraction would be silently dropped.
+func (d *decoder) checkDuration(path string, v, min, max time.Duration, why string) bool {
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	switch {
+	case v%time.Second != 0:
+		d.errorf(path, "must be a whole number of seconds, got %s", v)
+	case v < min || v > max:
+		d.errorf(path, "must be between %s and %s%s, got %s", fmtDuration(min), fmtDuration(max), why, fmtDuration(v))
+	default:
+		return true
+	}
+	return false
+}
+
+func (d *decoder) validateProposals(path string, ps []string, ike bool, ikeVersion int) {
+	if len(ps) == 0 {
+		if d.set[path] {
+			d.errorf(path, "lists no proposal; list at least one or leave the key out for the defaults")
+		}
+		return
+	}
+	first := map[string]int{}
+	for i, p := range ps {
+		ip := index(path, i)
+		if j, dup := first[p]; dup {
+			d.errorf(ip, "%q is listed twice (also %s[%d])", p, path, j)
+			continue
+		}
+		first[p] = i
+		if msg := checkProposal(p, ike, ikeVersion); msg != "" {
+			d.errorf(ip, "%s", msg)
+		}
+	}
+}
+
+// CheckVLANAddress checks a gateway's VLAN address (with prefix length) the
+// way Parse checks vlan_address; the gateway uses it on the ipam_address from
+// the Metadata Service when the configuration leaves vlan_address out.
+func (s *Site) CheckVLANAddress(p netip.Prefix) error {
+	if msg := s.checkVLANAddress(p); msg != "" {
+		return fmt.Errorf("configs: VLAN address %s: %s", p, msg)
+	}
+	return nil
+}
+
+func (s *Site) checkVLANAddress(p netip.Prefix) string {
+	vp := s.VLAN.Prefix.Masked()
+	a := p.Addr()
+	switch {
+	case !p.IsValid() || !a.Is4():
+		return fmt.Sprintf("%s must be an IPv4 address with prefix length, e.g. 10.0.1.2/24", p)
+	case !vp.IsValid():
+		return "" // vlan.prefix is missing or broken; reported there
+	case !vp.Contains(a):
+		return fmt.Sprintf("%s is outside vlan.prefix %s", a, vp)
+	case p.Bits() != vp.Bits():
+		return fmt.Sprintf("prefix length /%d differs from vlan.prefix %s", p.Bits(), vp)
+	case a == vp.Addr():
+		return fmt.Sprintf("%s is the network address of %s", a, vp)
+	case a == lastAddr(vp):
+		return fmt.Sprintf("%s is the broadcast address of %s", a, vp)
+	case a == s.VLAN.VirtualIP:
+		return fmt.Sprintf("%s is vlan.virtual_ip; each gateway needs its own address", a)
+	}
+	return ""
+}
+
+// lastAddr returns the broadcast address of an IPv4 prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func notPublic(a netip.Addr) string {
+	switch {
+	case a.IsUnspecified() || thisNetwork.Contains(a):
+		return "an unspecified address"
+	case a.IsPrivate():
+		return "a private (RFC 1918) address"
+	case a.IsLoopback():
+		return "a loopback address"
+	case a.IsLinkLocalUnicast():
+		return "a link-local address"
+	case a.IsMulticast():
+		return "a multicast address"
+	case sharedSpace.Contains(a):
+		return "a carrier-grade NAT (RFC 6598) address"
+	case reserved4.Contains(a):
+		return "a reserved address"
+	}
+	return ""
+}
+
+func checkInside(p netip.Prefix) string {
+	switch {
+	case p.Bits() != 30:
+		return fmt.Sprintf("%s must be a /30 (AWS assigns a /30 per tunnel)", p)
+	case p != p.Masked():
+		return fmt.Sprintf("host bits are set in %s; write the /30 itself, %s", p, p.Masked())
+	case !linkLocal.Contains(p.Addr()):
+		return fmt.Sprintf("%s is outside 169.254.0.0/16, where AWS takes tunnel inside addresses", p)
+	}
+	for _, r := range awsReservedInside {
+		if p == r {
+			return fmt.Sprintf("%s is reserved by AWS (169.254.0.0/30 to 169.254.5.0/30 and 169.254.169.252/30 cannot be used)", p)
+		}
+	}
+	return ""
+}
+
+// checkPSK applies AWS's pre-shared key rules. The message never contains the
+// key or its length.
+func checkPSK(k string) string {
+	var why []string
+	if len(k) < 8 || len(k) > 64 {
+		why = append(why, "its length is outside 8 to 64")
+	}
+	if !pskChars.MatchString(k) {
+		why = append(why, "it has a character outside A-Z a-z 0-9 . _")
+	}
+	if strings.HasPrefix(k, "0") {
+		why = append(why, "it starts with 0")
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return "does not meet AWS's rules (8 to 64 characters of A-Z a-z 0-9 . _, not starting with 0): " + strings.Join(why, "; ")
+}
+
+// checkLabel applies Linode's label rules, since a gateway's name is the
+// label the instance reads back from the Metadata Service.
+func checkLabel(l string) string {
+	const rules = "must be a Linode label: 3 to 64 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, without '--', '__' or '..'"
+	if len(l) < 3 || len(l) > 64 || strings.Contains(l, "--") || strings.Contains(l, "__") || strings.Contains(l, "..") {
+		return fmt.Sprintf("%q %s", l, rules)
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !alnum(c) && c != '-' && c != '_' && c != '.' {
+			return fmt.Sprintf("%q %s", l, rules)
+		}
+	}
+	if !alnum(l[0]) || !alnum(l[len(l)-1]) {
+		return fmt.Sprintf("%q %s", l, rules)
+	}
+	return ""
+}
+
+// checkIfname applies Linux's interface name rules (IFNAMSIZ is 16 with the
+// terminating NUL).
+func checkIfname(n string) string {
+	if n == "" || len(n) > 15 || n == "." || n == ".." || strings.ContainsAny(n, "/: \t\n") {
+		return fmt.Sprintf("%q is not a valid Linux interface name (1 to 15 characters, no '/', ':' or spaces)", n)
+	}
+	return ""
+}
+
+// fmtDuration prints durations the way an operator writes them ("8h", "15m",
+// "10s", "100ms") rather than time.Duration's "8h0m0s".
+func fmtDuration(v time.Duration) string {
+	switch {
+	case v == 0:
+		return "0s"
+	case v%time.Hour == 0:
+		return fmt.Sprintf("%dh", v/time.Hour)
+	case v%time.Minute == 0:
+		return fmt.Sprintf("%dm", v/time.Minute)
+	case v%time.Second == 0:
+		return fmt.Sprintf("%ds", v/time.Second)
+	}
+	return v.String()
+}
