@@ -172,6 +172,10 @@ func (f *filter) check(a *advert) error {
 	if a.VRID != f.VRID {
 		return drop(DropVRID, "VRID %d, configured %d", a.VRID, f.VRID)
 	}
+	if a.Interval == 0 {
+		// A zero interval would make Master_Down_Interval just the skew.
+		return drop(DropInterval, "zero interval")
+	}
 	if f.Version == 2 {
 		// Constant-time compare: the field is a password.
 		if a.AuthType != f.AuthType || subtle.ConstantTimeCompare(a.AuthData[:], f.AuthData[:]) != 1 {
