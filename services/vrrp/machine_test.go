@@ -11,9 +11,9 @@ import (
 // recorder records the machine's effects as short strings, in order.
 type recorder struct{ log []string }
 
-func (r *recorder) send(p uint8)            { r.log = append(r.log, fmt.Sprintf("send %d", p)) }
-func (r *recorder) takeover()               { r.log = append(r.log, "takeover") }
-func (r *recorder) release()                { r.log = append(r.log, "release") }
+func (r *recorder) send(p uint8) { r.log = append(r.log, fmt.Sprintf("send %d", p)) }
+func (r *recorder) takeover()    { r.log = append(r.log, "takeover") }
+func (r *recorder) release()     { r.log = append(r.log, "release") }
 func (r *recorder) changed(sc StateChange) {
 	r.log = append(r.log, fmt.Sprintf("%s->%s (%s)", sc.From, sc.State, sc.Reason))
 }

@@ -1,0 +1,289 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/bpf"
+)
+
+const (
+	etherTypeIPv4 = 0x0800
+	etherTypeARP  = 0x0806
+)
+
+var (
+	// multicastMAC is 224.0.0.18 mapped to Ethernet (RFC 1112 §6.4).
+	multicastMAC = net.HardwareAddr{0x01, 0x00, 0x5e, 0x00, 0x00, 0x12}
+	broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+)
+
+// virtualMAC is the RFC 5798 §7.3 virtual router MAC, 00:00:5e:00:01:VRID.
+func virtualMAC(vrid uint8) net.HardwareAddr {
+	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x01, vrid}
+}
+
+// vrrpFilter passes IPv4 datagrams of protocol 112 to 224.0.0.18 and nothing
+// else, so that the socket does not copy the VLAN's data traffic to user
+// space. Everything else about the packet (TTL, checksums, VRRP fields) is
+// checked in Go, where a reject is counted.
+var vrrpFilter = func() []bpf.RawInstruction {
+	raw, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 9, Size: 1}, // IPv4 protocol (Datagram sockets start at the IP header)
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ipProtoVRRP, SkipTrue: 3},
+		bpf.LoadAbsolute{Off: 16, Size: 4}, // destination address
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0xe0000012, SkipTrue: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		panic(err) // a constant program: cannot fail
+	}
+	return raw
+}()
+
+// link is the router's view of the VLAN: the sockets and the addresses.
+//
+// Why AF_PACKET (mdlayher/packet) and not a raw IP socket for VRRP: a raw
+// socket only sees what the host's IP stack lets through (multicast routing
+// and rp_filter decisions, its own addresses as sources during split brain,
+// fragments reassembled), and it sends with whatever source address and MAC
+// the routing table picks. On the packet layer the router sees every VRRP
+// frame that reaches the interface, checks TTL and checksums itself (and
+// counts rejects), and sends with exactly the source address and MAC
+// VRRP needs: the interface's own MAC by default, like keepalived, or the
+// virtual MAC by sending on a macvlan that carries it. Joining the
+// 01:00:5e:00:00:12 group at the link layer (PACKET_ADD_MEMBERSHIP) makes
+// NICs that filter multicast deliver the adverts.
+type link struct {
+	base    *net.Interface // the VLAN interface, where adverts are received
+	vif     *net.Interface // where adverts, ARP and the addresses go: base, or the macvlan
+	primary netip.Addr     // base's primary IPv4 address: the adverts' source
+	vips    []netip.Prefix
+	owner   bool // priority 255: the addresses are the interface's own
+
+	recv, send, arp *packet.Conn
+
+	vmacName       string // the macvlan we created, deleted on close
+	oldARPIgnore   string
+	arpIgnoreTouch bool
+}
+
+// openLink resolves the interfaces, creates the macvlan if asked, and opens
+// the sockets.
+func openLink(cfg *Config) (_ *link, err error) {
+	l := &link{vips: cfg.VirtualIPs, owner: cfg.Priority == 255}
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	l.base, err = net.InterfaceByName(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: interface %q: %w", cfg.Interface, err)
+	}
+	if l.primary, err = primaryAddr(l.base, cfg.VirtualIPs); err != nil {
+		return nil, err
+	}
+	l.vif = l.base
+	if cfg.UseVirtualMAC {
+		if err := l.setupVMAC(cfg.VRID); err != nil {
+			return nil, err
+		}
+	}
+	l.recv, err = packet.Listen(l.base, packet.Datagram, etherTypeIPv4, &packet.Config{Filter: vrrpFilter})
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: listen on %s: %w", l.base.Name, err)
+	}
+	if err := l.recv.JoinGroup(multicastMAC); err != nil {
+		return nil, fmt.Errorf("vrrp: join 224.0.0.18 on %s: %w", l.base.Name, err)
+	}
+	// The send sockets never read: a filter that rejects everything keeps
+	// their receive queues empty.
+	never, _ := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	if l.send, err = packet.Listen(l.vif, packet.Datagram, etherTypeIPv4, &packet.Config{Filter: never}); err != nil {
+		return nil, fmt.Errorf("vrrp: open send socket on %s: %w", l.vif.Name, err)
+	}
+	if l.arp, err = packet.Listen(l.vif, packet.Datagram, etherTypeARP, &packet.Config{Filter: never}); err != nil {
+		return nil, fmt.Errorf("vrrp: open ARP socket on %s: %w", l.vif.Name, err)
+	}
+	return l, nil
+}
+
+// primaryAddr is the interface's first primary IPv4 address that is not a
+// virtual one: VRRP's "primary IP address", the source of adverts and the
+// tie breaker.
+func primaryAddr(ifi *net.Interface, vips []netip.Prefix) (netip.Addr, error) {
+	nl, err := netlink.LinkByIndex(ifi.Index)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("vrrp: link %s: %w", ifi.Name, err)
+	}
+	addrs, err := netlink.AddrList(nl, netlink.FAMILY_V4)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("vrrp: addresses of %s: %w", ifi.Name, err)
+	}
+	var fallback netip.Addr
+	for _, a := range addrs {
+		ip, ok := netip.AddrFromSlice(a.IP.To4())
+		if !ok {
+			continue
+		}
+		if isVIP(ip, vips) {
+			fallback = ip // an owner's only address may be the virtual one
+			continue
+		}
+		if a.Flags&syscall.IFA_F_SECONDARY == 0 {
+			return ip, nil
+		}
+	}
+	if fallback.IsValid() {
+		return fallback, nil
+	}
+	return netip.Addr{}, fmt.Errorf("vrrp: interface %s has no IPv4 address to send adverts from", ifi.Name)
+}
+
+func isVIP(ip netip.Addr, vips []netip.Prefix) bool {
+	for _, p := range vips {
+		if p.Addr() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// setupVMAC creates (or adopts) the macvlan "vrrp.VRID" with the virtual
+// MAC, the way keepalived's use_vmac does: private mode, and arp_ignore=1
+// on both interfaces so that each answers ARP only for its own addresses
+// (the base for its primary, the macvlan, with the virtual MAC, for the
+// virtual addresses).
+func (l *link) setupVMAC(vrid uint8) error {
+	name := fmt.Sprintf("vrrp.%d", vrid)
+	if existing, err := netlink.LinkByName(name); err == nil {
+		// Left over by a crashed run: start clean.
+		_ = netlink.LinkDel(existing)
+	}
+	mv := &netlink.Macvlan{
+		LinkAttrs: netlink.LinkAttrs{Name: name, ParentIndex: l.base.Index, HardwareAddr: virtualMAC(vrid)},
+		Mode:      netlink.MACVLAN_MODE_PRIVATE,
+	}
+	if err := netlink.LinkAdd(mv); err != nil {
+		return fmt.Errorf("vrrp: create macvlan %s: %w", name, err)
+	}
+	l.vmacName = name
+	for _, ifname := range []string{l.base.Name, name} {
+		path := "/proc/sys/net/ipv4/conf/" + ifname + "/arp_ignore"
+		if ifname == l.base.Name {
+			old, err := os.ReadFile(path)
+			if err == nil {
+				l.oldARPIgnore, l.arpIgnoreTouch = strings.TrimSpace(string(old)), true
+			}
+		}
+		if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+			return fmt.Errorf("vrrp: set arp_ignore on %s: %w", ifname, err)
+		}
+	}
+	if err := netlink.LinkSetUp(mv); err != nil {
+		return fmt.Errorf("vrrp: bring up %s: %w", name, err)
+	}
+	vif, err := net.InterfaceByName(name)
+	if err != nil {
+		return fmt.Errorf("vrrp: macvlan %s: %w", name, err)
+	}
+	l.vif = vif
+	return nil
+}
+
+// sendAdvert writes one advert datagram to 224.0.0.18.
+func (l *link) sendAdvert(b []byte) error {
+	_, err := l.send.WriteTo(b, &packet.Addr{HardwareAddr: multicastMAC})
+	return err
+}
+
+// addVIPs adds the virtual addresses to vif; already present is fine.
+func (l *link) addVIPs() error {
+	nl, err := netlink.LinkByIndex(l.vif.Index)
+	if err != nil {
+		return fmt.Errorf("vrrp: link %s: %w", l.vif.Name, err)
+	}
+	var errs []error
+	for _, p := range l.vips {
+		err := netlink.AddrAdd(nl, &netlink.Addr{IPNet: prefixToIPNet(p)})
+		if err != nil && !errors.Is(err, syscall.EEXIST) {
+			errs = append(errs, fmt.Errorf("vrrp: add %v to %s: %w", p, l.vif.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// delVIPs removes the virtual addresses; already gone is fine. An address
+// owner never removes them: they are its own.
+func (l *link) delVIPs() error {
+	if l.owner {
+		return nil
+	}
+	nl, err := netlink.LinkByIndex(l.vif.Index)
+	if err != nil {
+		return fmt.Errorf("vrrp: link %s: %w", l.vif.Name, err)
+	}
+	var errs []error
+	for _, p := range l.vips {
+		err := netlink.AddrDel(nl, &netlink.Addr{IPNet: prefixToIPNet(p)})
+		if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENODEV) {
+			errs = append(errs, fmt.Errorf("vrrp: remove %v from %s: %w", p, l.vif.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// garp broadcasts one gratuitous ARP request per virtual address (sender
+// and target both the address, target MAC broadcast, as keepalived sends),
+// which makes every host on the VLAN point its ARP entry at vif's MAC.
+func (l *link) garp() error {
+	var errs []error
+	for _, p := range l.vips {
+		pkt, err := arp.NewPacket(arp.OperationRequest, l.vif.HardwareAddr, p.Addr(), broadcastMAC, p.Addr())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		b, err := pkt.MarshalBinary()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := l.arp.WriteTo(b, &packet.Addr{HardwareAddr: broadcastMAC}); err != nil {
+			errs = append(errs, fmt.Errorf("vrrp: gratuitous ARP for %v: %w", p.Addr(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// close closes the sockets and undoes setupVMAC. The caller has already
+// released the addresses (or deliberately kept them).
+func (l *link) close() {
+	for _, c := range []*packet.Conn{l.recv, l.send, l.arp} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+	if l.vmacName != "" {
+		if nl, err := netlink.LinkByName(l.vmacName); err == nil {
+			_ = netlink.LinkDel(nl)
+		}
+	}
+	if l.arpIgnoreTouch {
+		_ = os.WriteFile("/proc/sys/net/ipv4/conf/"+l.base.Name+"/arp_ignore", []byte(l.oldARPIgnore), 0o644)
+	}
+}
+
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
