@@ -213,10 +213,12 @@ func defaultHTTPClient() *http.Client {
 // after reading LINODE_DEBUG unless asked with ClientWithDebug.
 type restyLogger struct{ l *slog.Logger }
 
-func (r restyLogger) Errorf(format string, v ...any) {
-	r.l.Debug("resty: " + fmt.Sprintf(format, v...))
-}
-func (r restyLogger) Warnf(format string, v ...any) { r.l.Debug("resty: " + fmt.Sprintf(format, v...)) }
-func (r restyLogger) Debugf(format string, v ...any) {
-	r.l.Debug("resty: " + fmt.Sprintf(format, v...))
+func (r restyLogger) Errorf(format string, v ...any) { r.log(format, v...) }
+
+func (r restyLogger) Warnf(format string, v ...any) { r.log(format, v...) }
+
+func (r restyLogger) Debugf(format string, v ...any) { r.log(format, v...) }
+
+func (r restyLogger) log(format string, v ...any) {
+	r.l.Debug("resty: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
 }
