@@ -253,7 +253,9 @@ func (d *decoder) validateGateways(s *Site) {
 					d.errorf(tp+".psk", "%s", msg)
 				}
 			}
-			if s.BGP.ASN != 0 && t.RemoteASN == s.BGP.ASN {
+			// A bad bgp.asn (64512 above all) would otherwise be reported
+			// again on every tunnel.
+			if s.BGP.ASN != 0 && !d.bad["bgp.asn"] && t.RemoteASN == s.BGP.ASN {
 				d.errorf(tp+".remote_asn", "%d equals bgp.asn; the AWS side of the eBGP session must be a different AS", t.RemoteASN)
 			}
 			d.validateProposals(tp+".proposals", t.Proposals, true, t.IKEVersion)
