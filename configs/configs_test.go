@@ -328,6 +328,10 @@ func TestErrorsType(t *testing.T) {
 	if !errors.As(err, &es) || len(es) != 2 {
 		t.Fatalf("err = %#v, want Errors of 2", err)
 	}
+	var pes *Errors
+	if !errors.As(err, &pes) || len(*pes) != 2 {
+		t.Fatalf("errors.As(*Errors) = %v", pes)
+	}
 	var e *Error
 	if !errors.As(err, &e) || e.Path != "vrrp.vrid" || e.Line != 7 {
 		t.Fatalf("errors.As *Error = %+v", e)

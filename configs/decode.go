@@ -264,7 +264,11 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
 			}
 		}
 		if f == nil {
-			d.errorAt(kp, k.Line, "unknown key; expected one of: %s", keyList(fields))
+			if near := nearest(k.Value, fields); near != "" {
+				d.errorAt(kp, k.Line, "unknown key; did you mean %s? (expected one of: %s)", near, keyList(fields))
+			} else {
+				d.errorAt(kp, k.Line, "unknown key; expected one of: %s", keyList(fields))
+			}
 			continue
 		}
 		d.lines[kp] = k.Line
@@ -274,6 +278,44 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
 		d.set[kp] = true
 		f.decode(deref(v), kp)
 	}
+}
+
+// nearest returns the known key closest to a misspelt one, if it is close
+// enough (at most two edits, or the same letters in a different case or with
+// '-' for '_') to be a likely typo.
+func nearest(key string, fields []field) string {
+	norm := strings.ReplaceAll(strings.ToLower(key), "-", "_")
+	best, bestDist := "", 3
+	for _, f := range fields {
+		if f.key == norm {
+			return f.key
+		}
+		if dist := editDistance(norm, f.key); dist < bestDist {
+			best, bestDist = f.key, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between two short keys.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func keyList(fields []field) string {

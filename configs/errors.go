@@ -61,3 +61,13 @@ func (es Errors) Unwrap() []error {
 	}
 	return out
 }
+
+// As lets errors.As fill a *Errors target as well as an Errors one, since
+// both spellings are natural for a slice type.
+func (es Errors) As(target any) bool {
+	if p, ok := target.(**Errors); ok {
+		*p = &es
+		return true
+	}
+	return false
+}

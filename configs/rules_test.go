@@ -78,7 +78,10 @@ func TestRules(t *testing.T) {
 	}{
 		// Structure and types.
 		{"unknown top key", []string{"site: lab", "site: lab\nsight: lab"}, "sight", "unknown key; expected one of: version, site, vlan", "sight:"},
-		{"unknown nested key", vrrp("vird: 3"), "vrrp.vird", "unknown key", "vird"},
+		{"unknown nested key", vrrp("vird: 3"), "vrrp.vird", "unknown key; did you mean vrid?", "vird"},
+		{"misspelt key", vrrp("advert_intervl: 1s"), "vrrp.advert_intervl", "did you mean advert_interval?", "advert_intervl"},
+		{"dashed key", []string{"virtual_ip:", "virtual-ip:"}, "vlan.virtual-ip", "did you mean virtual_ip?", "virtual-ip"},
+		{"far key", vrrp("bananas: 1"), "vrrp.bananas", "unknown key; expected one of: vrid, version,", "bananas"},
 		{"unknown tunnel key", t2a("pks: x"), tp + ".pks", "unknown key", "pks"},
 		{"duplicate key", vrrp("vrid: 11"), "vrrp.vrid", "duplicate key (first set at line 7)", "vrid: 11"},
 		{"merge key", []string{"vrrp:\n  vrid: 10", "vrrp:\n  <<: {vrid: 10}"}, "vrrp.<<", "merge keys", "<<"},
