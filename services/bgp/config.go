@@ -1,0 +1,201 @@
+package bgp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// AWS's limits and timers (Site-to-Site VPN quotas and the BGP timers its
+// virtual private gateways and transit gateways use).
+const (
+	// MaxAdvertised is how many prefixes AWS accepts from a customer
+	// gateway over one BGP session.
+	MaxAdvertised = 100
+	// DefaultRemoteASN is the ASN of a virtual private gateway unless the
+	// customer chose another one.
+	DefaultRemoteASN = 64512
+	holdTime         = 30 * time.Second
+	keepalive        = 10 * time.Second
+	connectRetry     = 3 * time.Second
+
+	defaultPrepend             = 2
+	defaultReconcile           = 60 * time.Second
+	defaultStartupGrace        = 30 * time.Second
+	defaultRouteMetric         = 20
+	defaultPort                = 179
+	ibgpLocalPref              = 50 // below the default 100 of routes from our own tunnels
+	defaultMEDStep      uint32 = 100
+)
+
+// Config is one gateway's BGP configuration. The zero values of optional
+// fields select the defaults documented on each.
+type Config struct {
+	// RouterID is this gateway's VLAN address; it is also the local
+	// address of the iBGP session.
+	RouterID netip.Addr
+	// ASN is the site's private ASN (the seed uses 65000).
+	ASN uint32
+	// Advertise are the prefixes announced to AWS (and to the iBGP peer),
+	// at most MaxAdvertised.
+	Advertise []netip.Prefix
+	// BackupPrepend is how many times the ASN is prepended toward AWS
+	// while this gateway is VRRP backup. 0 selects 2; a negative value
+	// disables prepending.
+	BackupPrepend int
+	// Tunnels are the eBGP sessions to AWS, one per IPsec tunnel. The first
+	// tunnel is preferred unless MEDs say otherwise.
+	Tunnels []Tunnel
+	// IBGPPeer is the other gateway's VLAN address; the zero Addr means no
+	// iBGP session.
+	IBGPPeer netip.Addr
+	// VLANDevice is the VLAN interface, used as the device of routes
+	// learned over iBGP; "" lets the kernel resolve the next hop.
+	VLANDevice string
+
+	// Port is the TCP port this speaker listens on and connects to
+	// (0 selects 179). Tests use it; the gateway leaves it 0.
+	Port int
+	// ListenAddresses restricts the listening sockets; empty means all
+	// addresses (GoBGP rejects connections from unconfigured peers).
+	ListenAddresses []netip.Addr
+	// Master is the VRRP role at start. A gateway starts as backup
+	// (prepending) until VRRP says otherwise.
+	Master bool
+
+	// RouteMetric is the metric of the kernel routes this speaker installs.
+	// Together with protocol bgp it marks the routes as ours. 0 selects 20.
+	RouteMetric int
+	// ReconcileInterval is how often the kernel is compared with the RIB
+	// (0 selects 60 s).
+	ReconcileInterval time.Duration
+	// StartupGrace is how long routes left in the kernel by a previous run
+	// are kept at start before the first reconciliation removes those the
+	// new sessions did not learn again (0 selects 30 s).
+	StartupGrace time.Duration
+
+	// OnAWSPaths, if set, is called with the number of prefixes whose best
+	// path comes from AWS over one of this gateway's tunnels, each time it
+	// changes (VRRP tracks it). It is called from the speaker's goroutine
+	// and must not block.
+	OnAWSPaths func(n int)
+	// Logger receives the speaker's and GoBGP's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Tunnel is one IPsec tunnel's BGP session to AWS.
+type Tunnel struct {
+	// Name is the tunnel's name from the site configuration (vpn-1a); the
+	// IPsec service reports tunnel up/down by it.
+	Name string
+	// Local is this gateway's inside address (the /30's second address).
+	Local netip.Addr
+	// Remote is AWS's inside address (the /30's first address).
+	Remote netip.Addr
+	// RemoteASN is AWS's ASN; 0 selects 64512.
+	RemoteASN uint32
+	// MED is sent to AWS on our prefixes and set on the routes learned
+	// from this tunnel; lower is preferred. 0 selects 100*(index+1).
+	MED uint32
+	// Device is the tunnel's XFRM interface; "" lets the kernel resolve
+	// the next hop (tests run over veth pairs).
+	Device string
+}
+
+// withDefaults validates c and returns a copy with defaults filled in.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if !c.RouterID.Is4() {
+		bad("router ID %v: must be an IPv4 address", c.RouterID)
+	}
+	if c.ASN == 0 {
+		bad("ASN: must be set")
+	}
+	if len(c.Advertise) > MaxAdvertised {
+		bad("advertise: %d prefixes, AWS accepts at most %d", len(c.Advertise), MaxAdvertised)
+	}
+	seenPfx := make(map[netip.Prefix]bool)
+	for _, p := range c.Advertise {
+		switch {
+		case !p.IsValid() || !p.Addr().Is4():
+			bad("advertise %v: must be an IPv4 prefix", p)
+		case p.Masked() != p:
+			bad("advertise %v: host bits set (did you mean %v?)", p, p.Masked())
+		case seenPfx[p]:
+			bad("advertise %v: listed twice", p)
+		}
+		seenPfx[p] = true
+	}
+	if len(c.Tunnels) == 0 && !c.IBGPPeer.IsValid() {
+		bad("tunnels: no BGP peer configured")
+	}
+	names := make(map[string]bool)
+	addrs := make(map[netip.Addr]bool)
+	tunnels := make([]Tunnel, len(c.Tunnels))
+	for i, t := range c.Tunnels {
+		switch {
+		case t.Name == "":
+			bad("tunnel %d: name must be set", i)
+		case names[t.Name]:
+			bad("tunnel %q: name used twice", t.Name)
+		}
+		names[t.Name] = true
+		if !t.Local.Is4() || !t.Remote.Is4() {
+			bad("tunnel %q: local %v and remote %v must be IPv4 addresses", t.Name, t.Local, t.Remote)
+		}
+		if addrs[t.Remote] || t.Remote == c.IBGPPeer {
+			bad("tunnel %q: remote %v used by another peer", t.Name, t.Remote)
+		}
+		addrs[t.Remote] = true
+		if t.RemoteASN == 0 {
+			t.RemoteASN = DefaultRemoteASN
+		}
+		if t.RemoteASN == c.ASN {
+			bad("tunnel %q: remote ASN %d equals ours: AWS sessions are eBGP", t.Name, t.RemoteASN)
+		}
+		if t.MED == 0 {
+			t.MED = defaultMEDStep * uint32(i+1)
+		}
+		tunnels[i] = t
+	}
+	c.Tunnels = tunnels
+	if c.IBGPPeer.IsValid() && !c.IBGPPeer.Is4() {
+		bad("iBGP peer %v: must be an IPv4 address", c.IBGPPeer)
+	}
+	if c.IBGPPeer == c.RouterID && c.IBGPPeer.IsValid() {
+		bad("iBGP peer %v: is our own router ID", c.IBGPPeer)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		bad("port %d: out of range", c.Port)
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("bgp: invalid configuration: %w", errors.Join(errs...))
+	}
+
+	if c.BackupPrepend == 0 {
+		c.BackupPrepend = defaultPrepend
+	}
+	if c.BackupPrepend < 0 {
+		c.BackupPrepend = 0
+	}
+	if c.Port == 0 {
+		c.Port = defaultPort
+	}
+	if c.RouteMetric == 0 {
+		c.RouteMetric = defaultRouteMetric
+	}
+	if c.ReconcileInterval <= 0 {
+		c.ReconcileInterval = defaultReconcile
+	}
+	if c.StartupGrace <= 0 {
+		c.StartupGrace = defaultStartupGrace
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}

@@ -1,0 +1,119 @@
+package bgp
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func validConfig() Config {
+	return Config{
+		RouterID:  netip.MustParseAddr("10.0.1.2"),
+		ASN:       65000,
+		Advertise: []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24")},
+		Tunnels: []Tunnel{
+			{Name: "vpn-1a", Local: netip.MustParseAddr("169.254.80.146"), Remote: netip.MustParseAddr("169.254.80.145")},
+			{Name: "vpn-1b", Local: netip.MustParseAddr("169.254.81.146"), Remote: netip.MustParseAddr("169.254.81.145"), MED: 50},
+		},
+		IBGPPeer: netip.MustParseAddr("10.0.1.3"),
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := validConfig().withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tunnels[0].RemoteASN != 64512 || c.Tunnels[0].MED != 100 || c.Tunnels[1].MED != 50 {
+		t.Errorf("tunnel defaults: %+v", c.Tunnels)
+	}
+	if c.BackupPrepend != 2 || c.Port != 179 || c.RouteMetric != 20 || c.Logger == nil {
+		t.Errorf("defaults: prepend %d port %d metric %d", c.BackupPrepend, c.Port, c.RouteMetric)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	many := make([]netip.Prefix, 101)
+	for i := range many {
+		many[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16)
+	}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"no router ID", func(c *Config) { c.RouterID = netip.Addr{} }, "router ID"},
+		{"no ASN", func(c *Config) { c.ASN = 0 }, "ASN"},
+		{"101 prefixes", func(c *Config) { c.Advertise = many }, "at most 100"},
+		{"host bits", func(c *Config) { c.Advertise = []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")} }, "host bits"},
+		{"duplicate prefix", func(c *Config) { c.Advertise = append(c.Advertise, c.Advertise[0]) }, "twice"},
+		{"IPv6 prefix", func(c *Config) { c.Advertise = []netip.Prefix{netip.MustParsePrefix("2001:db8::/32")} }, "IPv4"},
+		{"no peers", func(c *Config) { c.Tunnels = nil; c.IBGPPeer = netip.Addr{} }, "no BGP peer"},
+		{"unnamed tunnel", func(c *Config) { c.Tunnels[0].Name = "" }, "name must be set"},
+		{"duplicate tunnel", func(c *Config) { c.Tunnels[1].Name = c.Tunnels[0].Name }, "used twice"},
+		{"same remote", func(c *Config) { c.Tunnels[1].Remote = c.Tunnels[0].Remote }, "used by another peer"},
+		{"iBGP ASN on tunnel", func(c *Config) { c.Tunnels[0].RemoteASN = 65000 }, "eBGP"},
+		{"iBGP peer is us", func(c *Config) { c.IBGPPeer = c.RouterID }, "own router ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.mod(&c)
+			_, err := New(c)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+	// Exactly AWS's limit is fine.
+	c := validConfig()
+	c.Advertise = many[:100]
+	if _, err := New(c); err != nil {
+		t.Errorf("100 prefixes: %v", err)
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	c, err := validConfig().withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepends := func(master bool) string {
+		var out []string
+		for _, p := range policies(c, policyState{Master: master}).Policies {
+			for _, s := range p.Statements {
+				a := s.Actions
+				desc := fmt.Sprintf("%s:%v", s.Name, a.RouteAction)
+				if a.AsPrepend != nil {
+					desc += fmt.Sprintf(" prepend %dx%d", a.AsPrepend.Asn, a.AsPrepend.Repeat)
+				}
+				if a.Med != nil {
+					desc += fmt.Sprintf(" med %d", a.Med.Value)
+				}
+				if a.Nexthop != nil && a.Nexthop.Self {
+					desc += " nexthop-self"
+				}
+				if a.LocalPref != nil {
+					desc += fmt.Sprintf(" local-pref %d", a.LocalPref.Value)
+				}
+				out = append(out, desc)
+			}
+		}
+		return strings.Join(out, "; ")
+	}
+	tests := []struct {
+		master bool
+		want   string
+	}{
+		{false, "tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
+			"tg-ibgp-out:ACCEPT nexthop-self; tg-tunnel-0-out:ACCEPT prepend 65000x2 med 100; tg-tunnel-1-out:ACCEPT prepend 65000x2 med 50; tg-aws-reject:REJECT"},
+		{true, "tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
+			"tg-ibgp-out:ACCEPT nexthop-self; tg-tunnel-0-out:ACCEPT med 100; tg-tunnel-1-out:ACCEPT med 50; tg-aws-reject:REJECT"},
+	}
+	for _, tt := range tests {
+		if got := prepends(tt.master); got != tt.want {
+			t.Errorf("master=%v:\n got %s\nwant %s", tt.master, got, tt.want)
+		}
+	}
+}

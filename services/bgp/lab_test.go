@@ -1,0 +1,499 @@
+package bgp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// This file is the test lab: network namespaces joined by veth pairs, FRR
+// daemons run per namespace from a temporary directory, and the speaker run
+// as a child process (this test binary, re-executed) inside a namespace, so
+// that its sockets and netlink calls belong to that namespace and it can be
+// killed and restarted like the gateway process.
+
+const helperEnv = "TIDEGATE_BGP_SPEAKER"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(helperEnv); spec != "" {
+		os.Exit(speakerMain(spec))
+	}
+	os.Exit(m.Run())
+}
+
+// speakerSpec is the part of Config a test hands to the speaker process.
+type speakerSpec struct {
+	RouterID          netip.Addr
+	ASN               uint32
+	Advertise         []netip.Prefix
+	BackupPrepend     int
+	Tunnels           []Tunnel
+	IBGPPeer          netip.Addr
+	VLANDevice        string
+	Master            bool
+	StartupGrace      time.Duration
+	ReconcileInterval time.Duration
+	Debug             bool
+}
+
+// speakerMain runs a Speaker in this process and takes commands on stdin:
+// master, backup, down NAME, up NAME, status. Replies go to stdout, one
+// line each; EOF on stdin is a clean stop.
+func speakerMain(specJSON string) int {
+	var spec speakerSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "bad spec:", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if spec.Debug {
+		level = slog.LevelDebug
+	}
+	var outMu sync.Mutex
+	println := func(format string, args ...any) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		fmt.Fprintf(os.Stdout, format+"\n", args...)
+	}
+	s, err := New(Config{
+		RouterID:          spec.RouterID,
+		ASN:               spec.ASN,
+		Advertise:         spec.Advertise,
+		BackupPrepend:     spec.BackupPrepend,
+		Tunnels:           spec.Tunnels,
+		IBGPPeer:          spec.IBGPPeer,
+		VLANDevice:        spec.VLANDevice,
+		Master:            spec.Master,
+		StartupGrace:      spec.StartupGrace,
+		ReconcileInterval: spec.ReconcileInterval,
+		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		OnAWSPaths:        func(n int) { println("AWS %d", n) },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			switch {
+			case len(f) == 1 && f[0] == "master":
+				s.SetMaster(true)
+			case len(f) == 1 && f[0] == "backup":
+				s.SetMaster(false)
+			case len(f) == 2 && f[0] == "down":
+				s.TunnelDown(f[1])
+			case len(f) == 2 && f[0] == "up":
+				s.TunnelUp(f[1])
+			case len(f) == 1 && f[0] == "status":
+				b, _ := json.Marshal(s.Status())
+				println("STATUS %s", b)
+			}
+		}
+		cancel()
+	}()
+	if err := s.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		return 1
+	}
+	return 0
+}
+
+// lab creates namespaces named tgbgp-<pid>-<name> and removes them.
+type lab struct {
+	t      *testing.T
+	prefix string
+}
+
+func newLab(t *testing.T) *lab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for network namespaces")
+	}
+	return &lab{t: t, prefix: fmt.Sprintf("tgbgp-%d-", os.Getpid())}
+}
+
+func (l *lab) run(args ...string) string {
+	l.t.Helper()
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// netns creates a namespace with loopback up.
+func (l *lab) netns(name string) string {
+	l.t.Helper()
+	ns := l.prefix + name
+	l.run("ip", "netns", "add", ns)
+	l.t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	l.run("ip", "-n", ns, "link", "set", "lo", "up")
+	return ns
+}
+
+// wire joins two namespaces with a veth pair and addresses its ends.
+func (l *lab) wire(nsA, ifA, addrA, nsB, ifB, addrB string) {
+	l.t.Helper()
+	l.run("ip", "link", "add", "name", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB)
+	l.run("ip", "-n", nsA, "addr", "add", addrA, "dev", ifA)
+	l.run("ip", "-n", nsB, "addr", "add", addrB, "dev", ifB)
+	l.run("ip", "-n", nsA, "link", "set", ifA, "up")
+	l.run("ip", "-n", nsB, "link", "set", ifB, "up")
+}
+
+// kernelRoute is one route of `ip -j route`.
+type kernelRoute struct {
+	Dst      string `json:"dst"`
+	Gateway  string `json:"gateway"`
+	Dev      string `json:"dev"`
+	Metric   int    `json:"metric"`
+	Protocol string `json:"protocol"`
+	Nexthops []struct {
+		Gateway string `json:"gateway"`
+		Dev     string `json:"dev"`
+	} `json:"nexthops"`
+}
+
+// via is the route's next hops as "gw@dev,gw@dev", sorted as the kernel
+// keeps them.
+func (r kernelRoute) via() string {
+	if len(r.Nexthops) == 0 {
+		return r.Gateway + "@" + r.Dev
+	}
+	var s []string
+	for _, n := range r.Nexthops {
+		s = append(s, n.Gateway+"@"+n.Dev)
+	}
+	return strings.Join(s, ",")
+}
+
+// routes lists the namespace's routes with protocol bgp.
+func (l *lab) routes(ns string) []kernelRoute {
+	l.t.Helper()
+	var rs []kernelRoute
+	out := l.run("ip", "-n", ns, "-j", "route", "show", "proto", "bgp")
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		l.t.Fatalf("parse routes %q: %v", out, err)
+	}
+	return rs
+}
+
+// eventually retries f until it succeeds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %v", what, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// frr is a zebra + bgpd pair running in one namespace.
+type frr struct {
+	t   *testing.T
+	dir string
+}
+
+const frrDir = "/usr/lib/frr"
+
+// startFRR runs zebra and bgpd in ns with bgpConf, every file (config,
+// pid files, zebra socket, vty sockets, logs) in a temporary directory.
+func startFRR(t *testing.T, ns, name, bgpConf string) *frr {
+	t.Helper()
+	for _, d := range []string{"zebra", "bgpd"} {
+		if _, err := os.Stat(filepath.Join(frrDir, d)); err != nil {
+			t.Fatalf("FRR is needed (Debian package frr): %v", err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "tgbgp-frr-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// The daemons drop to user frr (Debian builds them with vty group
+	// frrvty, which root is not in), so the directory is theirs.
+	u, err := user.Lookup("frr")
+	if err != nil {
+		t.Fatalf("FRR's user: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	f := &frr{t: t, dir: dir}
+	zconf := fmt.Sprintf("hostname %s\nlog file %s/zebra.log\n", name, dir)
+	bconf := fmt.Sprintf("frr defaults traditional\nhostname %s\nlog file %s/bgpd.log\n!\n%s", name, dir, bgpConf)
+	for file, text := range map[string]string{"zebra.conf": zconf, "bgpd.conf": bconf} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(filepath.Join(dir, file), uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	zsock := filepath.Join(dir, "zserv.api")
+	f.daemon(ns, "zebra", "-z", zsock)
+	eventually(t, 10*time.Second, "zebra socket", func() error { _, err := os.Stat(zsock); return err })
+	f.daemon(ns, "bgpd", "-z", zsock, "-p", "179")
+	eventually(t, 10*time.Second, "bgpd vty", func() error {
+		_, err := f.vtysh("show bgp summary")
+		return err
+	})
+	return f
+}
+
+func (f *frr) daemon(ns, name string, args ...string) {
+	f.t.Helper()
+	argv := append([]string{"netns", "exec", ns, filepath.Join(frrDir, name),
+		"-f", filepath.Join(f.dir, name+".conf"),
+		"-i", filepath.Join(f.dir, name+".pid"),
+		"--vty_socket", f.dir,
+		"-A", "127.0.0.1", "-P", "0", // no TCP vty
+	}, args...)
+	cmd := exec.Command("ip", argv...)
+	out, err := os.Create(filepath.Join(f.dir, name+".out"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		f.t.Fatalf("start %s: %v", name, err)
+	}
+	f.t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		out.Close()
+		if f.t.Failed() {
+			for _, log := range []string{name + ".out", name + ".log"} {
+				b, _ := os.ReadFile(filepath.Join(f.dir, log))
+				f.t.Logf("%s %s:\n%s", f.dir, log, lastLines(b, 40))
+			}
+		}
+	})
+}
+
+func lastLines(b []byte, n int) string {
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+func (f *frr) vtysh(cmds ...string) ([]byte, error) {
+	args := []string{"--vty_socket", f.dir, "-d", "bgpd"}
+	for _, c := range cmds {
+		args = append(args, "-c", c)
+	}
+	out, err := exec.Command("vtysh", args...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("vtysh %q: %v: %s", cmds, err, out)
+	}
+	return out, nil
+}
+
+// frrPath is one path of `show bgp ipv4 unicast PREFIX json`.
+type frrPath struct {
+	ASPath struct {
+		String string `json:"string"`
+	} `json:"aspath"`
+	Med      uint32 `json:"metric"`
+	Bestpath struct {
+		Overall bool `json:"overall"`
+	} `json:"bestpath"`
+	Nexthops []struct {
+		IP string `json:"ip"`
+	} `json:"nexthops"`
+	Peer struct {
+		PeerID string `json:"peerId"`
+	} `json:"peer"`
+}
+
+// paths returns FRR's paths for prefix, keyed by the peer that sent them.
+func (f *frr) paths(prefix string) (map[string]frrPath, error) {
+	out, err := f.vtysh("show bgp ipv4 unicast " + prefix + " json")
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		Paths []frrPath `json:"paths"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return nil, fmt.Errorf("parse %s: %v", out, err)
+	}
+	m := make(map[string]frrPath)
+	for _, p := range v.Paths {
+		m[p.Peer.PeerID] = p
+	}
+	return m, nil
+}
+
+// speakerProc is the speaker running as a child process in a namespace.
+type speakerProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	status chan Status
+	done   chan struct{}
+	log    *os.File
+
+	mu  sync.Mutex
+	aws []int // OnAWSPaths values seen
+}
+
+func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", ns, exe)
+	cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
+	logf, err := os.CreateTemp("", "tgbgp-speaker-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(logf.Name()) })
+	cmd.Stderr = logf
+	p := &speakerProc{t: t, cmd: cmd, status: make(chan Status, 1), done: make(chan struct{}), log: logf}
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "STATUS "):
+				var st Status
+				if json.Unmarshal([]byte(line[7:]), &st) == nil {
+					p.status <- st
+				}
+			case strings.HasPrefix(line, "AWS "):
+				var n int
+				fmt.Sscan(line[4:], &n)
+				p.mu.Lock()
+				p.aws = append(p.aws, n)
+				p.mu.Unlock()
+			}
+		}
+		cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("speaker log:\n%s", lastLines(b, 80))
+		}
+	})
+	return p
+}
+
+func (p *speakerProc) send(cmd string) {
+	p.t.Helper()
+	if _, err := fmt.Fprintln(p.stdin, cmd); err != nil {
+		p.t.Fatalf("speaker command %q: %v", cmd, err)
+	}
+}
+
+func (p *speakerProc) Status() Status {
+	p.t.Helper()
+	p.send("status")
+	select {
+	case st := <-p.status:
+		return st
+	case <-p.done:
+		p.t.Fatal("speaker exited")
+	case <-time.After(10 * time.Second):
+		p.t.Fatal("speaker status: no answer")
+	}
+	return Status{}
+}
+
+// stop is a clean stop: EOF on stdin cancels Run.
+func (p *speakerProc) stop() {
+	p.t.Helper()
+	p.stdin.Close()
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		p.t.Fatal("speaker did not stop")
+	}
+
+}
+
+// kill is a crash: SIGKILL, nothing cleaned up.
+func (p *speakerProc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+func (p *speakerProc) lastAWS() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.aws) == 0 {
+		return -1
+	}
+	return p.aws[len(p.aws)-1]
+}
+
+// established waits until every peer of the speaker is established.
+func (p *speakerProc) established(timeout time.Duration, names ...string) {
+	p.t.Helper()
+	eventually(p.t, timeout, "sessions established", func() error {
+		st := p.Status()
+		for _, ps := range st.Peers {
+			for _, n := range names {
+				if ps.Name == n && ps.State != "established" {
+					return fmt.Errorf("%s is %s", n, ps.State)
+				}
+			}
+		}
+		return nil
+	})
+}

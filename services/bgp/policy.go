@@ -1,0 +1,142 @@
+package bgp
+
+import (
+	"fmt"
+	"net/netip"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+// Names of the GoBGP defined sets and policies this package owns.
+const (
+	setAdvertise = "tg-advertise"
+	setAWS       = "tg-aws"
+	setIBGP      = "tg-ibgp"
+	policyImport = "tg-import"
+	policyExport = "tg-export"
+)
+
+func tunnelSet(i int) string { return fmt.Sprintf("tg-tunnel-%d", i) }
+
+// policyState is what the policies depend on besides the configuration.
+// The later "peer went silent" feature (announce each prefix's halves, stop
+// using the dead peer's iBGP routes) adds its fields here.
+type policyState struct {
+	Master bool
+}
+
+// policies builds the whole routing policy for cfg in state st. It is
+// installed with SetPolicies, which keeps the global assignments, so a
+// role change swaps definitions atomically and a soft reset out re-applies
+// them.
+//
+// Export (global, evaluated per destination neighbour):
+//  1. to the iBGP peer: next-hop-self (what FRR's per-neighbour
+//     next-hop-self does; GoBGP only has it as a policy action), accept.
+//  2. to tunnel i, our advertised prefixes: MED of tunnel i and, while
+//     backup, our AS prepended BackupPrepend times; accept.
+//  3. to any tunnel, anything else: reject (AWS's routes are not sent
+//     back to AWS, and nothing but the configured prefixes leaves).
+//
+// Import:
+//  1. from tunnel i: MED of tunnel i, so the first tunnel is preferred (or
+//     ECMP when MEDs are equal); accept.
+//  2. from the iBGP peer: LOCAL_PREF 50, so our own tunnels win over the
+//     peer's whatever the MEDs; accept.
+func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
+	req := &api.SetPoliciesRequest{}
+	var exp, imp []*api.Statement
+
+	if cfg.IBGPPeer.IsValid() {
+		req.DefinedSets = append(req.DefinedSets, neighborSet(setIBGP, cfg.IBGPPeer))
+		exp = append(exp, &api.Statement{
+			Name:       "tg-ibgp-out",
+			Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}},
+			Actions: &api.Actions{
+				Nexthop:     &api.NexthopAction{Self: true},
+				RouteAction: api.RouteAction_ACCEPT,
+			},
+		})
+		imp = append(imp, &api.Statement{
+			Name:       "tg-ibgp-in",
+			Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}},
+			Actions: &api.Actions{
+				LocalPref:   &api.LocalPrefAction{Value: ibgpLocalPref},
+				RouteAction: api.RouteAction_ACCEPT,
+			},
+		})
+	}
+
+	if len(cfg.Advertise) > 0 {
+		ds := &api.DefinedSet{DefinedType: api.DefinedType_PREFIX, Name: setAdvertise}
+		for _, p := range cfg.Advertise {
+			ds.Prefixes = append(ds.Prefixes, &api.Prefix{
+				IpPrefix:      p.String(),
+				MaskLengthMin: uint32(p.Bits()),
+				MaskLengthMax: uint32(p.Bits()),
+			})
+		}
+		req.DefinedSets = append(req.DefinedSets, ds)
+	}
+
+	if len(cfg.Tunnels) > 0 {
+		remotes := make([]netip.Addr, len(cfg.Tunnels))
+		for i, t := range cfg.Tunnels {
+			remotes[i] = t.Remote
+			req.DefinedSets = append(req.DefinedSets, neighborSet(tunnelSet(i), t.Remote))
+			if len(cfg.Advertise) > 0 {
+				act := &api.Actions{
+					Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
+					RouteAction: api.RouteAction_ACCEPT,
+				}
+				if !st.Master && cfg.BackupPrepend > 0 {
+					act.AsPrepend = &api.AsPrependAction{Asn: cfg.ASN, Repeat: uint32(cfg.BackupPrepend)}
+				}
+				exp = append(exp, &api.Statement{
+					Name: fmt.Sprintf("tg-tunnel-%d-out", i),
+					Conditions: &api.Conditions{
+						NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY},
+						PrefixSet:   &api.MatchSet{Name: setAdvertise, Type: api.MatchSet_ANY},
+					},
+					Actions: act,
+				})
+			}
+			imp = append(imp, &api.Statement{
+				Name:       fmt.Sprintf("tg-tunnel-%d-in", i),
+				Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY}},
+				Actions: &api.Actions{
+					Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
+					RouteAction: api.RouteAction_ACCEPT,
+				},
+			})
+		}
+		req.DefinedSets = append(req.DefinedSets, neighborSet(setAWS, remotes...))
+		exp = append(exp, &api.Statement{
+			Name:       "tg-aws-reject",
+			Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setAWS, Type: api.MatchSet_ANY}},
+			Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
+		})
+	}
+
+	req.Policies = []*api.Policy{
+		{Name: policyImport, Statements: imp},
+		{Name: policyExport, Statements: exp},
+	}
+	return req
+}
+
+func neighborSet(name string, addrs ...netip.Addr) *api.DefinedSet {
+	ds := &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: name}
+	for _, a := range addrs {
+		ds.List = append(ds.List, netip.PrefixFrom(a, a.BitLen()).String())
+	}
+	return ds
+}
+
+// assignments attach the two policies to the global RIB.
+func assignments() []*api.PolicyAssignment {
+	return []*api.PolicyAssignment{
+		{Name: "global", Direction: api.PolicyDirection_IMPORT, Policies: []*api.Policy{{Name: policyImport}}, DefaultAction: api.RouteAction_ACCEPT},
+		{Name: "global", Direction: api.PolicyDirection_EXPORT, Policies: []*api.Policy{{Name: policyExport}}, DefaultAction: api.RouteAction_ACCEPT},
+	}
+}

@@ -1,0 +1,381 @@
+package bgp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/server"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// Speaker is one gateway's BGP speaker. Create it with New, serve it with
+// Run; the other methods may be called from any goroutine, before or
+// during Run.
+type Speaker struct {
+	cfg   Config
+	log   *slog.Logger
+	peers map[string]peer // by neighbour address
+
+	mu      sync.Mutex
+	st      policyState
+	down    map[string]bool // tunnels the IPsec service reported down
+	bgp     *server.BgpServer
+	k       *kernel
+	started bool
+}
+
+// peer is what the speaker knows about one configured neighbour.
+type peer struct {
+	Name   string
+	Tunnel int // index in Config.Tunnels; -1 for the iBGP peer
+	Dev    string
+}
+
+// New validates cfg and returns a Speaker ready to Run.
+func New(cfg Config) (*Speaker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Speaker{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		peers: make(map[string]peer),
+		st:    policyState{Master: cfg.Master},
+		down:  make(map[string]bool),
+	}
+	for i, t := range cfg.Tunnels {
+		s.peers[t.Remote.String()] = peer{Name: t.Name, Tunnel: i, Dev: t.Device}
+	}
+	if cfg.IBGPPeer.IsValid() {
+		s.peers[cfg.IBGPPeer.String()] = peer{Name: "ibgp", Tunnel: -1, Dev: cfg.VLANDevice}
+	}
+	return s, nil
+}
+
+// Run serves BGP until ctx is done, then closes the sessions and removes
+// the kernel routes it installed (see the package documentation for why).
+// A Speaker runs once.
+func (s *Speaker) Run(ctx context.Context) (err error) {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("bgp: speaker already ran")
+	}
+	s.started = true
+	s.mu.Unlock()
+
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("bgp: netlink: %w", err)
+	}
+	defer h.Close()
+	k := newKernel(h, s.cfg.RouteMetric, s.log, s.cfg.OnAWSPaths)
+
+	bs := server.NewBgpServer(server.LoggerOption(newGoBGPLogger(s.log)))
+	serveErr := make(chan error, 1)
+	go func() {
+		// Serve never returns; only a GoBGP Fatal/Panic raised on this
+		// goroutine ends it, and that we can turn into an error.
+		defer func() {
+			if r := recover(); r != nil {
+				serveErr <- fmt.Errorf("bgp: gobgp server panicked: %v", r)
+			}
+		}()
+		bs.Serve()
+	}()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Holding mu through start makes a concurrent SetMaster or TunnelDown
+	// wait and then act on the running server, so none is lost.
+	s.mu.Lock()
+	if err := s.start(runCtx, bs, k); err != nil {
+		s.mu.Unlock()
+		bs.Stop()
+		return err
+	}
+	s.bgp, s.k = bs, k
+	s.mu.Unlock()
+
+	grace := time.NewTimer(s.cfg.StartupGrace)
+	defer grace.Stop()
+	tick := time.NewTicker(s.cfg.ReconcileInterval)
+	defer tick.Stop()
+	reconcile := func() {
+		added, removed, err := k.reconcile()
+		if err != nil {
+			s.log.Warn("kernel reconciliation incomplete", "err", err)
+		}
+		if added > 0 || removed > 0 {
+			s.log.Info("kernel reconciled", "added", added, "removed", removed)
+		}
+	}
+	started := false
+	for {
+		select {
+		case <-ctx.Done():
+			s.stop(bs, k)
+			return nil
+		case err := <-serveErr:
+			s.stop(bs, k)
+			return err
+		case <-grace.C:
+			started = true
+			reconcile()
+		case <-tick.C:
+			if started {
+				reconcile()
+			}
+		}
+	}
+}
+
+// start configures a served BgpServer: global settings, the best-path
+// watcher feeding the kernel, policies, our prefixes and the peers. The
+// caller holds s.mu.
+func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) error {
+	listen := make([]string, 0, len(s.cfg.ListenAddresses))
+	for _, a := range s.cfg.ListenAddresses {
+		listen = append(listen, a.String())
+	}
+	err := bs.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
+		Asn:              s.cfg.ASN,
+		RouterId:         s.cfg.RouterID.String(),
+		ListenPort:       int32(s.cfg.Port),
+		ListenAddresses:  listen,
+		UseMultiplePaths: true,
+	}})
+	if err != nil {
+		return fmt.Errorf("bgp: start: %w", err)
+	}
+
+	// Registered before any peer exists, so no change is missed.
+	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
+		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_BEST}},
+	}}, func(r *api.WatchEventResponse) {
+		if t := r.GetTable(); t != nil {
+			k.apply(s.updates(t.Paths))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("bgp: watch best paths: %w", err)
+	}
+	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
+		if p := r.GetPeer(); p != nil && p.Type == api.WatchEventResponse_PeerEvent_STATE {
+			addr := p.Peer.GetState().GetNeighborAddress()
+			s.log.Info("bgp peer state", "peer", s.peers[addr].Name, "address", addr,
+				"state", sessionState(p.Peer.GetState().GetSessionState()))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("bgp: watch peers: %w", err)
+	}
+
+	if err := bs.SetPolicies(ctx, policies(s.cfg, s.st)); err != nil {
+		return fmt.Errorf("bgp: set policies: %w", err)
+	}
+	for _, a := range assignments() {
+		if err := bs.AddPolicyAssignment(ctx, &api.AddPolicyAssignmentRequest{Assignment: a}); err != nil {
+			return fmt.Errorf("bgp: assign policy: %w", err)
+		}
+	}
+
+	for _, p := range s.cfg.Advertise {
+		if _, err := bs.AddPath(ctx, &api.AddPathRequest{Path: localPath(p)}); err != nil {
+			return fmt.Errorf("bgp: advertise %v: %w", p, err)
+		}
+	}
+
+	for _, t := range s.cfg.Tunnels {
+		if err := bs.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peerConf(t.Remote, t.RemoteASN, t.Local, t.Name, s.down[t.Name])}); err != nil {
+			return fmt.Errorf("bgp: add tunnel %s peer %v: %w", t.Name, t.Remote, err)
+		}
+	}
+	if s.cfg.IBGPPeer.IsValid() {
+		if err := bs.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peerConf(s.cfg.IBGPPeer, s.cfg.ASN, s.cfg.RouterID, "ibgp", false)}); err != nil {
+			return fmt.Errorf("bgp: add iBGP peer %v: %w", s.cfg.IBGPPeer, err)
+		}
+	}
+	return nil
+}
+
+func (s *Speaker) peerConf(remote netip.Addr, asn uint32, local netip.Addr, name string, adminDown bool) *api.Peer {
+	return &api.Peer{
+		Conf: &api.PeerConf{
+			NeighborAddress: remote.String(),
+			PeerAsn:         asn,
+			Description:     name,
+			AdminDown:       adminDown,
+		},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			HoldTime:          uint64(holdTime / time.Second),
+			KeepaliveInterval: uint64(keepalive / time.Second),
+			ConnectRetry:      uint64(connectRetry / time.Second),
+			// A reset peer (TunnelUp after TunnelDown) reconnects at once.
+			IdleHoldTimeAfterReset: 1,
+		}},
+		Transport: &api.Transport{
+			LocalAddress: local.String(),
+			RemotePort:   uint32(s.cfg.Port),
+		},
+		AfiSafis: []*api.AfiSafi{{Config: &api.AfiSafiConfig{
+			Family:  &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
+			Enabled: true,
+		}}},
+	}
+}
+
+func localPath(p netip.Prefix) *api.Path {
+	nlri, _ := anypb.New(&api.IPAddressPrefix{Prefix: p.Addr().String(), PrefixLen: uint32(p.Bits())})
+	origin, _ := anypb.New(&api.OriginAttribute{Origin: 0}) // IGP, as FRR's network statement
+	nh, _ := anypb.New(&api.NextHopAttribute{NextHop: "0.0.0.0"})
+	return &api.Path{
+		Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
+		Nlri:   nlri,
+		Pattrs: []*anypb.Any{origin, nh},
+	}
+}
+
+// updates turns a best-path event into per-prefix next-hop sets. With
+// multipath on, GoBGP sends, for each changed destination, the complete
+// new set of equal best paths, or a single withdrawal when none is left.
+func (s *Speaker) updates(paths []*api.Path) []update {
+	var (
+		ups []update
+		cur *update
+	)
+	for _, p := range paths {
+		var pfx api.IPAddressPrefix
+		if p.GetNlri().UnmarshalTo(&pfx) != nil {
+			continue // not IPv4/IPv6 unicast
+		}
+		a, err := netip.ParseAddr(pfx.Prefix)
+		if err != nil || !a.Is4() {
+			continue
+		}
+		prefix := netip.PrefixFrom(a, int(pfx.PrefixLen)).Masked()
+		if cur == nil || cur.Prefix != prefix {
+			ups = append(ups, update{Prefix: prefix})
+			cur = &ups[len(ups)-1]
+		}
+		if p.IsWithdraw {
+			continue
+		}
+		from, ok := s.peers[p.NeighborIp]
+		if !ok {
+			// Our own prefixes (no neighbour) are not routed by us.
+			continue
+		}
+		gw := nextHop(p)
+		if !gw.IsValid() {
+			continue
+		}
+		cur.Hops = append(cur.Hops, nexthop{Gw: gw, Dev: from.Dev, AWS: from.Tunnel >= 0})
+	}
+	return ups
+}
+
+func nextHop(p *api.Path) netip.Addr {
+	for _, a := range p.Pattrs {
+		var nh api.NextHopAttribute
+		if a.MessageIs(&nh) && a.UnmarshalTo(&nh) == nil {
+			addr, err := netip.ParseAddr(nh.NextHop)
+			if err == nil {
+				return addr
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+// stop removes our kernel routes, then closes the sessions.
+func (s *Speaker) stop(bs *server.BgpServer, k *kernel) {
+	s.mu.Lock()
+	s.bgp = nil
+	s.mu.Unlock()
+	n, err := k.removeAll()
+	if err != nil {
+		s.log.Warn("removing kernel routes on stop", "err", err)
+	}
+	bs.Stop()
+	s.log.Info("bgp speaker stopped", "routes_removed", n)
+}
+
+// SetMaster tells the speaker the VRRP role. A backup prepends its AS
+// toward AWS; the change is sent to AWS at once (soft reset out).
+func (s *Speaker) SetMaster(master bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.Master == master {
+		return
+	}
+	s.st.Master = master
+	s.log.Info("bgp role", "master", master)
+	if s.bgp == nil {
+		return // applied by Run
+	}
+	ctx := context.Background()
+	if err := s.bgp.SetPolicies(ctx, policies(s.cfg, s.st)); err != nil {
+		s.log.Error("bgp: updating policies for the VRRP role failed", "err", err)
+		return
+	}
+	for _, t := range s.cfg.Tunnels {
+		err := s.bgp.ResetPeer(ctx, &api.ResetPeerRequest{
+			Address: t.Remote.String(), Soft: true, Direction: api.ResetPeerRequest_OUT,
+		})
+		if err != nil {
+			s.log.Debug("soft reset out", "tunnel", t.Name, "err", err)
+		}
+	}
+}
+
+// TunnelDown tells the speaker that the IPsec tunnel name is down: its
+// session is shut at once and its routes leave the RIB and the kernel,
+// instead of waiting up to 30 s for the hold timer. The peer stays down
+// until TunnelUp.
+func (s *Speaker) TunnelDown(name string) { s.setTunnel(name, false) }
+
+// TunnelUp lets the tunnel's session come up again.
+func (s *Speaker) TunnelUp(name string) { s.setTunnel(name, true) }
+
+func (s *Speaker) setTunnel(name string, up bool) {
+	var t *Tunnel
+	for i := range s.cfg.Tunnels {
+		if s.cfg.Tunnels[i].Name == name {
+			t = &s.cfg.Tunnels[i]
+		}
+	}
+	if t == nil {
+		s.log.Warn("bgp: event for an unknown tunnel", "tunnel", name, "up", up)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down[name] == !up {
+		return
+	}
+	s.down[name] = !up
+	s.log.Info("bgp tunnel", "tunnel", name, "up", up)
+	if s.bgp == nil {
+		return
+	}
+	ctx := context.Background()
+	var err error
+	if up {
+		err = s.bgp.EnablePeer(ctx, &api.EnablePeerRequest{Address: t.Remote.String()})
+	} else {
+		err = s.bgp.DisablePeer(ctx, &api.DisablePeerRequest{Address: t.Remote.String(), Communication: "IPsec tunnel down"})
+	}
+	if err != nil {
+		s.log.Error("bgp: tunnel event", "tunnel", name, "up", up, "err", err)
+	}
+}
