@@ -109,6 +109,22 @@ type decoder struct {
 	broken map[string]bool // key path -> its value did not decode
 
 	validating bool // decoding is done; errors no longer mean "broken"
+	visits     int  // nodes decoded so far, aliases counted each time
+}
+
+// maxVisits bounds the nodes decoded, counting an alias each time it is
+// used: a real site has a few hundred, while a small document whose aliases
+// nest lists of aliases ("billion laughs") would otherwise expand to billions.
+const maxVisits = 20000
+
+// visit counts one decoded node and reports whether decoding may go on.
+func (d *decoder) visit() bool {
+	d.visits++
+	if d.visits == maxVisits+1 {
+		d.errs = append(d.errs, &Error{Msg: fmt.Sprintf("the document expands to more than %d values (through aliases?); a site configuration is far smaller", maxVisits)})
+		d.broken[""] = true // nothing after this is worth reporting
+	}
+	return d.visits <= maxVisits
 }
 
 func newDecoder() *decoder {
@@ -232,7 +248,7 @@ type field struct {
 // otherwise silently fall back to its default. A null value counts as absent.
 func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
 	n = deref(n)
-	if isNull(n) {
+	if isNull(n) || !d.visit() {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
@@ -333,6 +349,9 @@ func (d *decoder) sequence(n *yaml.Node, path string, item func(n *yaml.Node, pa
 		return
 	}
 	for i, c := range n.Content {
+		if !d.visit() {
+			return
+		}
 		c = deref(c)
 		ip := index(path, i)
 		d.lines[ip] = c.Line

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParse checks that Parse never panics, that every failure is an Errors
@@ -53,4 +54,30 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAliasBomb checks that aliases cannot make a small document expensive.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x: &p [aes256-sha256-modp2048")
+	for range 200 {
+		b.WriteString(", aes256-sha256-modp2048")
+	}
+	b.WriteString("]\ny: &t {name: t, proposals: *p, esp_proposals: *p}\nz: &ts [*t")
+	for range 200 {
+		b.WriteString(", *t")
+	}
+	b.WriteString("]\nw: &g {name: g, tunnels: *ts}\ngateways: [*g")
+	for range 200 {
+		b.WriteString(", *g")
+	}
+	b.WriteString("]\n")
+	start := time.Now()
+	_, err := Parse([]byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
+		t.Errorf("err = %.300v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Parse took %v", d)
+	}
 }

@@ -12,14 +12,16 @@ import (
 //     ciphers and hashes and DH groups 2, 5, 14-24 (EC2 API
 //     Phase1/Phase2*RequestListValue). A new VPN connection allows them all,
 //     so the first entry is what gets negotiated unless the AWS side was
-//     restricted; the second (AES-CBC + SHA-256 + group 14) is the combination
-//     AWS's own generic customer gateway configuration uses, a fallback for
-//     tunnels narrowed to it.
+//     restricted; the second (AES-256-CBC + SHA2-256 + group 14) is a
+//     conservative fallback for tunnels whose options were narrowed to CBC
+//     ciphers. Nothing weaker (SHA1, group 2) is offered by default.
 //   - strongSwan: an AEAD cipher may not share a proposal with an integrity
 //     algorithm, and an AEAD IKE proposal needs an explicit PRF (there is no
 //     integrity algorithm to derive it from), hence "prfsha384".
-//   - ESP proposals carry a DH group so that CHILD_SA rekeys use PFS, which
-//     AWS's phase 2 always negotiates with one of its DH groups.
+//   - ESP proposals carry a DH group so that CHILD_SA rekeys use PFS: AWS's
+//     phase 2 options are a list of DH groups, and a proposal without one
+//     risks NO_PROPOSAL_CHOSEN at the first rekey rather than at setup (the
+//     first CHILD_SA comes with IKE_AUTH and uses no DH at all).
 //
 // IKEv1 cannot protect the IKE SA with an AEAD cipher, so an IKEv1 tunnel
 // defaults to the CBC proposal only.
