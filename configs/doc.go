@@ -54,7 +54,7 @@
 //	        med: 0                   # [index in the list × 100]
 //
 // Proposals use strongSwan's syntax and are limited to the algorithms AWS
-// accepts; see DefaultProposals for why the defaults are what they are.
+// accepts; DefaultProposals and DefaultESPProposals describe the defaults.
 //
 // The examples directory holds the seed article's reference scenario
 // (examples/seed.yaml) and its keepalived-compatible VRRPv2 variant.

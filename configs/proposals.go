@@ -32,7 +32,10 @@ var (
 )
 
 // DefaultProposals returns the IKE proposals a tunnel of the given IKE
-// version gets when the configuration names none.
+// version gets when the configuration names none: AES-256-GCM with a
+// SHA-384 PRF and ECP-384 first, then AES-256-CBC, SHA-256 and MODP-2048 (the
+// only one for IKEv1, which has no AEAD for the IKE SA). Every algorithm is
+// one AWS accepts by default, and each proposal is valid strongSwan syntax.
 func DefaultProposals(ikeVersion int) []string {
 	if ikeVersion == 1 {
 		return append([]string(nil), defaultIKEv1Proposals...)
