@@ -63,8 +63,13 @@ var vrrpFilter = func() []bpf.RawInstruction {
 // virtual MAC by sending on a macvlan that carries it. Joining the
 // 01:00:5e:00:00:12 group at the link layer (PACKET_ADD_MEMBERSHIP) makes
 // NICs that filter multicast deliver the adverts.
+//
+// With the virtual MAC, adverts are also received on the macvlan: the
+// kernel hands a multicast frame whose source MAC is a local private-mode
+// macvlan's (the peer master sends from the same virtual MAC) to that
+// macvlan only, never to the base interface.
 type link struct {
-	base    *net.Interface // the VLAN interface, where adverts are received
+	base    *net.Interface // the VLAN interface
 	vif     *net.Interface // where adverts, ARP and the addresses go: base, or the macvlan
 	primary netip.Addr     // base's primary IPv4 address: the adverts' source
 	vips    []netip.Prefix
@@ -72,9 +77,8 @@ type link struct {
 
 	recv, send, arp *packet.Conn
 
-	vmacName       string // the macvlan we created, deleted on close
-	oldARPIgnore   string
-	arpIgnoreTouch bool
+	vmacName string      // the macvlan we created, deleted on close
+	restore  [][2]string // sysctl path and value to put back on close
 }
 
 // openLink resolves the interfaces, creates the macvlan if asked, and opens
@@ -99,12 +103,12 @@ func openLink(cfg *Config) (_ *link, err error) {
 			return nil, err
 		}
 	}
-	l.recv, err = packet.Listen(l.base, packet.Datagram, etherTypeIPv4, &packet.Config{Filter: vrrpFilter})
+	l.recv, err = packet.Listen(l.vif, packet.Datagram, etherTypeIPv4, &packet.Config{Filter: vrrpFilter})
 	if err != nil {
-		return nil, fmt.Errorf("vrrp: listen on %s: %w", l.base.Name, err)
+		return nil, fmt.Errorf("vrrp: listen on %s: %w", l.vif.Name, err)
 	}
 	if err := l.recv.JoinGroup(multicastMAC); err != nil {
-		return nil, fmt.Errorf("vrrp: join 224.0.0.18 on %s: %w", l.base.Name, err)
+		return nil, fmt.Errorf("vrrp: join 224.0.0.18 on %s: %w", l.vif.Name, err)
 	}
 	// The send sockets never read: a filter that rejects everything keeps
 	// their receive queues empty.
@@ -159,11 +163,8 @@ func isVIP(ip netip.Addr, vips []netip.Prefix) bool {
 	return false
 }
 
-// setupVMAC creates (or adopts) the macvlan "vrrp.VRID" with the virtual
-// MAC, the way keepalived's use_vmac does: private mode, and arp_ignore=1
-// on both interfaces so that each answers ARP only for its own addresses
-// (the base for its primary, the macvlan, with the virtual MAC, for the
-// virtual addresses).
+// setupVMAC creates the macvlan "vrrp.VRID" with the virtual MAC in private
+// mode, the way keepalived's use_vmac does.
 func (l *link) setupVMAC(vrid uint8) error {
 	name := fmt.Sprintf("vrrp.%d", vrid)
 	if existing, err := netlink.LinkByName(name); err == nil {
@@ -178,16 +179,29 @@ func (l *link) setupVMAC(vrid uint8) error {
 		return fmt.Errorf("vrrp: create macvlan %s: %w", name, err)
 	}
 	l.vmacName = name
-	for _, ifname := range []string{l.base.Name, name} {
-		path := "/proc/sys/net/ipv4/conf/" + ifname + "/arp_ignore"
-		if ifname == l.base.Name {
-			old, err := os.ReadFile(path)
-			if err == nil {
-				l.oldARPIgnore, l.arpIgnoreTouch = strings.TrimSpace(string(old)), true
+	// No IPv6 on the macvlan: its link-local DAD and router solicitations
+	// would come from the shared virtual MAC on the backup too.
+	_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
+	// arp_ignore=1 on both: each interface answers ARP only for its own
+	// addresses (the base for its primary, the macvlan, with the virtual
+	// MAC, for the virtual ones). arp_announce=2 on the base: its own ARP
+	// requests (e.g. to answer a host that pinged the VIP) name its primary
+	// address, not the VIP, which would point hosts at the base's MAC.
+	for _, sc := range []struct{ ifname, key string }{
+		{l.base.Name, "arp_ignore"}, {l.base.Name, "arp_announce"}, {name, "arp_ignore"},
+	} {
+		path := "/proc/sys/net/ipv4/conf/" + sc.ifname + "/" + sc.key
+		val := "1"
+		if sc.key == "arp_announce" {
+			val = "2"
+		}
+		if sc.ifname == l.base.Name {
+			if old, err := os.ReadFile(path); err == nil {
+				l.restore = append(l.restore, [2]string{path, strings.TrimSpace(string(old))})
 			}
 		}
-		if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
-			return fmt.Errorf("vrrp: set arp_ignore on %s: %w", ifname, err)
+		if err := os.WriteFile(path, []byte(val), 0o644); err != nil {
+			return fmt.Errorf("vrrp: set %s on %s: %w", sc.key, sc.ifname, err)
 		}
 	}
 	if err := netlink.LinkSetUp(mv); err != nil {
@@ -279,8 +293,8 @@ func (l *link) close() {
 			_ = netlink.LinkDel(nl)
 		}
 	}
-	if l.arpIgnoreTouch {
-		_ = os.WriteFile("/proc/sys/net/ipv4/conf/"+l.base.Name+"/arp_ignore", []byte(l.oldARPIgnore), 0o644)
+	for _, r := range l.restore {
+		_ = os.WriteFile(r[0], []byte(r[1]), 0o644)
 	}
 }
 
