@@ -161,6 +161,13 @@ type proc struct {
 
 func startProc(t testing.TB, name, ns string, args ...string) *proc {
 	t.Helper()
+	return startProcOpt(t, false, name, ns, args...)
+}
+
+// startProcOpt starts a process; with merge, its stderr lines are collected
+// with its stdout (keepalived logs to stderr).
+func startProcOpt(t testing.TB, merge bool, name, ns string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, name: name, exited: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
@@ -173,6 +180,9 @@ func startProc(t testing.TB, name, ns string, args ...string) *proc {
 		t.Fatal(err)
 	}
 	p.cmd.Stderr = &lockedWriter{p: p}
+	if merge {
+		p.cmd.Stderr = p.cmd.Stdout // the same pipe
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
