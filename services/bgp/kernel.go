@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -35,30 +34,41 @@ func (n nexthop) compare(o nexthop) int {
 	return 0
 }
 
+// hopSet is an interned set of next hops: the thousands of prefixes a
+// peer announces share a handful of sets, so each prefix costs a pointer.
+type hopSet struct {
+	hops []nexthop // sorted
+	aws  bool      // one of them is an AWS tunnel
+}
+
 // kernel keeps the main routing table in step with the RIB's best paths.
 // want is what the RIB says; the kernel is brought to it route by route as
 // paths change and in full by reconcile.
 type kernel struct {
-	h      *netlink.Handle
+	h      *netlink.Handle // dumps and link lookups
+	w      *routeWriter    // route writes, batched
 	metric int
 	log    *slog.Logger
 	onAWS  func(int)
 
 	mu       sync.Mutex
 	closed   bool // set on stop: late RIB events must not re-add routes
-	want     map[netip.Prefix][]nexthop
+	want     map[netip.Prefix]*hopSet
+	sets     map[string]*hopSet
 	failed   map[netip.Prefix]bool // in want, but the last kernel write failed
 	awsPaths int
 	ifindex  map[string]int
 }
 
-func newKernel(h *netlink.Handle, metric int, log *slog.Logger, onAWS func(int)) *kernel {
+func newKernel(h *netlink.Handle, w *routeWriter, metric int, log *slog.Logger, onAWS func(int)) *kernel {
 	return &kernel{
 		h:       h,
+		w:       w,
 		metric:  metric,
 		log:     log,
 		onAWS:   onAWS,
-		want:    make(map[netip.Prefix][]nexthop),
+		want:    make(map[netip.Prefix]*hopSet),
+		sets:    make(map[string]*hopSet),
 		failed:  make(map[netip.Prefix]bool),
 		ifindex: make(map[string]int),
 	}
@@ -70,6 +80,22 @@ type update struct {
 	Hops   []nexthop
 }
 
+// intern returns the shared hopSet equal to hops (nil for none).
+func (k *kernel) intern(hops []nexthop) *hopSet {
+	if len(hops) == 0 {
+		return nil
+	}
+	slices.SortFunc(hops, nexthop.compare)
+	hops = slices.CompactFunc(hops, func(a, b nexthop) bool { return a.compare(b) == 0 })
+	key := fmtHops(hops)
+	if hs, ok := k.sets[key]; ok {
+		return hs
+	}
+	hs := &hopSet{hops: slices.Clone(hops), aws: hasAWS(hops)}
+	k.sets[key] = hs
+	return hs
+}
+
 // apply writes a batch of RIB changes to the kernel.
 func (k *kernel) apply(ups []update) {
 	k.mu.Lock()
@@ -78,37 +104,81 @@ func (k *kernel) apply(ups []update) {
 		return
 	}
 	before := k.awsPaths
+	ops := make([]routeOp, 0, len(ups))
 	for _, u := range ups {
+		hs := k.intern(u.Hops)
 		old, had := k.want[u.Prefix]
-		slices.SortFunc(u.Hops, nexthop.compare)
-		u.Hops = slices.CompactFunc(u.Hops, func(a, b nexthop) bool { return a.compare(b) == 0 })
-		if had && slices.Equal(old, u.Hops) && !k.failed[u.Prefix] {
+		if had == (hs != nil) && old == hs && !k.failed[u.Prefix] {
 			continue
 		}
-		if hasAWS(old) {
+		if old != nil && old.aws {
 			k.awsPaths--
 		}
-		if len(u.Hops) == 0 {
+		if hs == nil {
+			if !had {
+				continue
+			}
 			delete(k.want, u.Prefix)
 			delete(k.failed, u.Prefix)
-			if err := k.del(u.Prefix); err != nil {
-				k.log.Warn("kernel route delete failed", "prefix", u.Prefix, "err", err)
+		} else {
+			k.want[u.Prefix] = hs
+			if hs.aws {
+				k.awsPaths++
 			}
-			continue
 		}
-		k.want[u.Prefix] = u.Hops
-		if hasAWS(u.Hops) {
-			k.awsPaths++
-		}
-		if err := k.replace(u.Prefix, u.Hops); err != nil {
-			// Kept in want: the next reconcile tries again.
-			k.failed[u.Prefix] = true
-			k.log.Warn("kernel route install failed", "prefix", u.Prefix, "nexthops", fmtHops(u.Hops), "err", err)
-			continue
-		}
-		delete(k.failed, u.Prefix)
+		ops = append(ops, k.op(u.Prefix, hs))
 	}
+	k.write(ops)
 	k.notifyAWS(before)
+}
+
+// write sends ops to the kernel and records which replacements failed, to
+// be tried again by the next reconcile.
+func (k *kernel) write(ops []routeOp) []error {
+	errs := k.w.write(ops)
+	if slices.ContainsFunc(errs, func(err error) bool { return err != nil }) && len(k.ifindex) > 0 {
+		// An interface may have been recreated with a new index: look
+		// the names up again and retry what failed.
+		clear(k.ifindex)
+		var retry []routeOp
+		var at []int
+		for i, err := range errs {
+			if err != nil && len(ops[i].Hops) > 0 {
+				p := ops[i].Prefix
+				retry = append(retry, k.op(p, k.want[p]))
+				at = append(at, i)
+			}
+		}
+		for j, err := range k.w.write(retry) {
+			errs[at[j]] = err
+		}
+	}
+	for i, err := range errs {
+		p := ops[i].Prefix
+		switch {
+		case err == nil:
+			delete(k.failed, p)
+		case len(ops[i].Hops) > 0:
+			k.failed[p] = true
+			k.log.Warn("kernel route install failed", "prefix", p, "err", err)
+		default:
+			k.log.Warn("kernel route delete failed", "prefix", p, "err", err)
+		}
+	}
+	return errs
+}
+
+// op is the kernel change that makes p go via hs (nil: delete).
+func (k *kernel) op(p netip.Prefix, hs *hopSet) routeOp {
+	op := routeOp{Prefix: p}
+	if hs == nil {
+		return op
+	}
+	op.Hops = make([]kernelHop, len(hs.hops))
+	for i, h := range hs.hops {
+		op.Hops[i] = kernelHop{Gw: h.Gw, IfIndex: k.link(h.Dev)}
+	}
+	return op
 }
 
 func (k *kernel) notifyAWS(before int) {
@@ -136,30 +206,11 @@ func fmtHops(hops []nexthop) string {
 		if h.Dev != "" {
 			s += "@" + h.Dev
 		}
+		if h.AWS {
+			s += "(aws)"
+		}
 	}
 	return s
-}
-
-// route builds our kernel route for prefix via hops.
-func (k *kernel) route(p netip.Prefix, hops []nexthop) *netlink.Route {
-	r := &netlink.Route{
-		Dst:      prefixToIPNet(p),
-		Protocol: unix.RTPROT_BGP,
-		Priority: k.metric,
-		Table:    unix.RT_TABLE_MAIN,
-		Type:     unix.RTN_UNICAST,
-		Scope:    netlink.SCOPE_UNIVERSE,
-		Family:   netlink.FAMILY_V4,
-	}
-	if len(hops) == 1 {
-		r.Gw = hops[0].Gw.AsSlice()
-		r.LinkIndex = k.link(hops[0].Dev)
-		return r
-	}
-	for _, h := range hops {
-		r.MultiPath = append(r.MultiPath, &netlink.NexthopInfo{Gw: h.Gw.AsSlice(), LinkIndex: k.link(h.Dev)})
-	}
-	return r
 }
 
 // link resolves a device name to its index; 0 (let the kernel resolve the
@@ -179,38 +230,6 @@ func (k *kernel) link(dev string) int {
 	}
 	k.ifindex[dev] = l.Attrs().Index
 	return l.Attrs().Index
-}
-
-func (k *kernel) replace(p netip.Prefix, hops []nexthop) error {
-	err := k.h.RouteReplace(k.route(p, hops))
-	if err != nil && len(k.ifindex) > 0 {
-		// An interface may have been recreated with a new index.
-		clear(k.ifindex)
-		err = k.h.RouteReplace(k.route(p, hops))
-	}
-	if err != nil {
-		return fmt.Errorf("replace route %v via %s: %w", p, fmtHops(hops), err)
-	}
-	return nil
-}
-
-// del removes our route for p, and only ours: protocol, metric and table
-// select it.
-func (k *kernel) del(p netip.Prefix) error {
-	err := k.h.RouteDel(&netlink.Route{
-		Dst:      prefixToIPNet(p),
-		Protocol: unix.RTPROT_BGP,
-		Priority: k.metric,
-		Table:    unix.RT_TABLE_MAIN,
-		Family:   netlink.FAMILY_V4,
-	})
-	if errors.Is(err, syscall.ESRCH) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("delete route %v: %w", p, err)
-	}
-	return nil
 }
 
 // ours lists the kernel routes this speaker owns. A dump interrupted by a
@@ -253,6 +272,9 @@ func (k *kernel) ours() (map[netip.Prefix]netlink.Route, bool, error) {
 func (k *kernel) reconcile() (added, removed int, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.closed {
+		return 0, 0, nil
+	}
 	have, complete, err := k.ours()
 	if err != nil {
 		return 0, 0, err
@@ -261,29 +283,28 @@ func (k *kernel) reconcile() (added, removed int, err error) {
 		k.log.Warn("kernel route dump kept being interrupted; reconciling with a partial view")
 	}
 	clear(k.ifindex)
-	var errs []error
+	var ops []routeOp
 	for p := range have {
 		if _, ok := k.want[p]; !ok {
-			if err := k.del(p); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			removed++
+			ops = append(ops, routeOp{Prefix: p})
 		}
 	}
-	for p, hops := range k.want {
-		r, ok := have[p]
-		if ok && k.sameHops(r, hops) {
+	for p, hs := range k.want {
+		if r, ok := have[p]; ok && k.sameHops(r, hs.hops) {
 			delete(k.failed, p)
 			continue
 		}
-		if err := k.replace(p, hops); err != nil {
-			k.failed[p] = true
-			errs = append(errs, err)
-			continue
+		ops = append(ops, k.op(p, hs))
+	}
+	errs := k.write(ops)
+	for i, e := range errs {
+		switch {
+		case e != nil:
+		case len(ops[i].Hops) == 0:
+			removed++
+		default:
+			added++
 		}
-		delete(k.failed, p)
-		added++
 	}
 	return added, removed, errors.Join(errs...)
 }
@@ -331,14 +352,16 @@ func (k *kernel) removeAll() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var errs []error
-	n := 0
+	ops := make([]routeOp, 0, len(have))
 	for p := range have {
-		if err := k.del(p); err != nil {
-			errs = append(errs, err)
-			continue
+		ops = append(ops, routeOp{Prefix: p})
+	}
+	errs := k.w.write(ops)
+	n := 0
+	for _, e := range errs {
+		if e == nil {
+			n++
 		}
-		n++
 	}
 	return n, errors.Join(errs...)
 }

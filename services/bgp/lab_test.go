@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,12 @@ func speakerMain(specJSON string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	if f := os.Getenv("TIDEGATE_BGP_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err == nil && pprof.StartCPUProfile(out) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		sc := bufio.NewScanner(os.Stdin)
@@ -109,7 +116,8 @@ func speakerMain(specJSON string) int {
 		}
 		cancel()
 	}()
-	if err := s.Run(ctx); err != nil {
+	err = s.Run(ctx)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		return 1
 	}
@@ -310,6 +318,20 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// pid reads a daemon's pid file.
+func (f *frr) pid(daemon string) int {
+	f.t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.dir, daemon+".pid"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
 }
 
 func (f *frr) vtysh(cmds ...string) ([]byte, error) {

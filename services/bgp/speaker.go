@@ -78,7 +78,12 @@ func (s *Speaker) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("bgp: netlink: %w", err)
 	}
 	defer h.Close()
-	k := newKernel(h, s.cfg.RouteMetric, s.log, s.cfg.OnAWSPaths)
+	w, err := newRouteWriter(s.cfg.RouteMetric)
+	if err != nil {
+		return fmt.Errorf("bgp: %w", err)
+	}
+	defer w.Close()
+	k := newKernel(h, w, s.cfg.RouteMetric, s.log, s.cfg.OnAWSPaths)
 
 	bs := server.NewBgpServer(server.LoggerOption(newGoBGPLogger(s.log)))
 	serveErr := make(chan error, 1)
