@@ -1,0 +1,147 @@
+package ipsec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidegate/tidegate/configs"
+)
+
+// Restart back-off for charon: it doubles from minBackoff up to maxBackoff
+// and starts again from minBackoff once charon has stayed up for
+// stableAfter.
+const (
+	minBackoff  = 500 * time.Millisecond
+	maxBackoff  = 30 * time.Second
+	stableAfter = time.Minute
+	stopGrace   = 5 * time.Second
+	dialTimeout = 20 * time.Second
+)
+
+// A Service supervises charon and keeps the configured tunnels loaded and
+// up. Create it with New and start it with Run.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	running atomic.Bool
+	updates chan []configs.Tunnel // to the Run loop
+	pub     *publisher
+
+	mu      sync.Mutex // guards the fields below
+	tunnels []configs.Tunnel
+	state   map[string]*tunnelState
+	charon  CharonStatus
+	starts  int // charon runs that reached VICI
+}
+
+// New checks cfg and returns a Service that is not running yet.
+func New(cfg Config) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if cfg.RunDir == "" {
+		return nil, errors.New("ipsec: Config.RunDir is required")
+	}
+	if err := checkTunnels(cfg.Tunnels); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		updates: make(chan []configs.Tunnel, 1),
+		pub:     newPublisher(),
+		state:   map[string]*tunnelState{},
+	}
+	s.setTunnelsLocked(cfg.Tunnels)
+	return s, nil
+}
+
+// Events returns the channel of tunnel up/down changes. There is one
+// channel per Service; it is closed when Run returns. Events are queued
+// without bound (they are rare), so a slow reader delays them but never
+// loses one or stalls the service.
+func (s *Service) Events() <-chan TunnelEvent { return s.pub.out }
+
+// Update replaces the tunnel configuration. Run unloads the connections and
+// keys of tunnels no longer configured, replaces changed ones (their SAs are
+// closed and negotiated again) and leaves unchanged ones alone.
+func (s *Service) Update(tunnels []configs.Tunnel) error {
+	tunnels = append([]configs.Tunnel(nil), tunnels...)
+	if err := checkTunnels(tunnels); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.setTunnelsLocked(tunnels)
+	s.mu.Unlock()
+	// Only the latest configuration matters: replace a pending one.
+	select {
+	case <-s.updates:
+	default:
+	}
+	s.updates <- tunnels
+	return nil
+}
+
+// Run starts charon and keeps it running, configured and watched until ctx
+// is done; then it stops charon (which deletes its SAs) and returns nil. It
+// returns an error only if it cannot start at all.
+func (s *Service) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("ipsec: Run called twice")
+	}
+	go s.pub.run()
+	defer s.pub.close()
+	if err := os.MkdirAll(s.cfg.RunDir, 0o700); err != nil {
+		return fmt.Errorf("ipsec: %w", err)
+	}
+	backoff := minBackoff
+	for {
+		c, err := startCharon(&s.cfg, s.log)
+		if err != nil {
+			s.log.Error("ipsec: charon did not start", "err", err)
+		} else {
+			s.log.Info("ipsec: charon started", "pid", c.pid, "private_run", c.private)
+			err = s.serve(ctx, c)
+			c.stop(stopGrace)
+			s.charonDown(c, err)
+			if time.Since(c.started) > stableAfter {
+				backoff = minBackoff
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.log.Warn("ipsec: restarting charon", "after", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// charonDown records that charon exited and takes every tunnel down.
+func (s *Service) charonDown(c *charon, err error) {
+	reason := "charon stopped"
+	select {
+	case <-c.done:
+		if c.err != nil {
+			reason = fmt.Sprintf("charon exited: %v", c.err)
+		}
+	default:
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("ipsec: charon session ended", "pid", c.pid, "err", err)
+	}
+	s.mu.Lock()
+	s.charon.Running = false
+	s.charon.PID = 0
+	s.mu.Unlock()
+	s.forgetSAs(reason)
+}
