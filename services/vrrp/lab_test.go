@@ -385,37 +385,50 @@ func startPinger(t testing.TB, l *lab, addr string) *pinger {
 	return p
 }
 
-var seqRE = regexp.MustCompile(`icmp_seq=(\d+)`)
+var (
+	seqRE = regexp.MustCompile(`icmp_seq=(\d+)`)
+	tsRE  = regexp.MustCompile(`^\[(\d+\.\d+)\]`)
+)
 
 // stop ends the pinger and returns how many echo requests went unanswered
-// and the longest run of them as time (the traffic gap).
+// and the traffic gap: the longest time between two consecutive replies
+// (0 when nothing was lost). The gap comes from ping's reply timestamps,
+// not from counting sequence numbers, because ping sends less often while
+// the VIP's neighbour entry has failed.
 func (p *pinger) stop() (lost int, gap time.Duration) {
 	p.signal(syscall.SIGINT)
 	p.wait(5 * time.Second)
 	var seqs []int
+	var stamps []float64
 	for _, line := range p.snapshot() {
 		if !strings.Contains(line, "bytes from") || strings.Contains(line, "DUP!") {
 			continue
 		}
-		if m := seqRE.FindStringSubmatch(line); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			seqs = append(seqs, n)
+		m := seqRE.FindStringSubmatch(line)
+		ts := tsRE.FindStringSubmatch(line)
+		if m == nil || ts == nil {
+			continue
 		}
+		n, _ := strconv.Atoi(m[1])
+		f, _ := strconv.ParseFloat(ts[1], 64)
+		seqs = append(seqs, n)
+		stamps = append(stamps, f)
 	}
-	slices.Sort(seqs)
-	seqs = slices.Compact(seqs)
 	if len(seqs) == 0 {
 		return -1, -1
 	}
-	maxRun := 0
-	for i := 1; i < len(seqs); i++ {
-		run := seqs[i] - seqs[i-1] - 1
-		lost += run
-		maxRun = max(maxRun, run)
+	sorted := slices.Clone(seqs)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	for i := 1; i < len(sorted); i++ {
+		lost += sorted[i] - sorted[i-1] - 1
 	}
-	// A run of n lost requests means replies stopped for (n+1) intervals.
-	if maxRun > 0 {
-		gap = time.Duration(maxRun+1) * p.interval
+	if lost == 0 {
+		return 0, 0
 	}
-	return lost, gap
+	var maxGap float64
+	for i := 1; i < len(stamps); i++ {
+		maxGap = max(maxGap, stamps[i]-stamps[i-1])
+	}
+	return lost, time.Duration(maxGap * float64(time.Second)).Round(time.Millisecond)
 }

@@ -1,0 +1,204 @@
+package vrrp_test
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netns"
+)
+
+// TestFailoverBenchmark measures, side by side, the traffic gap a client
+// pinging the VIP every 10 ms sees when the master (a, priority 100) goes
+// away and the backup (b, priority 99) takes over, for tidegate and for
+// Debian's keepalived, VRRPv3, at several advert intervals:
+//
+//   - crash: the master's link goes silent (its bridge port is detached);
+//   - planned: the master is stopped with SIGTERM (power-off, reimage).
+//
+// It prints a table. It takes a few minutes, so it runs only when asked:
+//
+//	TGVRRP_BENCH=1 go test ./services/vrrp -run TestFailoverBenchmark -v -timeout 30m
+//
+// TGVRRP_BENCH_TRIALS sets the trials per cell [3]. The master is cut or
+// stopped half an interval after one of its adverts, the same phase for
+// both implementations.
+func TestFailoverBenchmark(t *testing.T) {
+	if os.Getenv("TGVRRP_BENCH") == "" {
+		t.Skip("benchmark: set TGVRRP_BENCH=1 (takes minutes)")
+	}
+	needRoot(t)
+	needKeepalived(t)
+	trials := 3
+	if s := os.Getenv("TGVRRP_BENCH_TRIALS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("TGVRRP_BENCH_TRIALS=%q", s)
+		}
+		trials = n
+	}
+	type cell struct {
+		impl, scenario string
+		interval       time.Duration
+		gaps           []time.Duration
+		lost           []int
+	}
+	var cells []*cell
+	for _, iv := range []time.Duration{time.Second, 100 * time.Millisecond, 20 * time.Millisecond} {
+		for _, scenario := range []string{"crash", "planned"} {
+			for _, impl := range []string{"tidegate", "keepalived"} {
+				c := &cell{impl: impl, scenario: scenario, interval: iv}
+				cells = append(cells, c)
+				for i := range trials {
+					var lost int
+					var gap time.Duration
+					t.Run(fmt.Sprintf("%s/%v/%s/%d", impl, iv, scenario, i), func(t *testing.T) {
+						lost, gap = failoverTrial(t, impl, scenario, iv)
+					})
+					c.gaps = append(c.gaps, gap)
+					c.lost = append(c.lost, lost)
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nFailover gap seen by a client pinging the VIP every 10 ms (VRRPv3, priorities 100/99, %d trials per row)\n\n", trials)
+	fmt.Fprintf(&b, "| interval | scenario | implementation | gap mean | gap min..max | lost pings (mean) |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|\n")
+	for _, c := range cells {
+		var sum time.Duration
+		lost := 0
+		for i, g := range c.gaps {
+			sum += g
+			lost += c.lost[i]
+		}
+		fmt.Fprintf(&b, "| %v | %s | %s | %.2f s | %.2f..%.2f s | %.1f |\n", c.interval, c.scenario, c.impl,
+			(sum / time.Duration(len(c.gaps))).Seconds(), slices.Min(c.gaps).Seconds(), slices.Max(c.gaps).Seconds(),
+			float64(lost)/float64(len(c.lost)))
+	}
+	fmt.Print(b.String())
+	t.Log(b.String())
+}
+
+// failoverTrial runs one master/backup pair of impl at interval, starts the
+// pinger, makes the master go away and returns the lost pings and the gap.
+func failoverTrial(t *testing.T, impl, scenario string, iv time.Duration) (int, time.Duration) {
+	l := newLab(t)
+	var (
+		waitBackupMaster func(from int)
+		backupLines      func() int
+		plannedStop      func()
+	)
+	switch impl {
+	case "tidegate":
+		args := func(prio string) []string {
+			return []string{"-version", "3", "-interval", iv.String(), "-priority", prio, "-vip", vipAddr + "/32"}
+		}
+		a := startVRRPD(t, l, "a", args("100")...)
+		b := startVRRPD(t, l, "b", args("99")...)
+		a.waitState(0, "master", 10*time.Second)
+		b.waitState(0, "backup", 10*time.Second)
+		waitBackupMaster = func(from int) { b.waitState(from, "master", 10*time.Second) }
+		backupLines = b.count
+		plannedStop = func() { a.signal(syscall.SIGTERM) }
+	case "keepalived":
+		a := startKeepalived(t, l, "a", v3Conf("MASTER", 100, iv))
+		b := startKeepalived(t, l, "b", v3Conf("BACKUP", 99, iv))
+		a.waitState(0, "master", 10*time.Second)
+		b.waitState(0, "backup", 10*time.Second)
+		waitBackupMaster = func(from int) { b.waitState(from, "master", 10*time.Second) }
+		backupLines = b.count
+		plannedStop = func() { a.signal(syscall.SIGTERM) }
+	}
+	// Settle, then act half an interval after one of the master's adverts,
+	// so that both implementations are hit at the same phase and the gaps
+	// compare like for like.
+	time.Sleep(3*iv + 200*time.Millisecond)
+	p := startPinger(t, l, vipAddr)
+	w := watchAdverts(t, l.ns("c"))
+	time.Sleep(200 * time.Millisecond)
+	w.wait(t, "10.0.1.2", 5*time.Second)
+	time.Sleep(iv / 2)
+	n := backupLines()
+	switch scenario {
+	case "crash":
+		l.cut("a")
+	case "planned":
+		plannedStop()
+	}
+	waitBackupMaster(n)
+	time.Sleep(500*time.Millisecond + iv)
+	lost, gap := p.stop()
+	t.Logf("%s %v %s: %d lost, gap %v", impl, iv, scenario, lost, gap)
+	return lost, gap
+}
+
+// advertWatcher reads VRRP adverts on eth1 of a namespace from a packet
+// socket opened inside it.
+type advertWatcher struct{ c *packet.Conn }
+
+// watchAdverts opens the socket: the calling goroutine's OS thread enters the
+// namespace just for socket(2), which binds the socket to it for good.
+func watchAdverts(t *testing.T, ns string) *advertWatcher {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	target, err := netns.GetFromName(ns)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	var c *packet.Conn
+	ifi, err := net.InterfaceByName("eth1")
+	if err == nil {
+		c, err = packet.Listen(ifi, packet.Datagram, 0x0800, nil)
+	}
+	if rerr := netns.Set(orig); rerr != nil {
+		// Leave the thread locked: it dies with the goroutine instead of
+		// serving others from the wrong namespace.
+		t.Fatalf("restore namespace: %v", rerr)
+	}
+	runtime.UnlockOSThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &advertWatcher{c: c}
+}
+
+// wait returns when an advert from src arrives.
+func (w *advertWatcher) wait(t *testing.T, src string, timeout time.Duration) {
+	t.Helper()
+	want := netip.MustParseAddr(src).As4()
+	deadline := time.Now().Add(timeout)
+	_ = w.c.SetReadDeadline(deadline)
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := w.c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("waiting for an advert from %s: %v", src, err)
+		}
+		if n >= 20 && buf[9] == 112 && [4]byte(buf[12:16]) == want {
+			return
+		}
+	}
+}
