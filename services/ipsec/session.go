@@ -126,6 +126,11 @@ func (s *Service) serve(ctx context.Context, c *charon) error {
 	if err := s.hello(ctx, sess, c); err != nil {
 		return err
 	}
+	l, err := newLister(c.socket)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	// Subscribe before loading, so the first up events are not missed.
 	ev := make(chan vici.Event, 256)
 	sess.NotifyEvents(ev)
@@ -145,7 +150,7 @@ func (s *Service) serve(ctx context.Context, c *charon) error {
 	tick := time.NewTicker(s.cfg.ReconcileInterval)
 	defer tick.Stop()
 	for {
-		if err := s.reconcile(ctx, sess); err != nil {
+		if err := s.reconcile(ctx, sess, l); err != nil {
 			return err
 		}
 		select {

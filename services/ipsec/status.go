@@ -189,14 +189,13 @@ type childSA struct {
 }
 
 // listSAs returns every IKE_SA by connection name.
-func listSAs(ctx context.Context, sess *vici.Session) (map[string][]sa, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
+func listSAs(ctx context.Context, l *lister) (map[string][]sa, error) {
+	msgs, err := l.list(ctx, "list-sas", "list-sa", nil)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]sa{}
-	for m, err := range sess.CallStreaming(ctx, "list-sas", "list-sa", nil) {
-		if err != nil {
-			return nil, errCharon{fmt.Errorf("list-sas: %w", err)}
-		}
+	for _, m := range msgs {
 		for _, name := range m.Keys() {
 			sub, ok := m.Get(name).(*vici.Message)
 			if !ok {
@@ -216,8 +215,8 @@ func listSAs(ctx context.Context, sess *vici.Session) (map[string][]sa, error) {
 // and initiates tunnels that have had no IKE_SA (or no CHILD_SA) for a
 // whole ReconcileInterval: charon retries on its own (keyingtries 0, the
 // start, DPD and close actions), so this only catches what fell through.
-func (s *Service) reconcile(ctx context.Context, sess *vici.Session) error {
-	sas, err := listSAs(ctx, sess)
+func (s *Service) reconcile(ctx context.Context, sess *vici.Session, l *lister) error {
+	sas, err := listSAs(ctx, l)
 	if err != nil {
 		return err
 	}
