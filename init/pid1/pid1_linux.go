@@ -50,7 +50,7 @@ func run(log *slog.Logger, gateway []string) {
 	go sup.run()
 
 	power := make(chan struct{}, 1)
-	watchPowerButton(log, power)
+	go watchPowerButton(log, power)
 	sigs := make(chan os.Signal, 4)
 	// busybox init's conventions: TERM/INT reboot, USR1 halt, USR2 and PWR power off.
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)

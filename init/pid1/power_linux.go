@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Linux input event constants (linux/input-event-codes.h).
@@ -19,9 +20,20 @@ const (
 // watchPowerButton sends on pressed each time an ACPI power button is
 // pressed: how a Linode shutdown (and QEMU's system_powerdown) asks the
 // guest to power off. The button driver (button.ko) must be loaded first.
+// The input device appears a moment after the module loads, so it looks
+// again for a few seconds before giving up.
 func watchPowerButton(log *slog.Logger, pressed chan<- struct{}) {
+	for try := 0; try < 50; try++ {
+		if openPowerButtons(log, pressed) > 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log.Warn("no ACPI power button found: power-off only by signal")
+}
+
+func openPowerButtons(log *slog.Logger, pressed chan<- struct{}) (found int) {
 	names, _ := filepath.Glob("/sys/class/input/event*/device/name")
-	found := 0
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil || !strings.Contains(strings.ToLower(string(b)), "power button") {
@@ -36,9 +48,7 @@ func watchPowerButton(log *slog.Logger, pressed chan<- struct{}) {
 		found++
 		go readPowerEvents(f, pressed)
 	}
-	if found == 0 {
-		log.Warn("no ACPI power button found: power-off only by signal")
-	}
+	return found
 }
 
 func readPowerEvents(r io.Reader, pressed chan<- struct{}) {

@@ -1,0 +1,84 @@
+// Command tidegate is the whole appliance in one binary.
+//
+// As process 1 (/init in the initramfs) it does PID 1's duties and runs
+// itself as the supervised "gateway" child. As an ordinary process,
+//
+//	tidegate --config site.yaml --name vpn-gw-1
+//
+// runs one gateway of a site from a file, on any Linux machine or in a
+// network namespace, without the Metadata Service or PID 1 duties.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/init/pid1"
+	"github.com/tidegate/tidegate/services/gateway"
+	"golang.org/x/sys/unix"
+)
+
+// version is set by the image build (git describe).
+var version = "dev"
+
+func main() {
+	if os.Getpid() == 1 {
+		pid1.Main([]string{"/proc/self/exe", "gateway"})
+		return // not reached
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `usage:
+  tidegate --config FILE --name NAME   run one gateway of a site from a file
+  tidegate gateway [--metadata URL]    the appliance's gateway (PID 1 starts it)
+  tidegate version
+`)
+}
+
+func run(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			fmt.Println(version)
+			return 0
+		case "gateway":
+			fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+			url := fs.String("metadata", "", "Metadata Service base URL (default http://169.254.169.254)")
+			if fs.Parse(args[1:]) != nil {
+				return 2
+			}
+			return runGateway(gateway.Options{MetadataURL: *url})
+		}
+	}
+	fs := flag.NewFlagSet("tidegate", flag.ContinueOnError)
+	fs.Usage = usage
+	cfg := fs.String("config", "", "site configuration `file` (YAML)")
+	name := fs.String("name", "", "this gateway's `name` in the configuration's gateways list")
+	runDir := fs.String("run-dir", "", "runtime `directory` for charon's files (default /run/tidegate)")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if *cfg == "" || *name == "" || fs.NArg() > 0 {
+		usage()
+		return 2
+	}
+	return runGateway(gateway.Options{ConfigFile: *cfg, Name: *name, RunDir: *runDir})
+}
+
+func runGateway(o gateway.Options) int {
+	o.Version = version
+	o.Log = console.Default()
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
+	defer stop()
+	if err := gateway.Run(ctx, o); err != nil && ctx.Err() == nil {
+		o.Log.Error("gateway failed", "err", err)
+		return 1
+	}
+	return 0
+}
