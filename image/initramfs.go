@@ -26,7 +26,7 @@ const (
 var CharonPluginList = []string{
 	"aes", "sha1", "sha2", "hmac", "gcm", "xcbc", "drbg", "random", "nonce",
 	"openssl", "pem", "pkcs1", "pkcs8", "x509", "pubkey",
-	"kernel-netlink", "socket-default", "vici", "counters",
+	"kernel-netlink", "socket-default", "vici", "counters", "kdf",
 }
 
 // hostFiles are libraries nothing links against but glibc dlopens: without

@@ -53,7 +53,7 @@ func run(args []string) int {
 			if fs.Parse(args[1:]) != nil {
 				return 2
 			}
-			return runGateway(gateway.Options{MetadataURL: *url})
+			return runGateway(gateway.Options{MetadataURL: *url, XFRMInterfaces: true})
 		}
 	}
 	fs := flag.NewFlagSet("tidegate", flag.ContinueOnError)
