@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,3 +105,98 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// peer is a plain charon configured with swanctl: the stand-in for AWS's
+// virtual private gateway in the negotiation tests.
+type peer struct {
+	t    testing.TB
+	ns   string
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+const peerConf = `charon {
+	load = random nonce openssl kdf kernel-netlink socket-default vici
+	install_routes = no
+	routing_table = 0
+	plugins {
+		vici {
+			socket = unix:///run/charon.vici
+		}
+	}
+	filelog {
+		stderr {
+			default = 1
+			net = 0
+			enc = 0
+			asn = 0
+			job = 0
+			ike_name = yes
+		}
+	}
+}
+`
+
+// startPeer runs charon in ns with dir mounted on its /run (so its pid
+// file is its own) and loads swanctlConf into it.
+func startPeer(t testing.TB, ns, dir, swanctlConf string) *peer {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "strongswan.conf"), []byte(peerConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "swanctl.conf"), []byte(swanctlConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &peer{t: t, ns: ns, dir: dir}
+	p.start()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *peer) start() {
+	p.t.Helper()
+	_ = os.Remove(filepath.Join(p.dir, "charon.vici"))
+	// ip netns exec and unshare exec, so the pid is charon's.
+	p.cmd = exec.Command("ip", "netns", "exec", p.ns, "unshare", "-m", "--propagation", "private",
+		"sh", "-c", "mount --bind \"$0\" /run && exec /usr/lib/ipsec/charon", p.dir)
+	p.cmd.Env = append(os.Environ(), "STRONGSWAN_CONF=/run/strongswan.conf")
+	w := &tWriter{t: p.t, prefix: "aws: "}
+	p.t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	p.cmd.Stdout, p.cmd.Stderr = w, w
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
+	sock := filepath.Join(p.dir, "charon.vici")
+	waitFor(p.t, 10*time.Second, "the peer's VICI socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	out, err := exec.Command("swanctl", "--load-all", "--noprompt", "--uri", "unix://"+sock,
+		"--file", filepath.Join(p.dir, "swanctl.conf")).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("swanctl --load-all: %v\n%s", err, out)
+	}
+}
+
+// kill kills the peer's charon (SIGKILL: no DELETE goes out, like a peer
+// that vanished) and waits for it.
+func (p *peer) kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// veth joins two namespaces with one link, giving each end an address.
+func veth(t testing.TB, nsA, addrA, nsB, addrB string) {
+	t.Helper()
+	run(t, "ip", "link", "add", "eth0", "netns", nsA, "type", "veth", "peer", "name", "eth0", "netns", nsB)
+	run(t, "ip", "-n", nsA, "addr", "add", addrA, "dev", "eth0")
+	run(t, "ip", "-n", nsB, "addr", "add", addrB, "dev", "eth0")
+	run(t, "ip", "-n", nsA, "link", "set", "eth0", "up")
+	run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
+}
+
+func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }

@@ -3,9 +3,9 @@ package ipsec_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"net/netip"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 

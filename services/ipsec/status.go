@@ -50,6 +50,9 @@ type TunnelStatus struct {
 	BytesIn, BytesOut, PacketsIn, PacketsOut uint64
 
 	IKERekeys, ChildRekeys int // rekeys seen since the service started
+
+	LastEvent   string // the last VICI event, e.g. "ike-updown up", "child-rekey"
+	LastEventAt time.Time
 }
 
 // counters are one CHILD_SA's traffic counters.
@@ -147,13 +150,15 @@ func (s *Service) handleEvent(e vici.Event) {
 		case "child-rekey":
 			st.st.ChildRekeys++
 		}
-		word := "down"
-		if up {
-			word = "up"
-		}
+		st.st.LastEvent, st.st.LastEventAt = e.Name, e.Timestamp
 		switch e.Name {
 		case "ike-updown", "child-updown":
-			st.reason = e.Name + " " + word
+			word := "down"
+			if up {
+				word = "up"
+			}
+			st.st.LastEvent += " " + word
+			st.reason = st.st.LastEvent
 			s.log.Info("ipsec: "+e.Name, "tunnel", name, "up", up)
 		default:
 			s.log.Debug("ipsec: "+e.Name, "tunnel", name)
