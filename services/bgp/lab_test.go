@@ -407,6 +407,9 @@ func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
 	}
 	cmd := exec.Command("ip", "netns", "exec", ns, exe)
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
+	if gc := os.Getenv("TIDEGATE_BGP_SPEAKER_GOGC"); gc != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+gc)
+	}
 	logf, err := os.CreateTemp("", "tgbgp-speaker-*.log")
 	if err != nil {
 		t.Fatal(err)
