@@ -36,6 +36,15 @@ type Config struct {
 	// kernel the tests run on has none, so host tests leave it false: the
 	// connections are loaded with their if_id all the same.
 	XFRMInterfaces bool
+	// Uplink is the interface facing the Internet, where IKE and ESP
+	// arrive; [eth0]. The XFRM interfaces are bound to it when it exists.
+	Uplink string
+	// Firewall makes Run install the uplink firewall and the MSS clamp
+	// (nftables table FirewallTable; see installFirewall).
+	Firewall bool
+	// Sysctls makes Run set the sysctls route-based tunnels need:
+	// forwarding on, reverse-path filtering off (see routeSysctls).
+	Sysctls bool
 	// NetNS, when set, is the path of a network namespace (/run/netns/NAME)
 	// in which charon runs and which the service configures. For tests and
 	// labs; the gateway leaves it empty.
@@ -48,6 +57,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Charon == "" {
 		c.Charon = DefaultCharon
+	}
+	if c.Uplink == "" {
+		c.Uplink = "eth0"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -38,7 +38,8 @@ type Service struct {
 	tunnels []configs.Tunnel
 	state   map[string]*tunnelState
 	charon  CharonStatus
-	starts  int // charon runs that reached VICI
+	starts  int   // charon runs that reached VICI
+	netErr  error // of the last setupNetwork
 }
 
 // New checks cfg and returns a Service that is not running yet.
@@ -101,6 +102,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	backoff := minBackoff
 	for {
+		s.setupNetwork(s.configured(), true)
 		c, err := startCharon(&s.cfg, s.log)
 		if err != nil {
 			s.log.Error("ipsec: charon did not start", "err", err)
@@ -144,4 +146,37 @@ func (s *Service) charonDown(c *charon, err error) {
 	s.charon.PID = 0
 	s.mu.Unlock()
 	s.forgetSAs(reason)
+}
+
+// setupNetwork applies the sysctls, the firewall and the XFRM interfaces
+// the configuration asks for, in Config.NetNS. Before a charon start
+// (fresh), it also flushes the kernel's IPsec SAs and policies when the
+// service owns them (XFRMInterfaces). Failures are logged and kept for
+// Status, and everything is tried again at the next start or update: a
+// tunnel may still come up without, say, its firewall.
+func (s *Service) setupNetwork(tunnels []configs.Tunnel, fresh bool) {
+	var errs []error
+	err := inNetNS(s.cfg.NetNS, func() error {
+		if s.cfg.Sysctls {
+			errs = append(errs, setRouteSysctls())
+		}
+		if s.cfg.Firewall {
+			errs = append(errs, installFirewall(s.cfg.Uplink))
+		}
+		if s.cfg.XFRMInterfaces {
+			if fresh {
+				errs = append(errs, flushXFRM())
+			}
+			errs = append(errs, ensureInterfaces(tunnels, s.cfg.Uplink, s.cfg.Sysctls))
+		}
+		return nil
+	})
+	errs = append(errs, err)
+	err = errors.Join(errs...)
+	if err != nil {
+		s.log.Error("ipsec: network setup incomplete", "err", err)
+	}
+	s.mu.Lock()
+	s.netErr = err
+	s.mu.Unlock()
 }

@@ -176,6 +176,7 @@ func (s *Service) serve(ctx context.Context, c *charon) error {
 				}
 			}
 		case t := <-s.updates:
+			s.setupNetwork(t, false)
 			if err := s.apply(ctx, sess, loaded, t); err != nil {
 				return err
 			}

@@ -15,6 +15,9 @@ import (
 type Status struct {
 	Charon  CharonStatus
 	Tunnels []TunnelStatus // in configuration order
+	// Network is the last error setting up sysctls, firewall or XFRM
+	// interfaces; "" when all went well.
+	Network string
 }
 
 // CharonStatus describes the charon process.
@@ -81,6 +84,9 @@ func (s *Service) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{Charon: s.charon}
+	if s.netErr != nil {
+		st.Network = s.netErr.Error()
+	}
 	st.Charon.Plugins = slices.Clone(st.Charon.Plugins)
 	for _, t := range s.tunnels {
 		ts := s.state[t.Name].st
