@@ -49,13 +49,20 @@ func run(t testing.TB, args ...string) string {
 // testLogger logs into t until the test ends; later lines (from goroutines
 // still winding down) are dropped rather than panicking.
 func testLogger(t testing.TB, prefix string) *slog.Logger {
+	l, _ := recordingLogger(t, prefix)
+	return l
+}
+
+// recordingLogger is testLogger that also keeps everything logged, for
+// checks that a secret never appears.
+func recordingLogger(t testing.TB, prefix string) (*slog.Logger, *tWriter) {
 	w := &tWriter{t: t, prefix: prefix}
 	t.Cleanup(func() {
 		w.mu.Lock()
 		w.done = true
 		w.mu.Unlock()
 	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), w
 }
 
 type tWriter struct {
@@ -63,12 +70,20 @@ type tWriter struct {
 	prefix string
 	mu     sync.Mutex
 	done   bool
-	lines  []string
+	all    strings.Builder
+}
+
+// String returns everything written so far.
+func (w *tWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.all.String()
 }
 
 func (w *tWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.all.Write(p)
 	if !w.done {
 		w.t.Log(w.prefix + strings.TrimRight(string(p), "\n"))
 	}

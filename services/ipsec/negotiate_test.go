@@ -2,7 +2,11 @@ package ipsec_test
 
 import (
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,8 +65,9 @@ func TestNegotiate(t *testing.T) {
 	aws := startPeer(t, awsNS, t.TempDir(), awsConf(tun, awsAddr, gwAddr))
 
 	dir := t.TempDir()
+	log, logged := recordingLogger(t, "gw: ")
 	svc, err := ipsec.New(ipsec.Config{RunDir: dir, NetNS: "/run/netns/" + gwNS, Tunnels: []configs.Tunnel{tun},
-		LocalAddress: netip.MustParseAddr(gwAddr), Logger: testLogger(t, "gw: "), ReconcileInterval: 2 * time.Second})
+		LocalAddress: netip.MustParseAddr(gwAddr), Logger: log, ReconcileInterval: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +88,30 @@ func TestNegotiate(t *testing.T) {
 		t.Errorf("Established = %v", ts.Established)
 	}
 	t.Logf("status: %+v", ts)
+
+	// The PSK went to charon (the IKE_SA authenticated with it) and nowhere
+	// else: not into the service's or charon's log lines, Status, or any
+	// file in RunDir. Checked again at the end, after restarts and DPD.
+	noPSK := func() {
+		t.Helper()
+		psk := tun.PSK.Reveal()
+		if strings.Contains(logged.String(), psk) {
+			t.Errorf("the PSK appears in the log")
+		}
+		if strings.Contains(fmt.Sprintf("%+v %#v", svc.Status(), svc.Status()), psk) {
+			t.Errorf("the PSK appears in Status")
+		}
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if b, _ := os.ReadFile(p); strings.Contains(string(b), psk) {
+					t.Errorf("the PSK is in %s", p)
+				}
+			}
+			return nil
+		})
+	}
+	noPSK()
+	defer noPSK()
 
 	t.Run("gateway charon restarts", func(t *testing.T) {
 		pid := svc.Status().Charon.PID
