@@ -42,14 +42,14 @@ func TestConnFor(t *testing.T) {
 		{"AWS defaults", defaultTunnel(), netip.MustParseAddr("192.0.2.1"), map[string]string{
 			"version": "2", "local_addrs": "[192.0.2.1]", "remote_addrs": "[203.0.113.10]",
 			"proposals": "[aes256gcm16-prfsha384-ecp384 aes256-sha256-modp2048]",
-			"mobike": "no", "dpd_delay": "10s", "dpd_timeout": "",
+			"mobike":    "no", "dpd_delay": "10s", "dpd_timeout": "",
 			// 28800 s: rekey at 90% +- 5%, hard limit at exactly AWS's lifetime
 			"rekey_time": "25920s", "over_time": "2880s", "rand_time": "1440s",
 			"keyingtries": "0", "unique": "replace", "if_id_in": "5157", "if_id_out": "5157",
 			"local.auth": "psk", "local.id": "192.0.2.1", "remote.auth": "psk", "remote.id": "203.0.113.10",
 			"children.vpn-1a.local_ts": "[0.0.0.0/0]", "children.vpn-1a.remote_ts": "[0.0.0.0/0]",
 			"children.vpn-1a.esp_proposals": "[aes256gcm16-ecp384 aes256-sha256-modp2048]",
-			"children.vpn-1a.rekey_time": "3240s", "children.vpn-1a.life_time": "3600s", "children.vpn-1a.rand_time": "180s",
+			"children.vpn-1a.rekey_time":    "3240s", "children.vpn-1a.life_time": "3600s", "children.vpn-1a.rand_time": "180s",
 			"children.vpn-1a.mode": "tunnel", "children.vpn-1a.start_action": "start",
 			"children.vpn-1a.dpd_action": "restart", "children.vpn-1a.close_action": "start",
 			"children.vpn-1a.if_id_in": "5157", "children.vpn-1a.if_id_out": "5157",

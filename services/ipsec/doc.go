@@ -2,32 +2,61 @@
 // drives it over VICI with github.com/strongswan/govici.
 //
 // A Service owns one charon process: Run writes a minimal strongswan.conf
-// (an explicit plugin list, nothing from /etc/strongswan.conf or
-// /etc/strongswan.d), starts charon as a child that dies with the gateway,
-// restarts it with back-off when it dies, connects to its VICI socket and
-// loads one connection and one pre-shared key per tunnel. Every (re)start of
-// charon loads everything again, so a crash costs a renegotiation, not a
-// tunnel.
+// (the explicit plugin list in Plugins, nothing from /etc/strongswan.conf
+// or /etc/strongswan.d), starts charon as a child that dies with the
+// gateway, restarts it with back-off when it dies, connects to its VICI
+// socket and loads one connection and one pre-shared key per tunnel. Every
+// (re)start of charon loads everything again, so a crash costs a
+// renegotiation, not a tunnel; the XFRM interfaces stay.
+//
+// # Tunnels
 //
 // Tunnels are route based: each has its own XFRM interface and if_id
-// ("xfrm<if_id>", see InterfaceFor), and one CHILD_SA 0.0.0.0/0 <-> 0.0.0.0/0
-// bound to it. BGP decides what goes into which tunnel.
+// ("xfrm<if_id>", see InterfaceFor) with the gateway's inside address
+// (.2/30), MTU 1436, and one CHILD_SA 0.0.0.0/0 <-> 0.0.0.0/0 bound to that
+// if_id. BGP decides what goes into which tunnel. The connection, its
+// CHILD_SA and its shared key are all named after the tunnel.
 //
 // Defaults follow AWS's site-to-site VPN (configs fills them; a tunnel may
 // override them): IKEv2, AES-GCM/CBC proposals AWS accepts, lifetimes inside
-// AWS's ranges, and DPD every 10 s with charon's retransmission tuned so a
-// dead peer is declared in about 30 s (AWS's DPD timeout) instead of
-// charon's default 165 s. The customer gateway initiates: start_action
-// start, dpd_action restart, close_action start, keyingtries 0 (AWS's default
-// startup action is "add", so AWS never initiates).
+// AWS's ranges (charon rekeys at 85-90% of them, the hard limit is the
+// configured lifetime), and DPD every 10 s with charon's retransmission
+// tuned so a dead peer is declared in about 30 s (AWS's DPD timeout; 30.4 s
+// measured by TestNegotiate) instead of charon's default 165 s. The
+// customer gateway initiates: start_action start, dpd_action restart,
+// close_action start, keyingtries 0 (AWS's default startup action is
+// "add", so AWS never initiates).
 //
-// Tunnel up/down changes come out of Events, for the BGP and VRRP services.
-// They are derived from charon's ike-updown / child-updown / child-rekey
-// events and from a periodic list-sas, so a missed event cannot leave a
-// tunnel down: a tunnel without an IKE_SA is initiated again.
+// # Events and reconciliation
+//
+// Tunnel up/down changes come out of Events, for the BGP and VRRP services
+// (the gateway fans them out). A tunnel is up when its IKE_SA is
+// established and a CHILD_SA is installed. The state comes from list-sas,
+// run after every batch of charon's ike-updown / child-updown / ike-rekey /
+// child-rekey events and every Config.ReconcileInterval, so a missed event
+// cannot leave a tunnel marked wrongly; a tunnel that has had no IKE_SA (or
+// no CHILD_SA) for a whole interval is initiated again. Update replaces the
+// tunnel list: removed tunnels are unloaded and their SAs closed, changed
+// ones replaced, unchanged ones left alone.
+//
+// # Network
+//
+// With Config.Firewall the service installs an nftables table
+// (FirewallTable) that lets only IKE, ESP, ICMP, DHCP replies and
+// established traffic in from the uplink, drops forwarding from it, and
+// clamps the MSS of TCP SYNs through the tunnels to MSS (AWS's 1379). With
+// Config.Sysctls it turns forwarding on and reverse-path filtering off. With
+// Config.XFRMInterfaces it creates the interfaces and, before each charon
+// start, flushes the kernel's IPsec SAs and policies that a killed charon
+// left behind (the service assumes it is the only IPsec user). The host the
+// tests run on has no XFRM interfaces and no ESP, so host tests see IKE_SAs
+// come up but never CHILD_SAs; the data path is tested in QEMU.
+//
+// # Secrets
 //
 // Pre-shared keys go to charon over VICI and nowhere else: not into files,
-// logs, Status or errors. charon itself logs at levels that never print keys.
+// logs, Status or errors. charon logs at level 1 at most, which never
+// prints keys (level 4 would).
 //
 // # charon's pid file
 //
@@ -37,4 +66,12 @@
 // namespace with RunDir bind-mounted on /run, so charon's pid file, VICI
 // socket and strongswan.conf all live in RunDir. If that namespace cannot be
 // made, charon runs in the shared one and uses /var/run/charon.pid.
+//
+// # What the image needs
+//
+// /usr/lib/ipsec/charon with libcharon, libstrongswan and the plugins in
+// Plugins (/usr/lib/ipsec/plugins/libstrongswan-<name>.so) with their
+// library closures (openssl: libcrypto.so.3), libgcc_s.so.1, /dev/urandom,
+// a mounted /run, and the kernel modules DESIGN.md lists for ESP over XFRM
+// interfaces plus nftables (nf_tables, nft_ct, nft_exthdr, ...).
 package ipsec

@@ -1,6 +1,7 @@
 package ipsec_test
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongswan/govici/vici"
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
@@ -112,6 +114,19 @@ func TestNegotiate(t *testing.T) {
 	}
 	noPSK()
 	defer noPSK()
+
+	t.Run("IKE rekey", func(t *testing.T) {
+		s := session(t, dir)
+		m := vici.NewMessage()
+		_ = m.Set("ike", tun.Name)
+		if _, err := s.Call(context.Background(), "rekey", m); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the ike-rekey event counted", func() bool {
+			ts := svc.Status().Tunnels[0]
+			return ts.IKERekeys == 1 && ts.IKEState == "ESTABLISHED"
+		})
+	})
 
 	t.Run("gateway charon restarts", func(t *testing.T) {
 		pid := svc.Status().Charon.PID

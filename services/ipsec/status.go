@@ -146,6 +146,9 @@ func (s *Service) handleEvent(e vici.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, name := range e.Message.Keys() {
+		if _, ok := e.Message.Get(name).(*vici.Message); !ok {
+			continue // "up" = "yes" and the like, not an SA section
+		}
 		st, ok := s.state[name]
 		if !ok {
 			continue
