@@ -29,7 +29,8 @@ import (
 //
 //	TGVRRP_BENCH=1 go test ./services/vrrp -run TestFailoverBenchmark -v -timeout 30m
 //
-// TGVRRP_BENCH_TRIALS sets the trials per cell [3]. The master is cut or
+// TGVRRP_BENCH_TRIALS sets the trials per cell [3], TGVRRP_BENCH_INTERVALS
+// the intervals [1s,100ms,20ms]. The master is cut or
 // stopped half an interval after one of its adverts, the same phase for
 // both implementations.
 func TestFailoverBenchmark(t *testing.T) {
@@ -53,7 +54,18 @@ func TestFailoverBenchmark(t *testing.T) {
 		lost           []int
 	}
 	var cells []*cell
-	for _, iv := range []time.Duration{time.Second, 100 * time.Millisecond, 20 * time.Millisecond} {
+	intervals := []time.Duration{time.Second, 100 * time.Millisecond, 20 * time.Millisecond}
+	if s := os.Getenv("TGVRRP_BENCH_INTERVALS"); s != "" {
+		intervals = nil
+		for _, f := range strings.Split(s, ",") {
+			d, err := time.ParseDuration(f)
+			if err != nil {
+				t.Fatalf("TGVRRP_BENCH_INTERVALS=%q: %v", s, err)
+			}
+			intervals = append(intervals, d)
+		}
+	}
+	for _, iv := range intervals {
 		for _, scenario := range []string{"crash", "planned"} {
 			for _, impl := range []string{"tidegate", "keepalived"} {
 				c := &cell{impl: impl, scenario: scenario, interval: iv}
@@ -81,8 +93,9 @@ func TestFailoverBenchmark(t *testing.T) {
 			sum += g
 			lost += c.lost[i]
 		}
-		fmt.Fprintf(&b, "| %v | %s | %s | %.2f s | %.2f..%.2f s | %.1f |\n", c.interval, c.scenario, c.impl,
-			(sum / time.Duration(len(c.gaps))).Seconds(), slices.Min(c.gaps).Seconds(), slices.Max(c.gaps).Seconds(),
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+		fmt.Fprintf(&b, "| %v | %s | %s | %.0f ms | %.0f..%.0f ms | %.1f |\n", c.interval, c.scenario, c.impl,
+			ms(sum/time.Duration(len(c.gaps))), ms(slices.Min(c.gaps)), ms(slices.Max(c.gaps)),
 			float64(lost)/float64(len(c.lost)))
 	}
 	fmt.Print(b.String())

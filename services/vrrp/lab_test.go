@@ -36,7 +36,11 @@ func TestMain(m *testing.M) {
 			defer os.RemoveAll(dir)
 			vrrpdBin = filepath.Join(dir, "vrrpd")
 			goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-			out, err := exec.Command(goBin, "build", "-o", vrrpdBin, "./internal/vrrpd").CombinedOutput()
+			args := []string{"build", "-o", vrrpdBin}
+			if raceEnabled {
+				args = append(args, "-race")
+			}
+			out, err := exec.Command(goBin, append(args, "./internal/vrrpd")...).CombinedOutput()
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "building vrrpd: %v\n%s", err, out)
 				return 1

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/mdlayher/arp"
@@ -76,6 +77,7 @@ type link struct {
 	owner   bool // priority 255: the addresses are the interface's own
 
 	recv, send, arp *packet.Conn
+	closed          atomic.Bool // set before the sockets are closed
 
 	vmacName string      // the macvlan we created, deleted on close
 	restore  [][2]string // sysctl path and value to put back on close
@@ -283,6 +285,7 @@ func (l *link) garp() error {
 // close closes the sockets and undoes setupVMAC. The caller has already
 // released the addresses (or deliberately kept them).
 func (l *link) close() {
+	l.closed.Store(true)
 	for _, c := range []*packet.Conn{l.recv, l.send, l.arp} {
 		if c != nil {
 			_ = c.Close()

@@ -245,3 +245,24 @@ func TestPairVirtualMAC(t *testing.T) {
 		t.Error("b does not hold the VIP")
 	}
 }
+
+// A link flap on the backup does not stop its router: it times out while
+// deaf, and steps back when it hears the master again.
+func TestPairLinkFlap(t *testing.T) {
+	l := newLab(t)
+	a, b := startPair(t, l, nil, nil)
+	n := b.count()
+	sh(t, "ip", "-n", l.ns("b"), "link", "set", "dev", "eth1", "down")
+	b.waitState(n, "master", 5*time.Second)
+	time.Sleep(3 * pairInterval)
+	n = b.count()
+	sh(t, "ip", "-n", l.ns("b"), "link", "set", "dev", "eth1", "up")
+	b.waitState(n, "backup", 5*time.Second)
+	time.Sleep(5 * pairInterval)
+	if a.state() != "master" || b.state() != "backup" {
+		t.Fatalf("a %s, b %s", a.state(), b.state())
+	}
+	if s := b.status(); s.Received == 0 {
+		t.Fatalf("b: %+v", s)
+	}
+}

@@ -53,6 +53,7 @@ type Status struct {
 	AdvertsSent          uint64
 	AdvertsReceived      uint64
 	SendErrors           uint64
+	ReceiveErrors        uint64
 	Drops                map[DropReason]uint64
 }
 
@@ -129,17 +130,15 @@ func (r *Router) Run(ctx context.Context) error {
 	r.m.startup(time.Now())
 	r.mu.Unlock()
 
-	readErr := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		readErr <- r.readLoop(l)
+		r.readLoop(l)
 	}()
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	var runErr error
 loop:
 	for {
 		r.mu.Lock()
@@ -163,9 +162,6 @@ loop:
 			break loop
 		case <-timer.C:
 		case <-r.wake:
-		case err := <-readErr:
-			runErr = fmt.Errorf("vrrp: receiving on %s: %w", l.base.Name, err)
-			break loop
 		}
 	}
 
@@ -183,18 +179,31 @@ loop:
 	r.mu.Unlock()
 	l.close()
 	wg.Wait()
-	return runErr
+	return nil
 }
 
-func (r *Router) readLoop(l *link) error {
+// readLoop feeds received packets to the machine until l is closed.
+func (r *Router) readLoop(l *link) {
 	buf := make([]byte, 2048)
 	for {
 		n, _, err := l.recv.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
-				return nil
+			// After close the socket reports EBADF or ErrClosed,
+			// depending on where the read was.
+			if l.closed.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
 			}
-			return err
+			// The socket reports ENETDOWN once when the link goes down, and
+			// errors while the interface is away; none of that may stop the
+			// router. The state machine carries on: a backup whose link is
+			// down times out and becomes master, and meets the real master
+			// again when the link is back (as in a healed split brain).
+			r.mu.Lock()
+			r.st.ReceiveErrors++
+			r.mu.Unlock()
+			r.log.Warn("vrrp: receive error", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
 		}
 		now := time.Now()
 		d, err := decodeDatagram(buf[:n])

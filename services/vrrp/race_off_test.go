@@ -1,0 +1,5 @@
+//go:build !race
+
+package vrrp_test
+
+const raceEnabled = false
