@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/tidegate/tidegate/init/console"
@@ -27,9 +29,14 @@ type Options struct {
 	// Charon is the path of strongSwan's IKE daemon.
 	Charon string // [/usr/lib/ipsec/charon]
 
-	// XFRMInterfaces creates an XFRM interface per tunnel: on the
-	// appliance, not on a host kernel without them (tests).
+	// XFRMInterfaces creates an XFRM interface per tunnel, Firewall installs
+	// the uplink firewall and MSS clamp, Sysctls turns forwarding on and
+	// reverse-path filtering off (see package ipsec). All three belong to
+	// the appliance, which owns its kernel; standalone mode leaves them off
+	// because it shares a host (or a test namespace) with other things.
 	XFRMInterfaces bool
+	Firewall       bool
+	Sysctls        bool
 
 	Version string
 	Log     *slog.Logger
@@ -50,32 +57,118 @@ func (o *Options) defaults() {
 	}
 }
 
-// Run runs the gateway until ctx ends.
-func Run(ctx context.Context, o Options) error {
+// A Gateway is one gateway process: it finds its role, then runs the
+// services for it. Create it with New, run it with Run; Status may be called
+// from any goroutine at any time.
+type Gateway struct {
+	o       Options
+	log     *slog.Logger
+	started time.Time
+
+	mu    sync.Mutex
+	ran   bool
+	phase string
+	role  *Role
+	svcs  *services // nil until the services are built
+	err   string    // why the services stopped, if one failed
+}
+
+// Phases of a Gateway, as Status reports them.
+const (
+	PhaseStarting    = "starting"    // before Run
+	PhaseConfiguring = "configuring" // DHCP, Metadata Service, waiting for a valid configuration
+	PhaseRunning     = "running"     // the services run
+	PhaseStopping    = "stopping"    // planned handover and shutdown under way
+	PhaseStopped     = "stopped"
+	PhaseFailed      = "failed" // a service failed; Run returned its error
+)
+
+// New returns a Gateway that does nothing until Run.
+func New(o Options) *Gateway {
 	o.defaults()
-	log := o.Log.With("svc", "gateway")
+	return &Gateway{o: o, log: o.Log.With("svc", "gateway"), started: time.Now(), phase: PhaseStarting}
+}
+
+// Run runs a gateway with options o until ctx ends; see Gateway.Run.
+func Run(ctx context.Context, o Options) error {
+	return New(o).Run(ctx)
+}
+
+// Run finds the gateway's role and runs its services until ctx ends, or
+// until one of them fails. When ctx ends (SIGTERM: a power-off, a reboot,
+// an operator's stop) it hands the virtual IP over to the peer before it
+// stops the other services and returns nil. When a service fails it returns
+// the error, so that the supervisor restarts the gateway. A Gateway runs
+// once.
+func (g *Gateway) Run(ctx context.Context) error {
+	g.mu.Lock()
+	if g.ran {
+		g.mu.Unlock()
+		return errors.New("gateway: Run called twice")
+	}
+	g.ran, g.phase = true, PhaseConfiguring
+	g.mu.Unlock()
+
+	o := g.o
+	log := g.log
 	log.Info("tidegate starting", "version", o.Version, "mode", mode(o))
 
 	var role *Role
 	if o.ConfigFile != "" {
 		var err error
 		if role, err = roleFromFile(o.ConfigFile, o.Name); err != nil {
-			return err
+			return g.fail(err)
 		}
 		if err := netconf.SetAddress(role.Site.VLAN.Interface, role.VLANAddress); err != nil {
-			return err
+			return g.fail(err)
 		}
 	} else {
+		if !o.Firewall || !o.Sysctls || !o.XFRMInterfaces {
+			log.Warn("appliance mode without part of the network setup",
+				"xfrm_interfaces", o.XFRMInterfaces, "firewall", o.Firewall, "sysctls", o.Sysctls)
+		}
 		var err error
 		if role, err = appliance(ctx, o, log); err != nil {
-			return err
+			return g.fail(err)
 		}
 	}
 	log.Info("configured", "gateway", role.Self.Name, "site", role.Site.Site,
 		"vlan", role.Site.VLAN.Interface, "addr", role.VLANAddress,
 		"tunnels", len(role.Self.Tunnels), "since_boot", console.Uptime().Round(time.Millisecond))
 
-	return runServices(ctx, o, role)
+	svcs, err := newServices(o, role, log)
+	if err != nil {
+		return g.fail(err)
+	}
+	g.mu.Lock()
+	g.role, g.svcs, g.phase = role, svcs, PhaseRunning
+	g.mu.Unlock()
+
+	err = svcs.run(ctx, func() { g.setPhase(PhaseStopping) })
+	if err != nil {
+		return g.fail(err)
+	}
+	g.setPhase(PhaseStopped)
+	return nil
+}
+
+func (g *Gateway) setPhase(p string) {
+	g.mu.Lock()
+	g.phase = p
+	g.mu.Unlock()
+}
+
+// fail records err for Status and returns it. A cancelled configuration
+// phase is a stop, not a failure.
+func (g *Gateway) fail(err error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if errors.Is(err, context.Canceled) {
+		g.phase = PhaseStopped
+		return err
+	}
+	g.phase, g.err = PhaseFailed, err.Error()
+	return err
 }
 
 func mode(o Options) string {

@@ -2,31 +2,130 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
+	"log/slog"
+	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/vrrp"
 )
 
-// runServices starts the services for role and runs them until ctx ends.
-// Each service hides its goroutines behind Run; the gateway only wires the
-// events between them.
-func runServices(ctx context.Context, o Options, role *Role) error {
-	sec, err := ipsec.New(ipsec.Config{
-		Charon:         o.Charon,
-		RunDir:         filepath.Join(o.RunDir, "ipsec"),
-		Tunnels:        role.Self.Tunnels,
-		LocalAddress:   role.PublicAddress,
-		Logger:         o.Log.With("svc", "ipsec"),
-		XFRMInterfaces: o.XFRMInterfaces,
-	})
-	if err != nil {
-		return fmt.Errorf("ipsec: %w", err)
+// services are the three services of one gateway and the wiring between
+// them.
+type services struct {
+	log      *slog.Logger
+	interval time.Duration // VRRP advert interval, bounds the handover
+	sec      *ipsec.Service
+	bgp      *bgp.Speaker
+	vrrp     *vrrp.Router
+	w        *wiring
+}
+
+// newServices builds the services for role; nothing runs yet.
+func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
+	w := newWiring(role.Self.Tunnels, awsWeight(role.Site), log)
+	s := &services{log: log, interval: role.Site.VRRP.AdvertInterval, w: w}
+
+	var err error
+	if s.vrrp, err = vrrp.New(vrrpConfig(role, o.Log.With("svc", "vrrp"))); err != nil {
+		return nil, fmt.Errorf("vrrp: %w", err)
 	}
+	bc, warning := bgpConfig(o, role, o.Log.With("svc", "bgp"))
+	if warning != "" {
+		log.Warn(warning)
+	}
+	bc.OnAWSPaths = w.onAWSPaths
+	if s.bgp, err = bgp.New(bc); err != nil {
+		return nil, fmt.Errorf("bgp: %w", err)
+	}
+	if s.sec, err = ipsec.New(ipsecConfig(o, role, o.Log.With("svc", "ipsec"))); err != nil {
+		return nil, fmt.Errorf("ipsec: %w", err)
+	}
+	w.bgp, w.vrrp = s.bgp, s.vrrp
+	return s, nil
+}
+
+// Bounds of the planned handover: VRRP's own bound is 3 advert intervals
+// plus 1 s; PID 1 allows 15 s from SIGTERM to SIGKILL, and BGP and charon
+// need a moment to stop after it.
+const (
+	resignSlack = 2 * time.Second
+	maxResign   = 10 * time.Second
+)
+
+// run runs the services until ctx ends or one of them fails. Either way it
+// first hands the virtual IP over (vrrp.Resign: the peer takes over at once
+// and this gateway keeps forwarding until the peer's first advert), then
+// stops BGP and IPsec. stopping is called when that begins. It returns nil
+// after a stop by ctx, or the first service's error.
+func (s *services) run(ctx context.Context, stopping func()) error {
+	// The services do not run under ctx: cancelling it would stop VRRP
+	// crash-like, without the handover.
+	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServices()
+	// failed is done when a service has returned an error (or stopped on its
+	// own, which is as bad); eg.Wait returns that first error.
+	eg, failed := errgroup.WithContext(context.Background())
+	start := func(name string, run func(context.Context) error) {
+		eg.Go(func() error {
+			err := run(svcCtx)
+			if err == nil && svcCtx.Err() == nil {
+				err = errors.New("stopped on its own")
+			}
+			if err != nil {
+				err = fmt.Errorf("%s: %w", name, err)
+				s.log.Error("service failed", "service", name, "err", err)
+			}
+			return err
+		})
+	}
+
+	wireCtx, stopWiring := context.WithCancel(context.Background())
+	wired := make(chan struct{})
+	s.w.start()
 	go func() {
-		for ev := range sec.Events() {
-			o.Log.Info("tunnel event", "svc", "gateway", "tunnel", ev.Tunnel, "up", ev.Up, "reason", ev.Reason)
-		}
+		defer close(wired)
+		s.w.run(wireCtx, s.sec.Events(), s.vrrp.Events())
 	}()
-	return sec.Run(ctx)
+	start("vrrp", s.vrrp.Run)
+	start("bgp", s.bgp.Run)
+	start("ipsec", s.sec.Run)
+	s.log.Info("services started")
+
+	select {
+	case <-ctx.Done():
+		s.log.Info("stopping: planned handover of the virtual IP")
+	case <-failed.Done():
+		s.log.Error("stopping: a service failed; handing the virtual IP over")
+	}
+	stopping()
+	s.resign()
+	stopServices()
+	err := eg.Wait()
+	stopWiring()
+	<-wired
+	if err != nil {
+		return err
+	}
+	s.log.Info("services stopped")
+	return nil
+}
+
+// resign hands mastership over and waits until the peer has it (or the
+// bound passes). A backup returns at once.
+func (s *services) resign() {
+	limit := min(3*s.interval+resignSlack, maxResign)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	start := time.Now()
+	state := s.vrrp.Status().State
+	if err := s.vrrp.Resign(ctx); err != nil {
+		s.log.Warn("vrrp handover incomplete", "err", err, "after", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	s.log.Info("vrrp resigned", "was", state, "after", time.Since(start).Round(time.Millisecond))
 }

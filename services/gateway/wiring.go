@@ -1,0 +1,222 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/vrrp"
+)
+
+// The services talk through the gateway, never to each other (DESIGN.md):
+//
+//	ipsec tunnel up/down  -> bgp.TunnelUp/TunnelDown (reset that peer at once)
+//	                      -> health -> vrrp.SetTrack
+//	bgp AWS path count    -> health -> vrrp.SetTrack
+//	vrrp master/backup    -> bgp.SetMaster (the backup prepends toward AWS)
+//
+// One goroutine (wiring.run) does all of it, so the services' callbacks and
+// channels are never blocked by another service and the order of events is
+// kept.
+
+// TrackAWS is the name of the VRRP track the gateway sets while it has no
+// working path to AWS.
+const TrackAWS = "aws"
+
+// minAWSWeight is the least penalty of the AWS track: with the seed's
+// priorities (100 and 99) a master without a path to AWS drops to 90, below
+// its peer.
+const minAWSWeight = 10
+
+// awsWeight is the (negative) weight of the AWS track for a gateway of site:
+// enough to put the gateway with the higher priority below the other one,
+// and at least minAWSWeight. Both gateways use the same weight, so when
+// neither has a path the usual master stays master. (Priorities are clamped
+// to 1..254 after the weight, so a peer at priority 1 cannot be undercut.)
+func awsWeight(site *configs.Site) int {
+	lo, hi := 255, 0
+	for _, g := range site.Gateways {
+		lo, hi = min(lo, int(g.Priority)), max(hi, int(g.Priority))
+	}
+	return -max(minAWSWeight, hi-lo+1)
+}
+
+// health is this gateway's view of its own path to AWS. It is healthy while
+// BGP has at least one best path from AWS over its own tunnels. The tunnel
+// events count too, because they arrive before BGP has withdrawn anything:
+// once a tunnel has been up, all tunnels down means unhealthy. A tunnel that
+// was never up does not count (a host without ESP, or the seconds after a
+// boot, when BGP's zero paths already say it all).
+type health struct {
+	tunnels  map[string]bool // up, by tunnel name
+	everUp   bool
+	awsPaths int
+}
+
+func (h *health) tunnelsUp() int {
+	n := 0
+	for _, up := range h.tunnels {
+		if up {
+			n++
+		}
+	}
+	return n
+}
+
+func (h *health) healthy() bool {
+	if h.everUp && h.tunnelsUp() == 0 {
+		return false
+	}
+	return h.awsPaths > 0
+}
+
+// What the wiring drives, as interfaces so that it is tested with fakes.
+type (
+	bgpControl interface {
+		SetMaster(master bool)
+		TunnelUp(name string)
+		TunnelDown(name string)
+	}
+	vrrpControl interface {
+		SetTrack(name string, weight int)
+	}
+)
+
+// wiring carries the events between the services and keeps the health.
+type wiring struct {
+	log    *slog.Logger
+	weight int // of TrackAWS while unhealthy (negative)
+	bgp    bgpControl
+	vrrp   vrrpControl
+
+	// awsPaths is written by bgp's callback (which must not block) and read
+	// by run; awsWake says it changed.
+	awsMu    sync.Mutex
+	awsPaths int
+	awsWake  chan struct{}
+
+	mu       sync.Mutex // guards h and applied, for Status
+	h        health
+	applied  int  // the weight last given to vrrp
+	trackSet bool // applied has been given
+	master   bool // the last VRRP role given to bgp
+}
+
+func newWiring(tunnels []configs.Tunnel, weight int, log *slog.Logger) *wiring {
+	w := &wiring{log: log, weight: weight, awsWake: make(chan struct{}, 1), h: health{tunnels: map[string]bool{}}}
+	for _, t := range tunnels {
+		w.h.tunnels[t.Name] = false
+	}
+	return w
+}
+
+// onAWSPaths is bgp.Config.OnAWSPaths: it records n and returns at once.
+func (w *wiring) onAWSPaths(n int) {
+	w.awsMu.Lock()
+	w.awsPaths = n
+	w.awsMu.Unlock()
+	select {
+	case w.awsWake <- struct{}{}:
+	default:
+	}
+}
+
+// start applies the initial health (no AWS path yet) before the services
+// run, so that a gateway that boots does not take the virtual IP from a
+// healthy peer before it has a path to AWS itself.
+func (w *wiring) start() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.track()
+}
+
+// run carries events until ctx ends. tunnels may be closed (ipsec's channel
+// closes when the service stops); vrrpEvents never is.
+func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrpEvents <-chan vrrp.StateChange) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-tunnels:
+			if !ok {
+				tunnels = nil
+				continue
+			}
+			w.tunnelEvent(ev)
+		case sc := <-vrrpEvents:
+			w.vrrpEvent(sc)
+		case <-w.awsWake:
+			w.awsMu.Lock()
+			n := w.awsPaths
+			w.awsMu.Unlock()
+			w.mu.Lock()
+			if n != w.h.awsPaths {
+				w.log.Info("AWS paths", "paths", n)
+				w.h.awsPaths = n
+				w.track()
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+func (w *wiring) tunnelEvent(ev ipsec.TunnelEvent) {
+	w.log.Info("tunnel event", "tunnel", ev.Tunnel, "up", ev.Up, "reason", ev.Reason)
+	// BGP first: a tunnel that went down takes its session and routes with
+	// it now rather than after the 30 s hold time.
+	if ev.Up {
+		w.bgp.TunnelUp(ev.Tunnel)
+	} else {
+		w.bgp.TunnelDown(ev.Tunnel)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.h.tunnels[ev.Tunnel]; !ok {
+		return // not ours (a tunnel removed by an update)
+	}
+	w.h.tunnels[ev.Tunnel] = ev.Up
+	w.h.everUp = w.h.everUp || ev.Up
+	w.track()
+}
+
+func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
+	master := sc.State == vrrp.StateMaster
+	w.log.Info("vrrp role", "state", sc.State, "from", sc.From, "reason", sc.Reason, "peer", sc.Peer)
+	w.mu.Lock()
+	changed := master != w.master
+	w.master = master
+	w.mu.Unlock()
+	if changed {
+		w.bgp.SetMaster(master)
+	}
+}
+
+// track gives vrrp the weight the health calls for. w.mu is held.
+func (w *wiring) track() {
+	weight := 0
+	if !w.h.healthy() {
+		weight = w.weight
+	}
+	if w.trackSet && weight == w.applied {
+		return
+	}
+	w.log.Info("AWS health", "healthy", weight == 0, "aws_paths", w.h.awsPaths,
+		"tunnels_up", w.h.tunnelsUp(), "vrrp_weight", weight)
+	w.trackSet, w.applied = true, weight
+	w.vrrp.SetTrack(TrackAWS, weight)
+}
+
+// snapshot returns the health for Status.
+func (w *wiring) snapshot() (h HealthStatus) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return HealthStatus{
+		Healthy:    w.h.healthy(),
+		AWSPaths:   w.h.awsPaths,
+		TunnelsUp:  w.h.tunnelsUp(),
+		VRRPWeight: w.applied,
+		VRRPMaster: w.master,
+	}
+}
