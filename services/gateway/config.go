@@ -99,13 +99,15 @@ func roleFrom(info *metadata.Info, ipam netip.Prefix) (*Role, error) {
 	if len(info.UserData) == 0 {
 		return nil, errors.New("this Linode has no user data: set the user data to the site YAML (configs/examples/seed.yaml)")
 	}
+	// The errors name key paths and lines of the user data; the console
+	// header says where they come from.
 	site, err := configs.Parse(info.UserData)
 	if err != nil {
-		return nil, fmt.Errorf("user data: %w", err)
+		return nil, err
 	}
 	self, err := site.Gateway(info.Label)
 	if err != nil {
-		return nil, fmt.Errorf("user data: %w", err)
+		return nil, err
 	}
 	role := &Role{Site: site, Self: self, VLANAddress: self.VLANAddress}
 	if !role.VLANAddress.IsValid() {
@@ -134,7 +136,7 @@ func ipamAddress(info *metadata.Info) netip.Prefix {
 // logConfigError prints one console line per problem: a long Errors value
 // on one 19200-baud line is unreadable.
 func logConfigError(log *slog.Logger, err error) {
-	log.Error("CONFIGURATION ERROR: the gateway is waiting for valid user data (it polls the Metadata Service; no reboot needed)")
+	log.Error("CONFIGURATION ERROR in the user data: the gateway waits for a valid site YAML (it polls the Metadata Service; no reboot needed)")
 	for _, line := range strings.Split(err.Error(), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			log.Error("config: " + line)
