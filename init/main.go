@@ -6,7 +6,9 @@
 //	tidegate --config site.yaml --name vpn-gw-1
 //
 // runs one gateway of a site from a file, on any Linux machine or in a
-// network namespace, without the Metadata Service or PID 1 duties.
+// network namespace, without the Metadata Service or PID 1 duties. The
+// operator's sub-commands (validate, import-aws, render, linode) are in
+// cli.go.
 package main
 
 import (
@@ -38,11 +40,15 @@ func usage() {
   tidegate --config FILE --name NAME   run one gateway of a site from a file
   tidegate gateway [--metadata URL]    the appliance's gateway (PID 1 starts it)
   tidegate version
-`)
+`+cliUsage)
 }
 
 func run(args []string) int {
 	if len(args) > 0 {
+		// The operator's sub-commands (cli.go).
+		if cmd, ok := commands[args[0]]; ok {
+			return cmd(args[1:], os.Stdout, os.Stderr)
+		}
 		switch args[0] {
 		case "version":
 			fmt.Println(version)

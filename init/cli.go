@@ -1,0 +1,394 @@
+package main
+
+// The operator's sub-commands (issue #7, "Operating tidegate"): they run on
+// a workstation, never on the appliance, and need none of the services'
+// processes. Each takes its arguments and writers so that tests run them
+// in-process.
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/configs/awsimport"
+	"github.com/tidegate/tidegate/services/ipsec"
+)
+
+// commands are the sub-commands besides gateway and version.
+var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
+	"validate":   cmdValidate,
+	"import-aws": cmdImportAWS,
+	"render":     cmdRender,
+}
+
+const cliUsage = `  tidegate validate FILE...              check site configurations as the gateway does
+  tidegate import-aws VPN1.xml VPN2.xml --gateway NAME1 --gateway NAME2 [-o FILE] [options]
+                                         write a site configuration from AWS's VPN connections
+  tidegate render FILE --name NAME       show what gateway NAME would run (secrets masked)
+`
+
+// parseInterspersed parses flags that may come after positional arguments
+// (tidegate import-aws a.xml b.xml --gateway x), which flag.FlagSet alone
+// stops at. "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// cmdValidate runs the gateway's own validation (configs.Load) on each file
+// and prints every problem on its own line.
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: tidegate validate FILE...") }
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return 2
+	}
+	code := 0
+	for _, f := range files {
+		site, err := configs.Load(f)
+		if err != nil {
+			code = 1
+			// configs.Errors prints one problem per line, each with the
+			// file, line and key path.
+			fmt.Fprintln(stderr, err)
+			continue
+		}
+		gws := make([]string, len(site.Gateways))
+		for i, g := range site.Gateways {
+			gws[i] = fmt.Sprintf("%s (%d %s)", g.Name, len(g.Tunnels), plural(len(g.Tunnels), "tunnel"))
+		}
+		prefix := ""
+		if len(files) > 1 {
+			prefix = f + ": "
+		}
+		fmt.Fprintf(stdout, "%sok: site %s, gateways %s\n", prefix, site.Site, strings.Join(gws, ", "))
+	}
+	return code
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// cmdImportAWS writes a site configuration from two VPN connections'
+// customer gateway configurations.
+func cmdImportAWS(args []string, stdout, stderr io.Writer) int {
+	const (
+		seedPrefix = "10.0.1.0/24"
+		seedVIP    = "10.0.1.200"
+	)
+	fs := flag.NewFlagSet("import-aws", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var gateways, vlanAddrs, advertise listFlag
+	fs.Var(&gateways, "gateway", "the Linode `label` of the gateway whose VPN connection the matching file describes (repeat, in file order; the first is VRRP master)")
+	fs.Var(&vlanAddrs, "vlan-address", "pin each gateway's VLAN `address/len` (repeat, in gateway order; default: the Metadata Service's ipam_address)")
+	fs.Var(&advertise, "advertise", "a `prefix` to announce to AWS (repeat; default: the VLAN prefix)")
+	site := fs.String("site", "linode-to-aws", "the site's `name`")
+	vlanPrefix := fs.String("vlan-prefix", seedPrefix, "the Linode VLAN's `prefix`")
+	vip := fs.String("virtual-ip", "", "the VRRP virtual `IP` the VLAN's hosts route through (default "+seedVIP+" with the default --vlan-prefix)")
+	asn := fs.Uint("asn", 0, "the site's BGP `ASN`; the customer gateways' ASN must match (default: the ASN AWS reports for them)")
+	vrid := fs.Uint("vrid", 10, "the VRRP virtual router `id` (1..255)")
+	defaults := fs.Bool("default-proposals", false, "leave the proposals out so tidegate's stronger defaults apply, instead of the algorithms AWS's document lists")
+	out := fs.String("o", "", "write the site configuration to `file` (mode 0600) instead of standard output")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tidegate import-aws VPN1.xml VPN2.xml --gateway NAME1 --gateway NAME2 [options]")
+		fmt.Fprintln(stderr, "  Each file is one VPN connection's CustomerGatewayConfiguration (XML), or the JSON of")
+		fmt.Fprintln(stderr, "  aws ec2 describe-vpn-connections --vpn-connection-ids vpn-... for one connection.")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(files) != 2 || len(gateways) != 2 {
+		fmt.Fprintf(stderr, "import-aws: give two VPN connection files and two --gateway names, one per gateway of the pair (got %d and %d)\n", len(files), len(gateways))
+		return 2
+	}
+	o := awsimport.Options{Site: *site, Gateways: gateways, Sources: files, DefaultProposals: *defaults}
+	var bad []string
+	if o.VLANPrefix, err = netip.ParsePrefix(*vlanPrefix); err != nil {
+		bad = append(bad, fmt.Sprintf("--vlan-prefix: %v", err))
+	}
+	switch {
+	case *vip != "":
+		if o.VirtualIP, err = netip.ParseAddr(*vip); err != nil {
+			bad = append(bad, fmt.Sprintf("--virtual-ip: %v", err))
+		}
+	case *vlanPrefix == seedPrefix:
+		o.VirtualIP = netip.MustParseAddr(seedVIP)
+	default:
+		bad = append(bad, "--virtual-ip is required with --vlan-prefix")
+	}
+	for _, a := range vlanAddrs {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("--vlan-address: %v", err))
+		}
+		o.VLANAddresses = append(o.VLANAddresses, p)
+	}
+	for _, a := range advertise {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("--advertise: %v", err))
+		}
+		o.Advertise = append(o.Advertise, p)
+	}
+	if *asn > 1<<32-1 {
+		bad = append(bad, "--asn: out of range")
+	}
+	if *vrid < 1 || *vrid > 255 {
+		bad = append(bad, "--vrid: must be 1 to 255")
+	}
+	if len(bad) > 0 {
+		fmt.Fprintln(stderr, "import-aws: "+strings.Join(bad, "\nimport-aws: "))
+		return 2
+	}
+	o.ASN, o.VRID = uint32(*asn), uint8(*vrid)
+
+	var conns []*awsimport.Connection
+	failed := false
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err == nil {
+			var c *awsimport.Connection
+			if c, err = awsimport.ParseConnection(data); err == nil {
+				conns = append(conns, c)
+				continue
+			}
+			err = withFile(err, f)
+		}
+		fmt.Fprintln(stderr, err)
+		failed = true
+	}
+	if failed {
+		return 1
+	}
+	doc, err := awsimport.Site(o, conns)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *out == "" {
+		_, err = stdout.Write(doc)
+	} else {
+		err = os.WriteFile(*out, doc, 0o600)
+		if err == nil {
+			fmt.Fprintf(stderr, "wrote %s: site %s, gateways %s, %s (holds the pre-shared keys: keep it private)\n", *out, o.Site, gateways[0], gateways[1])
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// withFile names the file on every awsimport error.
+func withFile(err error, file string) error {
+	var es awsimport.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			e.File = file
+		}
+		return es
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
+// cmdRender prints what gateway NAME of a site would load, in the spirit of
+// FRR's `show running-config`. Secrets are masked.
+func cmdRender(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "the gateway's `name` (its Linode label)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tidegate render FILE --name NAME")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(files) != 1 || *name == "" {
+		fs.Usage()
+		return 2
+	}
+	site, err := configs.Load(files[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := render(stdout, site, *name, files[0]); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// AWS's BGP timers, which the BGP service uses for every tunnel.
+const (
+	awsKeepalive = 10
+	awsHoldTime  = 30
+)
+
+func render(w io.Writer, site *configs.Site, name, file string) error {
+	self, err := site.Gateway(name)
+	if err != nil {
+		return err
+	}
+	peer, err := site.Peer(name)
+	if err != nil {
+		return err
+	}
+	vlanAddr := func(g *configs.Gateway) string {
+		if g.VLANAddress.IsValid() {
+			return g.VLANAddress.Addr().String()
+		}
+		return "<" + g.Name + "'s ipam_address>"
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+
+	p("! tidegate render: gateway %s of site %s (%s)", self.Name, site.Site, file)
+	p("! what the gateway loads for this configuration; secrets are shown as *****")
+	p("!")
+	p("hostname %s", self.Name)
+	p("!")
+	p("interface eth0")
+	p(" description uplink: DHCP; its address is the customer gateway address AWS knows")
+	p("!")
+	p("interface %s", site.VLAN.Interface)
+	if self.VLANAddress.IsValid() {
+		p(" ip address %s", self.VLANAddress)
+	} else {
+		p(" ! ip address: the Metadata Service's ipam_address (no vlan_address configured)")
+	}
+	p("!")
+	for _, t := range self.Tunnels {
+		ifname, id := ipsec.InterfaceFor(t)
+		p("interface %s", ifname)
+		p(" description tunnel %s to %s", t.Name, t.OutsideAddress)
+		p(" xfrm if-id %d", id)
+		p(" ip address %s", t.LocalInside())
+		p(" mtu %d", ipsec.MTU)
+		p("!")
+	}
+	for _, t := range self.Tunnels {
+		ifname, id := ipsec.InterfaceFor(t)
+		p("ipsec connection %s", t.Name)
+		p(" ike-version %d", t.IKEVersion)
+		p(" local %%any (eth0)")
+		p(" remote %s", t.OutsideAddress)
+		p(" authentication psk %s", t.PSK)
+		p(" proposals %s", strings.Join(t.Proposals, " "))
+		p(" esp-proposals %s", strings.Join(t.ESPProposals, " "))
+		p(" ike-lifetime %s", dur(t.IKELifetime))
+		p(" child-lifetime %s", dur(t.ChildLifetime))
+		p(" dpd-delay %s", dur(t.DPDDelay))
+		p(" child %s 0.0.0.0/0 === 0.0.0.0/0 if-id %d interface %s", t.Name, id, ifname)
+		p(" inside %s (AWS %s)", t.LocalInside(), t.RemoteInside())
+		p("!")
+	}
+	p("router bgp %d", site.BGP.ASN)
+	p(" bgp router-id %s", vlanAddr(self))
+	for _, t := range self.Tunnels {
+		ifname, _ := ipsec.InterfaceFor(t)
+		n := t.RemoteInside()
+		p(" neighbor %s remote-as %d", n, t.RemoteASN)
+		p(" neighbor %s description AWS over %s (%s)", n, t.Name, ifname)
+		p(" neighbor %s update-source %s", n, t.LocalInside().Addr())
+		p(" neighbor %s timers %d %d", n, awsKeepalive, awsHoldTime)
+	}
+	p(" neighbor %s remote-as %d", vlanAddr(peer), site.BGP.ASN)
+	p(" neighbor %s description %s (iBGP over %s)", vlanAddr(peer), peer.Name, site.VLAN.Interface)
+	p(" !")
+	p(" address-family ipv4 unicast")
+	for _, a := range site.BGP.Advertise {
+		p("  network %s", a)
+	}
+	for _, t := range self.Tunnels {
+		p("  neighbor %s route-map to-aws-%s out", t.RemoteInside(), t.Name)
+	}
+	p("  neighbor %s next-hop-self", vlanAddr(peer))
+	p("  neighbor %s soft-reconfiguration inbound", vlanAddr(peer))
+	p(" exit-address-family")
+	p("!")
+	prepend := strings.TrimSpace(strings.Repeat(strconv.FormatUint(uint64(site.BGP.ASN), 10)+" ", site.BGP.BackupPrepend))
+	for _, t := range self.Tunnels {
+		p("route-map to-aws-%s permit 10", t.Name)
+		p(" set metric %d", t.MED)
+		if prepend != "" {
+			p(" ! while VRRP backup:")
+			p(" set as-path prepend %s", prepend)
+		}
+		p("!")
+	}
+	v := site.VRRP
+	p("vrrp %d", v.VRID)
+	p(" interface %s", site.VLAN.Interface)
+	p(" version %d", v.Version)
+	p(" priority %d", self.Priority)
+	p(" advertisement-interval %s", dur(v.AdvertInterval))
+	p(" virtual-ip %s", netip.PrefixFrom(site.VLAN.VirtualIP, site.VLAN.Prefix.Bits()))
+	if v.Preempt {
+		p(" preempt delay %s", dur(v.PreemptDelay))
+	} else {
+		p(" no preempt")
+	}
+	if v.Version == 2 && !v.AuthPass.IsZero() {
+		p(" authentication pass %s", v.AuthPass)
+	}
+	p(" ! peer %s priority %d at %s", peer.Name, peer.Priority, vlanAddr(peer))
+	p("!")
+	p("end")
+	return nil
+}
+
+// dur prints durations as the site schema writes them (8h, 1h, 10s, 100ms).
+func dur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
+}
