@@ -104,10 +104,14 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 	}
 	stopping()
 	s.resign()
-	stopServices()
-	err := eg.Wait()
+	// The wiring stops first: a stopping gateway has nothing to tell VRRP
+	// or BGP any more (BGP's stop reports zero AWS paths, for instance).
+	// The services never block on it: ipsec queues its events, vrrp drops
+	// the oldest, bgp's callback only records the count.
 	stopWiring()
 	<-wired
+	stopServices()
+	err := eg.Wait()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The lab's topology (testdata/site.yaml is the seed's scenario):
+//
+//	gw1 (vpn-gw-1, prio 100) eth1 10.0.1.2 --+
+//	                                         br0 in "vlan" (VIP 10.0.1.200)
+//	gw2 (vpn-gw-2, prio 99)  eth1 10.0.1.3 --+
+//
+//	gw1 vpn-1a 169.254.80.146/30 --- .145 aws (FRR bgpd, AS 64512, hold 30,
+//	gw1 vpn-1b 169.254.81.150/30 --- .149      announces the "VPC" 10.0.0.0/24)
+//	gw2 vpn-2a 169.254.82.154/30 --- .153
+//	gw2 vpn-2b 169.254.83.158/30 --- .157
+//
+// The veths stand in for the XFRM interfaces (the host kernel has none):
+// the gateways run in standalone mode, without XFRM interfaces, firewall or
+// sysctls. charon runs and tries IKE toward the unreachable outside
+// addresses, so no tunnel is ever reported up, and BGP runs over the veths.
+const (
+	vip      = "10.0.1.200/24"
+	vlanNet  = "10.0.1.0/24"
+	gw1Tun1  = "169.254.80.146"
+	gw1Tun2  = "169.254.81.150"
+	gw2Tun1  = "169.254.82.154"
+	gw2Tun2  = "169.254.83.158"
+	asPath   = "65000"
+	prepend2 = "65000 65000 65000" // backup_prepend: 2
+)
+
+const awsConf = `router bgp 64512
+ bgp router-id 169.254.80.145
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ timers bgp 10 30
+ neighbor 169.254.80.146 remote-as 65000
+ neighbor 169.254.81.150 remote-as 65000
+ neighbor 169.254.82.154 remote-as 65000
+ neighbor 169.254.83.158 remote-as 65000
+ neighbor 169.254.80.146 timers connect 1
+ neighbor 169.254.81.150 timers connect 1
+ neighbor 169.254.82.154 timers connect 1
+ neighbor 169.254.83.158 timers connect 1
+ address-family ipv4 unicast
+  network 10.0.0.0/24
+ exit-address-family
+`
+
+type pair struct {
+	*lab
+	bin, config    string
+	vlan, gw1, gw2 string
+	aws            *frr
+}
+
+func newPair(t *testing.T) *pair {
+	l := newLab(t)
+	p := &pair{lab: l, config: "testdata/site.yaml"}
+	p.bin = l.buildTidegate()
+	p.vlan, p.gw1, p.gw2 = l.netns("vlan"), l.netns("gw1"), l.netns("gw2")
+	aws := l.netns("aws")
+	l.bridge(p.vlan, "eth1", p.gw1, p.gw2)
+	l.wire(p.gw1, "vpn-1a", gw1Tun1+"/30", aws, "vpn-1a", "169.254.80.145/30")
+	l.wire(p.gw1, "vpn-1b", gw1Tun2+"/30", aws, "vpn-1b", "169.254.81.149/30")
+	l.wire(p.gw2, "vpn-2a", gw2Tun1+"/30", aws, "vpn-2a", "169.254.82.153/30")
+	l.wire(p.gw2, "vpn-2b", gw2Tun2+"/30", aws, "vpn-2b", "169.254.83.157/30")
+	p.aws = l.startFRR(aws, awsConf)
+	return p
+}
+
+func (p *pair) start(ns, name string) *gwProc {
+	return p.startGateway(p.bin, ns, p.config, name)
+}
+
+// awsSees waits until FRR has the VLAN prefix exactly from the neighbours in
+// want, with those AS paths, and picks best as its best path.
+func (p *pair) awsSees(timeout time.Duration, best string, want map[string]string) time.Duration {
+	p.t.Helper()
+	return eventually(p.t, timeout, fmt.Sprintf("AWS's paths to %s: best %s, %v", vlanNet, best, want), func() error {
+		paths, b, err := p.aws.paths(vlanNet)
+		if err != nil {
+			return err
+		}
+		have := map[string]string{}
+		for nbr, path := range paths {
+			have[nbr] = path.ASPath.String
+		}
+		if fmt.Sprint(have) != fmt.Sprint(want) || b != best {
+			return fmt.Errorf("have best %s, %v", b, have)
+		}
+		return nil
+	})
+}
+
+// holder waits until the VIP is on ns's eth1 and on no other gateway.
+func (p *pair) holder(timeout time.Duration, ns string) time.Duration {
+	p.t.Helper()
+	return eventually(p.t, timeout, "VIP on "+ns+" only", func() error {
+		for _, g := range []string{p.gw1, p.gw2} {
+			if p.has(g, "eth1", vip) != (g == ns) {
+				return fmt.Errorf("%s has %v", g, p.addrs(g, "eth1"))
+			}
+		}
+		return nil
+	})
+}
+
+// TestPair runs two tidegate gateways against FRR playing AWS: election,
+// the backup's prepend, crash failover, the rebooted master waiting for its
+// own AWS paths before it preempts, and the planned handover on SIGTERM.
+func TestPair(t *testing.T) {
+	p := newPair(t)
+	start := time.Now()
+	gw1 := p.start(p.gw1, "vpn-gw-1")
+	gw2 := p.start(p.gw2, "vpn-gw-2")
+
+	// Election: gw-1 (100) is master; every session to AWS comes up; AWS
+	// prefers gw-1's first tunnel (MED) and sees gw-2's paths prepended.
+	eventually(t, 30*time.Second, "BGP sessions to AWS", func() error {
+		s, err := p.aws.sessions()
+		if err != nil {
+			return err
+		}
+		for _, a := range []string{gw1Tun1, gw1Tun2, gw2Tun1, gw2Tun2} {
+			if s[a] != "Established" {
+				return fmt.Errorf("%v", s)
+			}
+		}
+		return nil
+	})
+	t.Logf("4 BGP sessions to AWS established %v after start", time.Since(start).Round(time.Millisecond))
+	p.holder(15*time.Second, p.gw1)
+	t.Logf("gw-1 holds the VIP %v after start", time.Since(start).Round(time.Millisecond))
+	p.awsSees(15*time.Second, gw1Tun1, map[string]string{
+		gw1Tun1: asPath, gw1Tun2: asPath, gw2Tun1: prepend2, gw2Tun2: prepend2,
+	})
+	gw1.waitLog(5*time.Second, `msg="AWS health"`, "healthy=true", "aws_paths=1", "vrrp_weight=0")
+	gw2.waitLog(5*time.Second, `msg="AWS health"`, "healthy=true", "aws_paths=1", "vrrp_weight=0")
+	// The effective priorities are the configured ones once healthy.
+	gw1.waitLog(5*time.Second, "effective priority changed", "priority=100")
+	gw2.waitLog(5*time.Second, "effective priority changed", "priority=99")
+	// Started in the same instant, both may time out as master together
+	// (their skew times differ by 1/256 s); gw-2 yields at gw-1's first
+	// advert, so only the settled state is checked: gw-2 is backup.
+	gw2.waitLog(time.Second, `msg="vrrp role"`, "state=backup")
+	if st := gw2.logLines(`msg="vrrp role"`); !strings.Contains(st[len(st)-1], "state=backup") {
+		t.Errorf("gw-2's last role: %s", st[len(st)-1])
+	}
+
+	// Crash: SIGKILL gw-1. gw-2 takes over when its master-down timer fires
+	// and stops prepending; AWS loses gw-1's sessions with the process.
+	killed := time.Now()
+	gw1.signal(syscall.SIGKILL)
+	gw1.exited(5 * time.Second)
+	// The killed gateway's VIP stays on its interface (nothing removed
+	// it; on a Linode the box would be gone): only gw-2 is checked.
+	eventually(t, 10*time.Second, "VIP on gw-2", func() error {
+		if !p.has(p.gw2, "eth1", vip) {
+			return fmt.Errorf("gw-2 has %v", p.addrs(p.gw2, "eth1"))
+		}
+		return nil
+	})
+	vipAfter := time.Since(killed)
+	p.awsSees(10*time.Second, gw2Tun1, map[string]string{gw2Tun1: asPath, gw2Tun2: asPath})
+	awsAfter := time.Since(killed)
+	gw2.waitLog(time.Second, `msg="vrrp role"`, "state=master", `reason="master-down timer"`)
+	t.Logf("crash failover: VIP on gw-2 %v after SIGKILL, AWS's best path un-prepended via gw-2 %v after",
+		vipAfter.Round(time.Millisecond), awsAfter.Round(time.Millisecond))
+
+	// Restart gw-1: it boots without AWS paths (priority 90 < 99) and stays
+	// backup until its sessions bring them; then it preempts, and gw-2 goes
+	// back to prepending.
+	restarted := time.Now()
+	gw1 = p.start(p.gw1, "vpn-gw-1")
+	p.holder(30*time.Second, p.gw1)
+	t.Logf("restarted gw-1 preempted %v after its start", time.Since(restarted).Round(time.Millisecond))
+	p.awsSees(15*time.Second, gw1Tun1, map[string]string{
+		gw1Tun1: asPath, gw1Tun2: asPath, gw2Tun1: prepend2, gw2Tun2: prepend2,
+	})
+	gw2.waitLog(time.Second, `msg="vrrp role"`, "state=backup", `reason="higher priority advert"`)
+	healthy := gw1.logIndex(`msg="AWS health"`, "healthy=true")
+	master := gw1.logIndex(`msg="vrrp role"`, "state=master")
+	if healthy < 0 || master < 0 || master < healthy {
+		t.Errorf("the restarted gw-1 became master (at %d) before it had a path to AWS (at %d)", master, healthy)
+	}
+
+	// Planned handover: SIGTERM gw-1. It resigns (priority 0), gw-2 takes
+	// over at once, gw-1 keeps the VIP until then: the VIP is never absent.
+	termed := time.Now()
+	gw1.signal(syscall.SIGTERM)
+	gap := false
+	for time.Since(termed) < 10*time.Second {
+		on2 := p.has(p.gw2, "eth1", vip)
+		if on2 {
+			break
+		}
+		if !p.has(p.gw1, "eth1", vip) {
+			gap = true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.holder(5*time.Second, p.gw2)
+	vipAfter = time.Since(termed)
+	if gap {
+		t.Error("planned handover: neither gateway held the VIP for a moment")
+	}
+	if err := gw1.exited(14 * time.Second); err != nil {
+		t.Errorf("gw-1 after SIGTERM: %v", err)
+	}
+	exitAfter := time.Since(termed)
+	p.awsSees(10*time.Second, gw2Tun1, map[string]string{gw2Tun1: asPath, gw2Tun2: asPath})
+	awsAfter = time.Since(termed)
+	gw1.waitLog(time.Second, `msg="vrrp resigned"`, "was=master")
+	gw2.waitLog(time.Second, `msg="vrrp role"`, "state=master", `reason="priority 0 received"`)
+	t.Logf("planned handover: VIP on gw-2 %v after SIGTERM, gw-1 exited after %v, AWS's best path un-prepended via gw-2 after %v",
+		vipAfter.Round(time.Millisecond), exitAfter.Round(time.Millisecond), awsAfter.Round(time.Millisecond))
+
+	// No secret in any log.
+	for _, g := range []*gwProc{gw1, gw2} {
+		if strings.Contains(g.logText(), "EXAMPLE.psk") {
+			t.Errorf("%s logged a pre-shared key", g.name)
+		}
+	}
+}
