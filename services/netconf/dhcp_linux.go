@@ -53,6 +53,7 @@ func holdLease(ctx context.Context, ifname string, log *slog.Logger, leases chan
 	}
 	defer c.Close()
 
+	log.Info("dhcp: requesting a lease", "iface", ifname, "mac", link.Attrs().HardwareAddr.String())
 	reqCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	lease, err := c.Request(reqCtx)
 	cancel()
@@ -64,7 +65,7 @@ func holdLease(ctx context.Context, ifname string, log *slog.Logger, leases chan
 		if err != nil {
 			return err
 		}
-		log.Info("dhcp: lease", "iface", ifname, "addr", l.Address, "router", l.Router, "time", l.Duration)
+		log.Info("dhcp: lease", "iface", ifname, "addr", l.Address, "router", l.Router, "lease_time", l.Duration)
 		select {
 		case leases <- l:
 		default:

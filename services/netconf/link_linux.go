@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -45,6 +46,12 @@ func SetAddress(name string, addr netip.Prefix, keep ...netip.Addr) error {
 	l, err := Up(name, 10*time.Second)
 	if err != nil {
 		return err
+	}
+	// Removing a primary address removes the secondaries of its subnet
+	// (the VRRP VIP) unless the kernel promotes them.
+	promote := "/proc/sys/net/ipv4/conf/" + name + "/promote_secondaries"
+	if err := os.WriteFile(promote, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	want := &netlink.Addr{IPNet: prefixIPNet(addr)}
 	if err := netlink.AddrReplace(l, want); err != nil {

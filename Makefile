@@ -1,0 +1,36 @@
+# tidegate — see README.md.
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+# e2fsprogs, kmod and grub install into sbin, which a non-root PATH may lack.
+export PATH := $(PATH):/usr/sbin:/sbin
+
+.PHONY: all deps image test vet qemu kernel-pin clean
+
+all: image
+
+## deps: install the Debian packages and Go modules the build and tests need (root)
+deps:
+	bash scripts/deps.sh
+
+## image: out/tidegate.img.gz, bootable on Linode (Direct Disk and GRUB 2) and in QEMU; no root needed
+image:
+	$(GO) run ./image/mkimage -version $(VERSION)
+
+vet:
+	$(GO) vet ./...
+
+## test: everything CI runs: deps, vet, the image, then every test including the QEMU boot tests
+# -p 1: the namespace and QEMU suites share two cores and measure timing.
+test: deps vet image
+	$(GO) test -p 1 -count=1 -timeout 25m ./...
+
+## qemu: boot one gateway against the fake Metadata Service and DHCP, console on this terminal
+qemu: image
+	$(GO) run ./qemu/cmd/tidegate-qemu -config configs/examples/seed.yaml -name vpn-gw-1
+
+## kernel-pin: move image/kernel.lock to the kernel linux-image-amd64 resolves to now
+kernel-pin:
+	bash scripts/kernel-pin.sh
+
+clean:
+	rm -rf out

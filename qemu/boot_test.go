@@ -1,0 +1,155 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidegate/tidegate/services/metadata/fakemetadata"
+)
+
+var bootTimeout = 120 * time.Second
+
+// bootSite makes a namespace with DHCP and the fake Metadata Service, and a
+// VM booting the real image with eth0 on "pub" and eth1 on "vlan".
+func bootSite(t *testing.T, label string, ipam netip.Prefix, userData []byte) (*Site, *VM) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root for network namespaces and TAP devices")
+	}
+	name := fmt.Sprintf("tgqemu-%d-%s", os.Getpid(), strings.ToLower(t.Name()))
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	site, err := NewSite(name, fakemetadata.Config{
+		Instance: fakemetadata.Instance{ID: 4242, Label: label, Region: "us-east", Type: "g6-nanode-1"},
+		Network: fakemetadata.Network{Interfaces: []fakemetadata.Interface{
+			{Purpose: "public"},
+			{Label: "vlan-tidegate", Purpose: "vlan", IPAMAddress: ipam},
+		}},
+		UserData: userData,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(site.Close)
+	for _, tap := range []string{"tap0:pub", "tap1:vlan"} {
+		tp, br, _ := strings.Cut(tap, ":")
+		if err := site.Netns.Tap(tp, br); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logFile := filepath.Join(t.TempDir(), "console.log")
+	vm, err := Start(Options{
+		Name: label, Netns: site.Netns, Image: Image(), LogFile: logFile,
+		NICs: []NIC{{Tap: "tap0", MAC: "52:54:00:00:01:00"}, {Tap: "tap1", MAC: "52:54:00:00:01:01"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		vm.Kill()
+		if t.Failed() {
+			t.Logf("console of %s:\n%s", vm.Name, vm.Console())
+		}
+	})
+	return site, vm
+}
+
+func seedYAML(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../configs/examples/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBootConfiguresFromMetadata boots the image as a Linode would and checks
+// from outside the VM that it took a DHCP lease, asked the Metadata Service
+// for a token and the user data, answers on its VLAN address, runs charon,
+// and powers off cleanly on the ACPI power button.
+func TestBootConfiguresFromMetadata(t *testing.T) {
+	site, vm := bootSite(t, "vpn-gw-1", netip.MustParsePrefix("10.0.1.2/24"), seedYAML(t))
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+
+	_, off, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`msg=configured .*gateway=vpn-gw-1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("QEMU start to \"configured\": %.1f s", time.Since(vm.Started).Seconds())
+	if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`connected to charon.*version=5\.`)); err != nil {
+		t.Fatal(err)
+	}
+	if leases := site.Leases(); !strings.Contains(leases, "52:54:00:00:01:00") {
+		t.Errorf("dnsmasq has no lease for eth0's MAC; leases:\n%s", leases)
+	}
+	for _, path := range []string{"/v1/token", "/v1/instance", "/v1/network", "/v1/user-data"} {
+		if site.Metadata.Requests(path) == 0 {
+			t.Errorf("the gateway never asked the Metadata Service for %s", path)
+		}
+	}
+	if err := site.WaitPing(ctx, "10.0.1.2"); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(vm.Console(), "EXAMPLE.psk") {
+		t.Error("a pre-shared key appeared on the console")
+	}
+
+	if err := vm.Powerdown(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := vm.WaitFor(ctx, off, regexp.MustCompile(`shutting down".*why="power button"`)); err != nil {
+		t.Fatal(err)
+	}
+	down, cancelDown := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelDown()
+	if err := vm.Wait(down); err != nil {
+		t.Fatalf("the VM did not power off after the power button: %v", err)
+	}
+}
+
+// TestBootInvalidUserData boots with user data that does not validate: the
+// error must be on the console, the box stays up and reachable on the
+// ipam_address, and fixing the user data configures it without a reboot.
+func TestBootInvalidUserData(t *testing.T) {
+	bad := strings.Replace(string(seedYAML(t)), "vrid: 10", "vrid: 300", 1)
+	if bad == string(seedYAML(t)) {
+		t.Fatal("seed.yaml has no \"vrid: 10\" to break")
+	}
+	// vpn-gw-2 without vlan_address takes the ipam_address from metadata.
+	site, vm := bootSite(t, "vpn-gw-2", netip.MustParsePrefix("10.0.1.3/24"), []byte(bad))
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+
+	if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`CONFIGURATION ERROR`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`config: line \d+: vrrp\.vrid`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := site.WaitPing(ctx, "10.0.1.3"); err != nil {
+		t.Errorf("with a broken configuration the box must stay reachable on its ipam_address: %v", err)
+	}
+	if strings.Contains(vm.Console(), "msg=configured") {
+		t.Fatal("configured with an invalid configuration")
+	}
+
+	site.Metadata.SetUserData(seedYAML(t))
+	if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`msg=configured .*gateway=vpn-gw-2`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := site.WaitPing(ctx, "10.0.1.3"); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(vm.Console(), "kernel panic") || strings.Contains(vm.Console(), "Kernel panic") {
+		t.Error("kernel panic on the console")
+	}
+}

@@ -1,0 +1,282 @@
+package qemu
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// NIC is a guest network interface backed by a TAP device in the VM's
+// namespace. Guests see them as eth0, eth1 ... in this order.
+type NIC struct {
+	Tap string
+	MAC string
+}
+
+// Options describe a VM.
+type Options struct {
+	Name    string
+	Netns   *Netns
+	Image   string // raw disk image; booted with snapshot=on, never written
+	NICs    []NIC
+	MemMiB  int       // [512]
+	LogFile string    // the console is copied here too, when set
+	Console io.Writer // and here, e.g. a terminal
+}
+
+// VM is a running QEMU guest.
+type VM struct {
+	Name    string
+	Started time.Time
+
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	qmp   string
+	dir   string
+
+	mu      sync.Mutex
+	console bytes.Buffer
+	changed chan struct{} // closed and replaced on every console write
+
+	exited chan struct{}
+	err    error
+}
+
+// Start boots the image. The caller must Kill (or Wait for) the VM.
+func Start(o Options) (*VM, error) {
+	if _, err := os.Stat(o.Image); err != nil {
+		return nil, fmt.Errorf("disk image: %w (run `make image`)", err)
+	}
+	if o.MemMiB == 0 {
+		o.MemMiB = 512
+	}
+	dir, err := os.MkdirTemp("", "tgvm-"+o.Name+"-")
+	if err != nil {
+		return nil, err
+	}
+	vm := &VM{Name: o.Name, qmp: filepath.Join(dir, "qmp.sock"), dir: dir, changed: make(chan struct{}), exited: make(chan struct{})}
+	args := []string{
+		"-name", o.Name,
+		// -cpu max offers RDRAND, as Linode's CPUs do, and virtio-rng
+		// seeds the RNG too: without either the guest's getrandom blocks
+		// for minutes under TCG.
+		"-machine", "pc", "-cpu", "max", "-m", strconv.Itoa(o.MemMiB), "-smp", "1",
+		"-device", "virtio-rng-pci",
+		"-display", "none", "-monitor", "none", "-serial", "stdio",
+		"-qmp", "unix:" + vm.qmp + ",server=on,wait=off",
+		// Linode's Direct Disk: SeaBIOS runs the disk's first sector.
+		"-device", "virtio-scsi-pci,id=scsi0",
+		"-drive", "file=" + o.Image + ",format=raw,if=none,id=disk0,snapshot=on",
+		"-device", "scsi-hd,drive=disk0,bus=scsi0.0",
+	}
+	for i, nic := range o.NICs {
+		id := fmt.Sprintf("net%d", i)
+		args = append(args,
+			"-netdev", "tap,id="+id+",ifname="+nic.Tap+",script=no,downscript=no",
+			"-device", fmt.Sprintf("virtio-net-pci,netdev=%s,mac=%s,addr=0x%x", id, nic.MAC, 0x10+i))
+	}
+	if o.NICs == nil {
+		args = append(args, "-nic", "none")
+	}
+	var cmd *exec.Cmd
+	if o.Netns != nil {
+		cmd = o.Netns.Command("qemu-system-x86_64", args...)
+	} else {
+		cmd = exec.Command("qemu-system-x86_64", args...)
+	}
+	// Die with the test binary even if it is killed before its cleanup.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var logf *os.File
+	if o.LogFile != "" {
+		if logf, err = os.Create(o.LogFile); err != nil {
+			return nil, err
+		}
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if vm.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	vm.Started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	vm.cmd = cmd
+	var copies []io.Writer
+	if logf != nil {
+		copies = append(copies, logf)
+	}
+	if o.Console != nil {
+		copies = append(copies, o.Console)
+	}
+	go vm.capture(stdout, io.MultiWriter(copies...), logf)
+	return vm, nil
+}
+
+func (vm *VM) capture(r io.Reader, copy io.Writer, logf *os.File) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			vm.mu.Lock()
+			vm.console.Write(buf[:n])
+			close(vm.changed)
+			vm.changed = make(chan struct{})
+			vm.mu.Unlock()
+			copy.Write(buf[:n])
+		}
+		if err != nil {
+			break
+		}
+	}
+	if logf != nil {
+		logf.Close()
+	}
+	vm.err = vm.cmd.Wait()
+	close(vm.exited)
+}
+
+// Console returns everything the guest printed so far.
+func (vm *VM) Console() string {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.console.String()
+}
+
+// WaitFor waits until the console output from offset on matches re, and
+// returns the match and the offset just after it. It types a newline now
+// and then: QEMU's UART may hold a burst's last bytes until the next
+// interrupt.
+func (vm *VM) WaitFor(ctx context.Context, offset int, re *regexp.Regexp) (string, int, error) {
+	nudge := time.NewTicker(2 * time.Second)
+	defer nudge.Stop()
+	for {
+		vm.mu.Lock()
+		out := vm.console.Bytes()
+		if offset > len(out) {
+			offset = len(out)
+		}
+		loc := re.FindIndex(out[offset:])
+		var m string
+		if loc != nil {
+			m = string(out[offset+loc[0] : offset+loc[1]])
+		}
+		changed := vm.changed
+		vm.mu.Unlock()
+		if loc != nil {
+			return m, offset + loc[1], nil
+		}
+		select {
+		case <-changed:
+		case <-nudge.C:
+			vm.Type("")
+		case <-vm.exited:
+			// Everything QEMU printed is captured before exited closes:
+			// look once more before giving up.
+			vm.mu.Lock()
+			out := vm.console.Bytes()
+			loc := re.FindIndex(out[offset:])
+			vm.mu.Unlock()
+			if loc != nil {
+				return string(out[offset+loc[0] : offset+loc[1]]), offset + loc[1], nil
+			}
+			return "", offset, fmt.Errorf("%s: QEMU exited (%v) before the console showed %q", vm.Name, vm.err, re)
+		case <-ctx.Done():
+			return "", offset, fmt.Errorf("%s: console did not show %q: %w", vm.Name, re, ctx.Err())
+		}
+	}
+}
+
+// Type sends a line to the guest's serial console.
+func (vm *VM) Type(line string) {
+	vm.stdin.Write([]byte(line + "\n"))
+}
+
+// Powerdown presses the ACPI power button (QMP system_powerdown), as a
+// Linode shutdown does.
+func (vm *VM) Powerdown() error {
+	return vm.qmpCommand("system_powerdown")
+}
+
+func (vm *VM) qmpCommand(cmd string) error {
+	c, err := net.DialTimeout("unix", vm.qmp, 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("qmp: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadBytes('\n'); err != nil { // greeting
+		return fmt.Errorf("qmp greeting: %w", err)
+	}
+	for _, exec := range []string{"qmp_capabilities", cmd} {
+		b, _ := json.Marshal(map[string]string{"execute": exec})
+		if _, err := c.Write(append(b, '\n')); err != nil {
+			return err
+		}
+		for {
+			line, err := r.ReadBytes('\n')
+			if err != nil {
+				return fmt.Errorf("qmp %s: %w", exec, err)
+			}
+			var resp struct {
+				Return json.RawMessage
+				Error  *struct{ Desc string }
+			}
+			if json.Unmarshal(line, &resp) != nil {
+				continue
+			}
+			if resp.Error != nil {
+				return fmt.Errorf("qmp %s: %s", exec, resp.Error.Desc)
+			}
+			if resp.Return != nil {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Wait waits for QEMU to exit.
+func (vm *VM) Wait(ctx context.Context) error {
+	select {
+	case <-vm.exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Exited reports whether QEMU has exited.
+func (vm *VM) Exited() bool {
+	select {
+	case <-vm.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Kill stops QEMU (by pid) and removes its runtime files.
+func (vm *VM) Kill() {
+	if vm.cmd != nil && vm.cmd.Process != nil && !vm.Exited() {
+		vm.cmd.Process.Kill()
+		<-vm.exited
+	}
+	os.RemoveAll(vm.dir)
+}
