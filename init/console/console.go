@@ -17,7 +17,9 @@ func New(w io.Writer, level slog.Leveler) *slog.Logger {
 	h := slog.NewTextHandler(io.MultiWriter(w, Recent), &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
+			// Only the record's own time: a user attribute may be called
+			// "time" too.
+			if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
 				return slog.String(slog.TimeKey, a.Value.Time().UTC().Format("15:04:05.000"))
 			}
 			return a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLogLineFormat(t *testing.T) {
@@ -29,5 +30,13 @@ func TestRingKeepsNewest(t *testing.T) {
 	got := strings.Join(r.Lines(), "")
 	if got != "line 2\nline 3\nline 4\n" {
 		t.Errorf("ring holds %q", got)
+	}
+}
+
+func TestAttrNamedTimeIsNotTheClock(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, nil).Info("lease", "time", 2*time.Minute)
+	if !strings.Contains(buf.String(), "time=2m0s") {
+		t.Errorf("log line %q lost the attribute", buf.String())
 	}
 }
