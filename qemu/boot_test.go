@@ -20,6 +20,13 @@ var bootTimeout = 120 * time.Second
 // VM booting the real image with eth0 on "pub" and eth1 on "vlan".
 func bootSite(t *testing.T, label string, ipam netip.Prefix, userData []byte) (*Site, *VM) {
 	t.Helper()
+	return bootSiteWith(t, label, ipam.String(), userData, "")
+}
+
+// bootSiteWith is bootSite with an optional disk booted before the image.
+func bootSiteWith(t *testing.T, label, ipamAddr string, userData []byte, bootDisk string) (*Site, *VM) {
+	t.Helper()
+	ipam := netip.MustParsePrefix(ipamAddr)
 	if os.Getuid() != 0 {
 		t.Skip("needs root for network namespaces and TAP devices")
 	}
@@ -47,7 +54,7 @@ func bootSite(t *testing.T, label string, ipam netip.Prefix, userData []byte) (*
 	}
 	logFile := filepath.Join(t.TempDir(), "console.log")
 	vm, err := Start(Options{
-		Name: label, Netns: site.Netns, Image: Image(), LogFile: logFile,
+		Name: label, Netns: site.Netns, Image: Image(), LogFile: logFile, BootDisk: bootDisk,
 		NICs: []NIC{{Tap: "tap0", MAC: "52:54:00:00:01:00"}, {Tap: "tap1", MAC: "52:54:00:00:01:01"}},
 	})
 	if err != nil {

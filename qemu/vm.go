@@ -30,6 +30,9 @@ type Options struct {
 	Name    string
 	Netns   *Netns
 	Image   string // raw disk image; booted with snapshot=on, never written
+	// BootDisk, when set, is a raw disk booted before Image (which then is
+	// BIOS disk 0x81): for BuildLinodeGRUB's stand-in of Linode's GRUB.
+	BootDisk string
 	NICs    []NIC
 	MemMiB  int       // [512]
 	LogFile string    // the console is copied here too, when set
@@ -79,7 +82,12 @@ func Start(o Options) (*VM, error) {
 		// Linode's Direct Disk: SeaBIOS runs the disk's first sector.
 		"-device", "virtio-scsi-pci,id=scsi0",
 		"-drive", "file=" + o.Image + ",format=raw,if=none,id=disk0,snapshot=on",
-		"-device", "scsi-hd,drive=disk0,bus=scsi0.0",
+		"-device", "scsi-hd,drive=disk0,bus=scsi0.0,bootindex=1",
+	}
+	if o.BootDisk != "" {
+		args = append(args,
+			"-drive", "file="+o.BootDisk+",format=raw,if=none,id=boot0,snapshot=on",
+			"-device", "scsi-hd,drive=boot0,bus=scsi0.0,bootindex=0")
 	}
 	for i, nic := range o.NICs {
 		id := fmt.Sprintf("net%d", i)
