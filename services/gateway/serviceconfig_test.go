@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/services/bgp"
+	"github.com/tidegate/tidegate/services/ipsec"
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
+// testRole parses testdata/site.yaml with the replacements edits (old, new
+// pairs) applied and returns the role of gateway name.
+func testRole(t *testing.T, name string, edits ...string) *Role {
+	t.Helper()
+	b, err := os.ReadFile("testdata/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !strings.Contains(text, edits[i]) {
+			t.Fatalf("edit: %q not in the site", edits[i])
+		}
+		text = strings.Replace(text, edits[i], edits[i+1], 1)
+	}
+	site, err := configs.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := site.Gateway(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Role{Site: site, Self: self, VLANAddress: self.VLANAddress}
+}
+
+const v2 = "  version: 3\n  advert_interval: 1s\n  preempt: true\n"
+
+func TestVRRPConfig(t *testing.T) {
+	tests := []struct {
+		name, gateway string
+		edits         []string
+		version       int
+		prio          uint8
+		pass          string
+		interval      time.Duration
+		preempt       bool
+		delay         time.Duration
+	}{
+		{name: "seed master", gateway: "vpn-gw-1", version: 3, prio: 100, interval: time.Second, preempt: true},
+		{name: "seed backup", gateway: "vpn-gw-2", version: 3, prio: 99, interval: time.Second, preempt: true},
+		{
+			name: "keepalived v2", gateway: "vpn-gw-1",
+			edits:   []string{v2, "  version: 2\n  advert_interval: 2\n  auth_pass: password\n  preempt: true\n  preempt_delay: 5s\n"},
+			version: 2, prio: 100, pass: "password", interval: 2 * time.Second, preempt: true, delay: 5 * time.Second,
+		},
+		{
+			name: "v3 fast, no preempt", gateway: "vpn-gw-2",
+			edits:   []string{v2, "  version: 3\n  advert_interval: 100ms\n  preempt: false\n"},
+			version: 3, prio: 99, interval: 100 * time.Millisecond,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := vrrpConfig(testRole(t, tt.gateway, tt.edits...), discard)
+			want := []netip.Prefix{netip.MustParsePrefix("10.0.1.200/24")}
+			if c.Interface != "eth1" || c.VRID != 10 || c.Version != tt.version || c.Priority != tt.prio ||
+				c.AuthPass != tt.pass || c.AdvertInterval != tt.interval || c.Preempt != tt.preempt ||
+				c.PreemptDelay != tt.delay || !slices.Equal(c.VirtualIPs, want) {
+				t.Errorf("got %+v (pass %q)", c, c.AuthPass)
+			}
+		})
+	}
+}
+
+func TestBGPConfig(t *testing.T) {
+	a := netip.MustParseAddr
+	seed1 := []bgp.Tunnel{
+		{Name: "vpn-1a", Local: a("169.254.80.146"), Remote: a("169.254.80.145"), RemoteASN: 64512, MED: 1},
+		{Name: "vpn-1b", Local: a("169.254.81.150"), Remote: a("169.254.81.149"), RemoteASN: 64512, MED: 100},
+	}
+	withDevices := func(ts []bgp.Tunnel, role *Role) []bgp.Tunnel {
+		ts = slices.Clone(ts)
+		for i := range ts {
+			ts[i].Device, _ = ipsec.InterfaceFor(role.Self.Tunnels[i])
+		}
+		return ts
+	}
+	tests := []struct {
+		name, gateway string
+		edits         []string
+		xfrm          bool
+		routerID      netip.Addr
+		ibgp          netip.Addr
+		prepend       int
+		tunnels       func(*Role) []bgp.Tunnel
+		warning       string
+	}{
+		{
+			name: "seed gw-1, standalone", gateway: "vpn-gw-1",
+			routerID: a("10.0.1.2"), ibgp: a("10.0.1.3"), prepend: 2,
+			tunnels: func(*Role) []bgp.Tunnel { return seed1 },
+		},
+		{
+			name: "seed gw-1, appliance", gateway: "vpn-gw-1", xfrm: true,
+			routerID: a("10.0.1.2"), ibgp: a("10.0.1.3"), prepend: 2,
+			tunnels: func(r *Role) []bgp.Tunnel { return withDevices(seed1, r) },
+		},
+		{
+			name: "seed gw-2", gateway: "vpn-gw-2",
+			routerID: a("10.0.1.3"), ibgp: a("10.0.1.2"), prepend: 2,
+			tunnels: func(*Role) []bgp.Tunnel {
+				return []bgp.Tunnel{
+					{Name: "vpn-2a", Local: a("169.254.82.154"), Remote: a("169.254.82.153"), RemoteASN: 64512, MED: 1},
+					{Name: "vpn-2b", Local: a("169.254.83.158"), Remote: a("169.254.83.157"), RemoteASN: 64512, MED: 100},
+				}
+			},
+		},
+		{
+			name: "no prepend, explicit MEDs and ASN", gateway: "vpn-gw-1",
+			edits: []string{
+				"backup_prepend: 2", "backup_prepend: 0",
+				"psk: EXAMPLE.psk.for.vpn_1a\n        remote_asn: 64512", "psk: EXAMPLE.psk.for.vpn_1a\n        remote_asn: 65100\n        med: 50",
+			},
+			routerID: a("10.0.1.2"), ibgp: a("10.0.1.3"), prepend: -1,
+			tunnels: func(*Role) []bgp.Tunnel {
+				ts := slices.Clone(seed1)
+				ts[0].RemoteASN, ts[0].MED = 65100, 50
+				return ts
+			},
+		},
+		{
+			// The peer's address comes from its own Metadata Service.
+			name: "peer without vlan_address", gateway: "vpn-gw-1",
+			edits:    []string{"    vlan_address: 10.0.1.3/24\n", ""},
+			routerID: a("10.0.1.2"), prepend: 2,
+			tunnels: func(*Role) []bgp.Tunnel { return seed1 },
+			warning: "no iBGP: the configuration gives no vlan_address for vpn-gw-2",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			role := testRole(t, tt.gateway, tt.edits...)
+			c, warning := bgpConfig(Options{XFRMInterfaces: tt.xfrm}, role, discard)
+			if c.RouterID != tt.routerID || c.IBGPPeer != tt.ibgp || c.ASN != 65000 || c.BackupPrepend != tt.prepend ||
+				c.VLANDevice != "eth1" || !slices.Equal(c.Advertise, []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24")}) {
+				t.Errorf("got %+v", c)
+			}
+			if want := tt.tunnels(role); !slices.Equal(c.Tunnels, want) {
+				t.Errorf("tunnels:\n got %+v\nwant %+v", c.Tunnels, want)
+			}
+			if !strings.HasPrefix(warning, tt.warning) || (tt.warning == "") != (warning == "") {
+				t.Errorf("warning %q, want %q", warning, tt.warning)
+			}
+			if _, err := bgp.New(c); err != nil {
+				t.Errorf("bgp.New: %v", err)
+			}
+		})
+	}
+}
+
+func TestIPsecConfig(t *testing.T) {
+	role := testRole(t, "vpn-gw-1")
+	role.PublicAddress = netip.MustParseAddr("192.0.2.10")
+	for _, on := range []bool{false, true} {
+		o := Options{RunDir: "/run/tg", Charon: "/c", PublicInterface: "eth0", XFRMInterfaces: on, Firewall: on, Sysctls: on}
+		c := ipsecConfig(o, role, discard)
+		if c.RunDir != "/run/tg/ipsec" || c.Charon != "/c" || c.Uplink != "eth0" || c.LocalAddress != role.PublicAddress ||
+			c.XFRMInterfaces != on || c.Firewall != on || c.Sysctls != on || len(c.Tunnels) != 2 || c.NetNS != "" {
+			t.Errorf("%v: got %+v", on, c)
+		}
+		if _, err := ipsec.New(c); err != nil {
+			t.Errorf("ipsec.New: %v", err)
+		}
+	}
+}
