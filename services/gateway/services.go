@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -76,10 +77,14 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 			if err == nil && svcCtx.Err() == nil {
 				err = errors.New("stopped on its own")
 			}
-			if err != nil {
-				err = fmt.Errorf("%s: %w", name, err)
-				s.log.Error("service failed", "service", name, "err", err)
+			if err == nil {
+				s.log.Info("service stopped", "service", name)
+				return nil
 			}
+			if !strings.HasPrefix(err.Error(), name+":") {
+				err = fmt.Errorf("%s: %w", name, err)
+			}
+			s.log.Error("service failed", "service", name, "err", err)
 			return err
 		})
 	}
