@@ -6,18 +6,21 @@ package main
 // in-process.
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/configs/awsimport"
+	"github.com/tidegate/tidegate/scripts/linode"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
@@ -26,12 +29,15 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"validate":   cmdValidate,
 	"import-aws": cmdImportAWS,
 	"render":     cmdRender,
+	"linode":     cmdLinode,
 }
 
 const cliUsage = `  tidegate validate FILE...              check site configurations as the gateway does
   tidegate import-aws VPN1.xml VPN2.xml --gateway NAME1 --gateway NAME2 [-o FILE] [options]
                                          write a site configuration from AWS's VPN connections
   tidegate render FILE --name NAME       show what gateway NAME would run (secrets masked)
+  tidegate linode upload|deploy|reimage|rolling-reimage ...
+                                         deploy on Linode (API token in LINODE_TOKEN)
 `
 
 // parseInterspersed parses flags that may come after positional arguments
@@ -391,4 +397,14 @@ func dur(d time.Duration) string {
 		return fmt.Sprintf("%ds", d/time.Second)
 	}
 	return d.String()
+}
+
+// cmdLinode runs the Linode deployment commands; Ctrl-C cancels the API
+// calls in flight. rolling-reimage has no Health until the gateway status
+// API has a client.
+func cmdLinode(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c := &linode.CLI{Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	return c.Run(ctx, args)
 }

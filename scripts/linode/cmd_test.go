@@ -1,0 +1,78 @@
+package linode
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(t *testing.T, f *fakeAPI, h Health, args ...string) (int, string, string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	env := map[string]string{"LINODE_TOKEN": f.token, "LINODE_URL": f.url()}
+	c := &CLI{Stdout: &o, Stderr: &e, Getenv: func(k string) string { return env[k] }, Health: h, PollInterval: 5 * time.Millisecond}
+	code := c.Run(ctx(t), args)
+	return code, o.String(), e.String()
+}
+
+func TestCLI(t *testing.T) {
+	f := newFakeAPI(t)
+	path, _ := gzFile(t)
+
+	code, out, errOut := runCLI(t, f, nil, "upload", "--region", "us-east", "--label", "tidegate-x", path)
+	if code != 0 || !strings.HasPrefix(out, "private/") {
+		t.Fatalf("upload = %d %q %q", code, out, errOut)
+	}
+	image := strings.TrimSpace(out)
+
+	code, out, errOut = runCLI(t, f, nil, "deploy", "--site", seedPath, "--image", image, "--region", "us-east", "--type", "g6-standard-1", "--vlan", "tidegate-vlan")
+	if code != 0 || out != "vpn-gw-1: deployed with "+image+"\nvpn-gw-2: deployed with "+image+"\n" {
+		t.Fatalf("deploy = %d %q %q", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "vpn-gw-1: booting profile") {
+		t.Errorf("no progress on stderr: %q", errOut)
+	}
+
+	code, out, errOut = runCLI(t, f, nil, "reimage", "--site", seedPath, "--image", image, "--name", "vpn-gw-2", "--vlan", "tidegate-vlan")
+	if code != 0 || out != "vpn-gw-2: reimaged with "+image+"\n" || f.instance("vpn-gw-2").Rebuilds != 1 || f.instance("vpn-gw-1").Rebuilds != 0 {
+		t.Errorf("reimage = %d %q %q", code, out, errOut)
+	}
+
+	// rolling-reimage with a status client.
+	h := newFakeHealth(f)
+	h.polls["vpn-gw-1"], h.polls["vpn-gw-2"] = 1, 1
+	code, _, errOut = runCLI(t, f, h, "rolling-reimage", "--site", seedPath, "--image", image, "--vlan", "tidegate-vlan")
+	if code != 0 || f.instance("vpn-gw-1").Rebuilds != 1 || f.instance("vpn-gw-2").Rebuilds != 2 {
+		t.Errorf("rolling-reimage = %d %q", code, errOut)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		h    Health
+		code int
+		want string
+	}{
+		{nil, nil, 2, "usage"},
+		{[]string{"frobnicate"}, nil, 2, "unknown command"},
+		{[]string{"upload", path}, nil, 2, "--region is required"},
+		{[]string{"deploy", "--site", seedPath, "--image", image}, nil, 2, "--region and --type"},
+		{[]string{"reimage", "--site", seedPath, "--image", image}, nil, 2, "--name"},
+		{[]string{"reimage", "--site", seedPath, "--image", image, "--name", "gw-9"}, nil, 2, "vpn-gw-1 or vpn-gw-2"},
+		{[]string{"rolling-reimage", "--site", seedPath, "--image", image}, nil, 1, "status API"},
+		{[]string{"deploy", "--site", seedPath, "--image", image, "--region", "us-east", "--type", "g6-standard-1"}, nil, 1, "already exists"},
+		{[]string{"deploy", "--site", "missing.yaml", "--image", image, "--region", "r", "--type", "t"}, nil, 1, "missing.yaml"},
+		{[]string{"reimage", "--site", seedPath, "--image", image, "--name", "vpn-gw-1", "--ipam", "bad"}, nil, 2, "NAME=VALUE"},
+	} {
+		code, _, errOut := runCLI(t, f, tt.h, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v = %d %q, want %d and %q", tt.args, code, errOut, tt.code, tt.want)
+		}
+	}
+
+	var e bytes.Buffer
+	c := &CLI{Stdout: &e, Stderr: &e, Getenv: func(string) string { return "" }}
+	if code := c.Run(ctx(t), []string{"upload", "--region", "us-east", path}); code != 1 || !strings.Contains(e.String(), "LINODE_TOKEN") {
+		t.Errorf("no token = %d %q", code, e.String())
+	}
+}
