@@ -8,7 +8,8 @@
 //   - Upload: POST /images/upload returns a custom image in
 //     "pending_upload" and a URL; the gzip-compressed raw disk
 //     (out/tidegate.img.gz) is PUT to that URL, and the image is polled until
-//     its status is "available".
+//     its status is "available". The image is declared cloud_init: the API
+//     takes user data only for instances of images with that capability.
 //   - Deploy: POST /linode/instances from the image, not booted, with the
 //     site YAML as user data (metadata.user_data, base64); then the
 //     instance's config profiles are replaced by one whose kernel is

@@ -50,6 +50,7 @@ type fakeFailure struct {
 type fakeImage struct {
 	ID, Label, Description, Region, Status string
 	Size                                   int
+	CloudInit                              bool // "cloud-init" capability: user data allowed
 	polls                                  int
 	data                                   []byte
 }
@@ -138,7 +139,7 @@ func (f *fakeAPI) addImage(label string) string {
 	defer f.mu.Unlock()
 	f.nextID++
 	id := fmt.Sprintf("private/%d", f.nextID)
-	f.images[id] = &fakeImage{ID: id, Label: label, Region: "us-east", Status: "available", Size: 1500}
+	f.images[id] = &fakeImage{ID: id, Label: label, Region: "us-east", Status: "available", Size: 1500, CloudInit: true}
 	return id
 }
 
@@ -212,7 +213,11 @@ func (f *fakeAPI) paginate(w http.ResponseWriter, r *http.Request, items []any) 
 }
 
 func (f *fakeAPI) imageJSON(im *fakeImage) map[string]any {
-	return map[string]any{"id": im.ID, "label": im.Label, "description": im.Description, "status": im.Status, "size": im.Size,
+	caps := []string{}
+	if im.CloudInit {
+		caps = append(caps, "cloud-init")
+	}
+	return map[string]any{"capabilities": caps,"id": im.ID, "label": im.Label, "description": im.Description, "status": im.Status, "size": im.Size,
 		"type": "manual", "is_public": false, "deprecated": false, "vendor": nil, "created_by": "tester",
 		"regions": []map[string]string{{"region": im.Region, "status": "available"}}}
 }
@@ -236,7 +241,8 @@ func (f *fakeAPI) createUpload(w http.ResponseWriter, r *http.Request) {
 	f.nextID++
 	n := f.nextID
 	desc, _ := req["description"].(string)
-	im := &fakeImage{ID: fmt.Sprintf("private/%d", n), Label: label, Description: desc, Region: region, Status: "pending_upload"}
+	ci, _ := req["cloud_init"].(bool)
+	im := &fakeImage{ID: fmt.Sprintf("private/%d", n), Label: label, Description: desc, Region: region, Status: "pending_upload", CloudInit: ci}
 	f.images[im.ID] = im
 	body := map[string]any{"image": f.imageJSON(im), "upload_to": fmt.Sprintf("%s/upload/%d?X-Amz-Signature=fake", f.srv.URL, n)}
 	f.mu.Unlock()
@@ -344,6 +350,10 @@ func (f *fakeAPI) createInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	ud := ""
 	if req.Metadata != nil {
+		if !f.images[req.Image].CloudInit {
+			apiError(w, http.StatusBadRequest, "metadata.user_data", "The image does not support metadata (no cloud-init capability)")
+			return
+		}
 		if _, err := base64.StdEncoding.DecodeString(req.Metadata.UserData); err != nil {
 			apiError(w, http.StatusBadRequest, "metadata.user_data", "user_data must be base64-encoded")
 			return
@@ -543,6 +553,9 @@ func (f *fakeAPI) rebuild(w http.ResponseWriter, r *http.Request, in *fakeInstan
 		return
 	case len(req.RootPass) < 11:
 		apiError(w, http.StatusBadRequest, "root_pass", "root_pass is required")
+		return
+	case req.Metadata != nil && !f.images[req.Image].CloudInit:
+		apiError(w, http.StatusBadRequest, "metadata.user_data", "The image does not support metadata (no cloud-init capability)")
 		return
 	}
 	// A rebuild replaces the disks and the profiles, and the user data

@@ -45,7 +45,11 @@ func (c *Client) Upload(ctx context.Context, opts UploadOptions) (*linodego.Imag
 		return nil, fmt.Errorf("upload: %w", err)
 	}
 
-	create := linodego.ImageCreateUploadOptions{Region: opts.Region, Label: opts.Label, Description: opts.Description}
+	// CloudInit marks the image as one that reads the Metadata Service:
+	// the API accepts user data only for instances of such images. tidegate
+	// reads it itself (no cloud-init inside), which is what the flag means to
+	// Linode.
+	create := linodego.ImageCreateUploadOptions{Region: opts.Region, Label: opts.Label, Description: opts.Description, CloudInit: true}
 	if len(opts.Tags) > 0 {
 		create.Tags = &opts.Tags
 	}

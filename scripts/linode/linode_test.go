@@ -77,6 +77,9 @@ func TestUpload(t *testing.T) {
 	if img.Status != "available" || !strings.HasPrefix(img.ID, "private/") || img.Label != "tidegate-test" {
 		t.Errorf("image = %+v", img)
 	}
+	if !f.images[img.ID].CloudInit {
+		t.Error("the image was not marked cloud-init compatible: the API would refuse user data for it")
+	}
 	if got := f.images[img.ID].data; !bytes.Equal(got, data) {
 		t.Errorf("uploaded %d bytes, want the file's %d", len(got), len(data))
 	}
@@ -250,6 +253,14 @@ func TestAPIErrors(t *testing.T) {
 	if _, err := c.Deploy(ctx(t), bad); err == nil || !strings.Contains(err.Error(), "[type] A valid plan type by that ID was not found") ||
 		!strings.Contains(err.Error(), "vpn-gw-1") {
 		t.Errorf("bad type: err = %v", err)
+	}
+
+	noMeta := f.addImage("no-metadata")
+	f.images[noMeta].CloudInit = false
+	bad = g
+	bad.Image = noMeta
+	if _, err := c.Deploy(ctx(t), bad); err == nil || !strings.Contains(err.Error(), "[metadata.user_data]") {
+		t.Errorf("image without cloud-init: err = %v", err)
 	}
 
 	f.fail["POST /v4/linode/instances"] = fakeFailure{400, []map[string]string{
