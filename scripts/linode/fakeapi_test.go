@@ -217,7 +217,7 @@ func (f *fakeAPI) imageJSON(im *fakeImage) map[string]any {
 	if im.CloudInit {
 		caps = append(caps, "cloud-init")
 	}
-	return map[string]any{"capabilities": caps,"id": im.ID, "label": im.Label, "description": im.Description, "status": im.Status, "size": im.Size,
+	return map[string]any{"capabilities": caps, "id": im.ID, "label": im.Label, "description": im.Description, "status": im.Status, "size": im.Size,
 		"type": "manual", "is_public": false, "deprecated": false, "vendor": nil, "created_by": "tester",
 		"regions": []map[string]string{{"region": im.Region, "status": "available"}}}
 }
