@@ -325,6 +325,9 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" ike-lifetime %s", dur(t.IKELifetime))
 		p(" child-lifetime %s", dur(t.ChildLifetime))
 		p(" dpd-delay %s", dur(t.DPDDelay))
+		// services/ipsec: the customer gateway initiates and never gives up
+		// (AWS's default startup action is "add": AWS never initiates).
+		p(" start-action start dpd-action restart close-action start keyingtries 0")
 		p(" child %s 0.0.0.0/0 === 0.0.0.0/0 if-id %d interface %s", t.Name, id, ifname)
 		p(" inside %s (AWS %s)", t.LocalInside(), t.RemoteInside())
 		p("!")
@@ -339,8 +342,15 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" neighbor %s update-source %s", n, t.LocalInside().Addr())
 		p(" neighbor %s timers %d %d", n, awsKeepalive, awsHoldTime)
 	}
-	p(" neighbor %s remote-as %d", vlanAddr(peer), site.BGP.ASN)
-	p(" neighbor %s description %s (iBGP over %s)", vlanAddr(peer), peer.Name, site.VLAN.Interface)
+	// The gateway knows its peer's VLAN address only from the configuration
+	// (the peer's ipam_address is in the peer's own Metadata Service).
+	ibgp := peer.VLANAddress.IsValid()
+	if ibgp {
+		p(" neighbor %s remote-as %d", vlanAddr(peer), site.BGP.ASN)
+		p(" neighbor %s description %s (iBGP over %s)", vlanAddr(peer), peer.Name, site.VLAN.Interface)
+	} else {
+		p(" ! no iBGP: %s has no vlan_address in the configuration", peer.Name)
+	}
 	p(" !")
 	p(" address-family ipv4 unicast")
 	for _, a := range site.BGP.Advertise {
@@ -349,14 +359,18 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	for _, t := range self.Tunnels {
 		p("  neighbor %s route-map to-aws-%s out", t.RemoteInside(), t.Name)
 	}
-	p("  neighbor %s next-hop-self", vlanAddr(peer))
-	p("  neighbor %s soft-reconfiguration inbound", vlanAddr(peer))
+	if ibgp {
+		p("  neighbor %s next-hop-self", vlanAddr(peer))
+		p("  neighbor %s soft-reconfiguration inbound", vlanAddr(peer))
+	}
 	p(" exit-address-family")
 	p("!")
 	prepend := strings.TrimSpace(strings.Repeat(strconv.FormatUint(uint64(site.BGP.ASN), 10)+" ", site.BGP.BackupPrepend))
 	for _, t := range self.Tunnels {
 		p("route-map to-aws-%s permit 10", t.Name)
-		p(" set metric %d", t.MED)
+		// As services/gateway hands it to the BGP speaker, which reads 0
+		// as "its own default": a configured 0 is sent as 1.
+		p(" set metric %d", max(t.MED, 1))
 		if prepend != "" {
 			p(" ! while VRRP backup:")
 			p(" set as-path prepend %s", prepend)
@@ -375,6 +389,13 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	} else {
 		p(" no preempt")
 	}
+	// services/gateway's health tracking: without a path to AWS the
+	// priority drops by this much, below the peer's.
+	lo, hi := 255, 0
+	for _, g := range site.Gateways {
+		lo, hi = min(lo, int(g.Priority)), max(hi, int(g.Priority))
+	}
+	p(" track aws weight -%d", max(10, hi-lo+1))
 	if v.Version == 2 && !v.AuthPass.IsZero() {
 		p(" authentication pass %s", v.AuthPass)
 	}
