@@ -150,7 +150,11 @@ func (l *lab) buildTidegate() string {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	bin := filepath.Join(l.dir, "tidegate")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/tidegate/tidegate/init")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(goTool, append(args, "github.com/tidegate/tidegate/init")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		l.t.Fatalf("go build ./init: %v\n%s", err, out)
 	}

@@ -57,6 +57,7 @@ type pair struct {
 	bin, config    string
 	vlan, gw1, gw2 string
 	aws            *frr
+	procs          []*gwProc // every gateway started
 }
 
 func newPair(t *testing.T) *pair {
@@ -75,7 +76,9 @@ func newPair(t *testing.T) *pair {
 }
 
 func (p *pair) start(ns, name string) *gwProc {
-	return p.startGateway(p.bin, ns, p.config, name)
+	g := p.startGateway(p.bin, ns, p.config, name)
+	p.procs = append(p.procs, g)
+	return g
 }
 
 // awsSees waits until FRR has the VLAN prefix exactly from the neighbours in
@@ -221,10 +224,13 @@ func TestPair(t *testing.T) {
 	t.Logf("planned handover: VIP on gw-2 %v after SIGTERM, gw-1 exited after %v, AWS's best path un-prepended via gw-2 after %v",
 		vipAfter.Round(time.Millisecond), exitAfter.Round(time.Millisecond), awsAfter.Round(time.Millisecond))
 
-	// No secret in any log.
-	for _, g := range []*gwProc{gw1, gw2} {
+	// No secret in any log, and no race found (with go test -race).
+	for _, g := range p.procs {
 		if strings.Contains(g.logText(), "EXAMPLE.psk") {
 			t.Errorf("%s logged a pre-shared key", g.name)
+		}
+		if strings.Contains(g.logText(), "DATA RACE") {
+			t.Errorf("%s: the race detector found a race: see %s", g.name, g.log)
 		}
 	}
 }

@@ -35,8 +35,8 @@ func TestStatusJSON(t *testing.T) {
 	}
 	var st struct {
 		Version, Mode, Phase, Gateway, Site, Peer string
-		VLANAddress                                string `json:"vlan_address"`
-		Health                                     struct {
+		VLANAddress                               string `json:"vlan_address"`
+		Health                                    struct {
 			Healthy    bool
 			VRRPWeight int `json:"vrrp_weight"`
 		}
