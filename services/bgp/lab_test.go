@@ -53,7 +53,7 @@ type speakerSpec struct {
 }
 
 // speakerMain runs a Speaker in this process and takes commands on stdin:
-// master, backup, down NAME, up NAME, status. Replies go to stdout, one
+// master, backup, down NAME, up NAME, hold on|off, gone on|off, status. Replies go to stdout, one
 // line each; EOF on stdin is a clean stop.
 func speakerMain(specJSON string) int {
 	var spec speakerSpec
@@ -109,6 +109,10 @@ func speakerMain(specJSON string) int {
 				s.TunnelDown(f[1])
 			case len(f) == 2 && f[0] == "up":
 				s.TunnelUp(f[1])
+			case len(f) == 2 && f[0] == "hold":
+				s.HoldReturnPath(f[1] == "on")
+			case len(f) == 2 && f[0] == "gone":
+				s.PeerGone(f[1] == "on")
 			case len(f) == 1 && f[0] == "status":
 				b, _ := json.Marshal(s.Status())
 				println("STATUS %s", b)

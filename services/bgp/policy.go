@@ -12,6 +12,7 @@ const (
 	setAdvertise = "tg-advertise"
 	setAWS       = "tg-aws"
 	setIBGP      = "tg-ibgp"
+	setHalves    = "tg-return-path"
 	policyImport = "tg-import"
 	policyExport = "tg-export"
 )
@@ -19,10 +20,12 @@ const (
 func tunnelSet(i int) string { return fmt.Sprintf("tg-tunnel-%d", i) }
 
 // policyState is what the policies depend on besides the configuration.
-// The later "peer went silent" feature (announce each prefix's halves, stop
-// using the dead peer's iBGP routes) adds its fields here.
+// HoldReturnPath needs no policy change: the statements for the halves are
+// always there, and only the paths come and go.
 type policyState struct {
 	Master bool
+	// PeerGone rejects everything from the iBGP peer (PeerGone).
+	PeerGone bool
 }
 
 // policies builds the whole routing policy for cfg in state st. It is
@@ -31,14 +34,23 @@ type policyState struct {
 // them.
 //
 // Export (global, evaluated per destination neighbour):
+//  0. to the iBGP peer, the return-path halves: reject. The peer reaches
+//     the VLAN directly; a /25 of it via us would pull its VLAN traffic
+//     over to us, and FRR would pass it on to AWS.
 //  1. to the iBGP peer: next-hop-self (what FRR's per-neighbour
 //     next-hop-self does; GoBGP only has it as a policy action), accept.
 //  2. to tunnel i, our advertised prefixes: MED of tunnel i and, while
 //     backup, our AS prepended BackupPrepend times; accept.
-//  3. to any tunnel, anything else: reject (AWS's routes are not sent
-//     back to AWS, and nothing but the configured prefixes leaves).
+//  3. to tunnel i, the return-path halves when locally originated: MED of
+//     tunnel i, never prepended (they exist to win); accept.
+//  4. to any tunnel, anything else: reject (AWS's routes are not sent
+//     back to AWS, and nothing but the configured prefixes and their
+//     halves leaves).
 //
 // Import:
+//  0. from the iBGP peer, while PeerGone: everything rejected; otherwise
+//     the return-path halves rejected (a peer's more-specifics of our own
+//     VLAN would beat the connected route in our kernel).
 //  1. from tunnel i: MED of tunnel i, so the first tunnel is preferred (or
 //     ECMP when MEDs are equal); accept.
 //  2. from the iBGP peer: LOCAL_PREF 50, so our own tunnels win over the
@@ -47,8 +59,41 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 	req := &api.SetPoliciesRequest{}
 	var exp, imp []*api.Statement
 
+	halves, _ := returnPathPrefixes(cfg.Advertise)
+	if len(halves) > 0 {
+		req.DefinedSets = append(req.DefinedSets, prefixSet(setHalves, halves))
+	}
+
 	if cfg.IBGPPeer.IsValid() {
 		req.DefinedSets = append(req.DefinedSets, neighborSet(setIBGP, cfg.IBGPPeer))
+		fromPeer := &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}}
+		switch {
+		case st.PeerGone:
+			imp = append(imp, &api.Statement{
+				Name:       "tg-ibgp-gone",
+				Conditions: fromPeer,
+				Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
+			})
+		case len(halves) > 0:
+			imp = append(imp, &api.Statement{
+				Name: "tg-ibgp-in-halves",
+				Conditions: &api.Conditions{
+					NeighborSet: fromPeer.NeighborSet,
+					PrefixSet:   &api.MatchSet{Name: setHalves, Type: api.MatchSet_ANY},
+				},
+				Actions: &api.Actions{RouteAction: api.RouteAction_REJECT},
+			})
+		}
+		if len(halves) > 0 {
+			exp = append(exp, &api.Statement{
+				Name: "tg-ibgp-out-halves",
+				Conditions: &api.Conditions{
+					NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY},
+					PrefixSet:   &api.MatchSet{Name: setHalves, Type: api.MatchSet_ANY},
+				},
+				Actions: &api.Actions{RouteAction: api.RouteAction_REJECT},
+			})
+		}
 		exp = append(exp, &api.Statement{
 			Name:       "tg-ibgp-out",
 			Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}},
@@ -68,15 +113,7 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 	}
 
 	if len(cfg.Advertise) > 0 {
-		ds := &api.DefinedSet{DefinedType: api.DefinedType_PREFIX, Name: setAdvertise}
-		for _, p := range cfg.Advertise {
-			ds.Prefixes = append(ds.Prefixes, &api.Prefix{
-				IpPrefix:      p.String(),
-				MaskLengthMin: uint32(p.Bits()),
-				MaskLengthMax: uint32(p.Bits()),
-			})
-		}
-		req.DefinedSets = append(req.DefinedSets, ds)
+		req.DefinedSets = append(req.DefinedSets, prefixSet(setAdvertise, cfg.Advertise))
 	}
 
 	if len(cfg.Tunnels) > 0 {
@@ -101,6 +138,20 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 					Actions: act,
 				})
 			}
+			if len(halves) > 0 {
+				exp = append(exp, &api.Statement{
+					Name: fmt.Sprintf("tg-tunnel-%d-out-halves", i),
+					Conditions: &api.Conditions{
+						NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY},
+						PrefixSet:   &api.MatchSet{Name: setHalves, Type: api.MatchSet_ANY},
+						RouteType:   api.Conditions_ROUTE_TYPE_LOCAL,
+					},
+					Actions: &api.Actions{
+						Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
+						RouteAction: api.RouteAction_ACCEPT,
+					},
+				})
+			}
 			imp = append(imp, &api.Statement{
 				Name:       fmt.Sprintf("tg-tunnel-%d-in", i),
 				Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY}},
@@ -123,6 +174,19 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 		{Name: policyExport, Statements: exp},
 	}
 	return req
+}
+
+// prefixSet matches exactly the prefixes ps (no longer ones).
+func prefixSet(name string, ps []netip.Prefix) *api.DefinedSet {
+	ds := &api.DefinedSet{DefinedType: api.DefinedType_PREFIX, Name: name}
+	for _, p := range ps {
+		ds.Prefixes = append(ds.Prefixes, &api.Prefix{
+			IpPrefix:      p.String(),
+			MaskLengthMin: uint32(p.Bits()),
+			MaskLengthMax: uint32(p.Bits()),
+		})
+	}
+	return ds
 }
 
 func neighborSet(name string, addrs ...netip.Addr) *api.DefinedSet {

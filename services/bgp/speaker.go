@@ -23,13 +23,21 @@ type Speaker struct {
 	cfg   Config
 	log   *slog.Logger
 	peers map[string]peer // by neighbour address
+	// halves are the return-path more-specifics (HoldReturnPath);
+	// noHalves the configured prefixes that get none.
+	halves, noHalves []netip.Prefix
 
-	mu      sync.Mutex
-	st      policyState
-	down    map[string]bool // tunnels the IPsec service reported down
-	bgp     *server.BgpServer
-	k       *kernel
-	started bool
+	mu   sync.Mutex
+	st   policyState
+	down map[string]bool // tunnels the IPsec service reported down
+	hold bool            // HoldReturnPath
+	// holdSince and goneSince are when HoldReturnPath(true) and
+	// PeerGone(true) took effect; zero while off.
+	holdSince, goneSince time.Time
+	goneMsgs             uint64 // iBGP messages received at PeerGone(true)
+	bgp                  *server.BgpServer
+	k                    *kernel
+	started              bool
 }
 
 // peer is what the speaker knows about one configured neighbour.
@@ -54,6 +62,11 @@ func New(cfg Config) (*Speaker, error) {
 	}
 	for i, t := range cfg.Tunnels {
 		s.peers[t.Remote.String()] = peer{Name: t.Name, Tunnel: i, Dev: t.Device}
+	}
+	s.halves, s.noHalves = returnPathPrefixes(cfg.Advertise)
+	if len(s.noHalves) > 0 {
+		s.log.Warn("bgp: some prefixes cannot be held with more-specifics on failover (a /32, or more than AWS's 100 prefixes in all)",
+			"prefixes", s.noHalves)
 	}
 	if cfg.IBGPPeer.IsValid() {
 		s.peers[cfg.IBGPPeer.String()] = peer{Name: "ibgp", Tunnel: -1, Dev: cfg.VLANDevice}
@@ -197,6 +210,11 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 	for _, p := range s.cfg.Advertise {
 		if _, err := bs.AddPath(ctx, &api.AddPathRequest{Path: localPath(p)}); err != nil {
 			return fmt.Errorf("bgp: advertise %v: %w", p, err)
+		}
+	}
+	if s.hold {
+		if err := announceHalves(ctx, bs, s.halves, true); err != nil {
+			return fmt.Errorf("bgp: return path more-specifics: %w", err)
 		}
 	}
 

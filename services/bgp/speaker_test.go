@@ -63,9 +63,13 @@ type topo struct {
 	peerFRR       *frr
 }
 
-func newTopo(t *testing.T) *topo {
+func newTopo(t *testing.T) *topo { return newTopoNamed(t, "") }
+
+// newTopoNamed prefixes the namespace names with tag, so that tests using
+// the topology can run in parallel.
+func newTopoNamed(t *testing.T, tag string) *topo {
 	l := newLab(t)
-	tp := &topo{lab: l, gw: l.netns("gw"), aws: l.netns("aws"), peer: l.netns("peer")}
+	tp := &topo{lab: l, gw: l.netns(tag + "gw"), aws: l.netns(tag + "aws"), peer: l.netns(tag + "peer")}
 	l.wire(tp.gw, "t1", "169.254.10.2/30", tp.aws, "t1", "169.254.10.1/30")
 	l.wire(tp.gw, "t2", "169.254.11.2/30", tp.aws, "t2", "169.254.11.1/30")
 	l.wire(tp.peer, "t3", "169.254.20.2/30", tp.aws, "t3", "169.254.20.1/30")

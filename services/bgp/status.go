@@ -2,9 +2,12 @@ package bgp
 
 import (
 	"context"
+	"net/netip"
+	"slices"
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // Status is a snapshot of the speaker for the gateway's status page.
@@ -16,6 +19,30 @@ type Status struct {
 	RoutesInstalled int
 	// AWSPaths is how many of them go to AWS over this gateway's tunnels.
 	AWSPaths int
+
+	// ReturnPathHeld is set while HoldReturnPath has this gateway announce
+	// the more-specifics (ReturnPathPrefixes) to AWS, since
+	// ReturnPathSince.
+	ReturnPathHeld     bool
+	ReturnPathSince    time.Time
+	ReturnPathPrefixes []netip.Prefix
+	// PeerGone is set while the iBGP peer's paths are ignored (PeerGone),
+	// since PeerGoneSince. The session itself keeps running: see the
+	// "ibgp" entry of Peers, whose counts are taken before the import
+	// policy that now ignores it.
+	PeerGone      bool
+	PeerGoneSince time.Time
+	// PeerAWSPaths is how many prefixes the iBGP peer sends that it
+	// learned from AWS (a non-empty AS path), counted before our import
+	// policy and so also while PeerGone. Above zero, the peer's session is
+	// up and so is at least one of its tunnels: the peer is back.
+	PeerAWSPaths int
+	// PeerBack is set, while PeerGone, once the iBGP peer has been heard
+	// from since PeerGone(true) (a new session, or any message on the old
+	// one: a dead peer's session is only kept by the hold timer) and
+	// PeerAWSPaths is above zero. It is the BGP half of "the peer is
+	// back": alive, reachable over the VLAN, and with a tunnel up.
+	PeerBack bool
 }
 
 // PeerStatus is one BGP session.
@@ -24,21 +51,33 @@ type PeerStatus struct {
 	Address string
 	ASN     uint32
 	State   string // idle, connect, active, opensent, openconfirm, established
-	// AdminDown is set while the tunnel is reported down.
+	// AdminDown is set while the tunnel is reported down (TunnelDown).
+	// PeerGone does not shut the iBGP session: see Status.PeerGone.
 	AdminDown bool
 	// Uptime is how long the session has been established (0 if not).
 	Uptime time.Duration
-	// Received counts prefixes received (before policy), Accepted those
-	// accepted by import policy, Advertised those sent.
+	// Received counts prefixes received, Accepted those not rejected by
+	// the session itself (AS loops and the like; our import policy comes
+	// after and is not counted), Advertised those sent.
 	Received, Accepted, Advertised uint64
 }
 
 // Status returns the current state of the sessions and the kernel routes.
 func (s *Speaker) Status() Status {
 	s.mu.Lock()
-	bs, k, master := s.bgp, s.k, s.st.Master
+	bs, k := s.bgp, s.k
+	st := Status{
+		Running:         bs != nil,
+		Master:          s.st.Master,
+		ReturnPathHeld:  s.hold,
+		ReturnPathSince: s.holdSince,
+		PeerGone:        s.st.PeerGone,
+		PeerGoneSince:   s.goneSince,
+	}
+	if s.hold {
+		st.ReturnPathPrefixes = slices.Clone(s.halves)
+	}
 	s.mu.Unlock()
-	st := Status{Running: bs != nil, Master: master}
 	if k != nil {
 		st.RoutesInstalled, st.AWSPaths = k.counts()
 	}
@@ -48,7 +87,11 @@ func (s *Speaker) Status() Status {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	byAddr := make(map[string]PeerStatus)
+	var heard bool // from the iBGP peer since PeerGone(true)
 	err := bs.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
+		if p.GetConf().GetNeighborAddress() == s.cfg.IBGPPeer.String() && st.PeerGone {
+			heard = s.heardSince(p, st.PeerGoneSince)
+		}
 		ps := PeerStatus{
 			Address:   p.GetConf().GetNeighborAddress(),
 			ASN:       p.GetConf().GetPeerAsn(),
@@ -84,8 +127,63 @@ func (s *Speaker) Status() Status {
 	}
 	if s.cfg.IBGPPeer.IsValid() {
 		add(s.cfg.IBGPPeer.String(), "ibgp")
+		st.PeerAWSPaths = s.peerAWSPaths(ctx, bs)
+		st.PeerBack = st.PeerGone && heard && st.PeerAWSPaths > 0
 	}
 	return st
+}
+
+// heardSince reports whether the established session p has received a
+// message since t: it came up after t, or its received-message count has
+// grown since PeerGone(true) recorded it.
+func (s *Speaker) heardSince(p *api.Peer, t time.Time) bool {
+	if p.GetState().GetSessionState() != api.PeerState_ESTABLISHED {
+		return false
+	}
+	if up := p.GetTimers().GetState().GetUptime(); up != nil && up.AsTime().After(t) {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return p.GetState().GetMessages().GetReceived().GetTotal() > s.goneMsgs
+}
+
+// peerAWSPaths counts the prefixes in the iBGP peer's Adj-RIB-In that have
+// an AS path: routes it learned from AWS, which it only sends while it has
+// them over its own tunnels (iBGP routes are not passed on to iBGP peers,
+// and its own prefixes have an empty AS path).
+func (s *Speaker) peerAWSPaths(ctx context.Context, bs *server.BgpServer) int {
+	n := 0
+	err := bs.ListPath(ctx, &api.ListPathRequest{
+		TableType: api.TableType_ADJ_IN,
+		Name:      s.cfg.IBGPPeer.String(),
+		Family:    &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
+	}, func(d *api.Destination) {
+		for _, p := range d.Paths {
+			if !p.IsWithdraw && hasASPath(p) {
+				n++
+				return
+			}
+		}
+	})
+	if err != nil {
+		s.log.Debug("bgp status: list the iBGP peer's paths", "err", err)
+	}
+	return n
+}
+
+func hasASPath(p *api.Path) bool {
+	for _, a := range p.Pattrs {
+		var as api.AsPathAttribute
+		if a.MessageIs(&as) && a.UnmarshalTo(&as) == nil {
+			for _, seg := range as.Segments {
+				if len(seg.Numbers) > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func sessionState(st api.PeerState_SessionState) string {

@@ -1,0 +1,263 @@
+package bgp
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestReturnPathPrefixes(t *testing.T) {
+	pfx := func(ss ...string) []netip.Prefix {
+		var ps []netip.Prefix
+		for _, s := range ss {
+			ps = append(ps, netip.MustParsePrefix(s))
+		}
+		return ps
+	}
+	// n /24s from 10.1.0.0 on.
+	many := func(n int) []netip.Prefix {
+		var ps []netip.Prefix
+		for i := range n {
+			ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), 0}), 24))
+		}
+		return ps
+	}
+	tests := []struct {
+		name          string
+		advertise     []netip.Prefix
+		halves, skips []netip.Prefix
+		nHalves       int // when halves is not listed
+	}{
+		{name: "one /24", advertise: pfx("10.0.1.0/24"), halves: pfx("10.0.1.0/25", "10.0.1.128/25")},
+		{name: "odd bit", advertise: pfx("10.0.0.0/15"), halves: pfx("10.0.0.0/16", "10.1.0.0/16")},
+		{name: "/0", advertise: pfx("0.0.0.0/0"), halves: pfx("0.0.0.0/1", "128.0.0.0/1")},
+		{name: "/31", advertise: pfx("192.0.2.4/31"), halves: pfx("192.0.2.4/32", "192.0.2.5/32")},
+		{name: "a /32 has none", advertise: pfx("192.0.2.1/32", "10.0.1.0/24"), halves: pfx("10.0.1.0/25", "10.0.1.128/25"), skips: pfx("192.0.2.1/32")},
+		{
+			// The configured /25 is announced already; its own halves cover
+			// it against the /25 of the dead peer.
+			name:      "a half configured",
+			advertise: pfx("10.0.1.0/24", "10.0.1.0/25"),
+			halves:    pfx("10.0.1.128/25", "10.0.1.0/26", "10.0.1.64/26"),
+		},
+		{name: "33 prefixes fit", advertise: many(33), nHalves: 66},
+		{name: "34 prefixes: the last gets none", advertise: many(34), nHalves: 66, skips: many(34)[33:]},
+		{name: "50 prefixes", advertise: many(50), nHalves: 50, skips: many(50)[25:]},
+		{name: "100 prefixes", advertise: many(100), skips: many(100)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			halves, skips := returnPathPrefixes(tt.advertise)
+			if tt.halves != nil && !slices.Equal(halves, tt.halves) {
+				t.Errorf("halves %v, want %v", halves, tt.halves)
+			}
+			if tt.halves == nil && len(halves) != tt.nHalves {
+				t.Errorf("%d halves, want %d", len(halves), tt.nHalves)
+			}
+			if !slices.Equal(skips, tt.skips) {
+				t.Errorf("skipped %v, want %v", skips, tt.skips)
+			}
+			if n := len(halves) + len(tt.advertise); n > MaxAdvertised {
+				t.Errorf("%d prefixes in all, AWS accepts %d", n, MaxAdvertised)
+			}
+			for _, h := range halves {
+				if h.Masked() != h {
+					t.Errorf("half %v not masked", h)
+				}
+			}
+		})
+	}
+}
+
+// Every address of every configured prefix must have a covering half
+// longer than the most specific configured prefix that covers it.
+func TestReturnPathPrefixesCover(t *testing.T) {
+	adv := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/22"),
+		netip.MustParsePrefix("10.0.1.0/24"),
+		netip.MustParsePrefix("10.0.1.128/25"),
+		netip.MustParsePrefix("10.0.3.0/24"),
+	}
+	halves, _ := returnPathPrefixes(adv)
+	longest := func(ps []netip.Prefix, a netip.Addr) int {
+		best := -1
+		for _, p := range ps {
+			if p.Contains(a) && p.Bits() > best {
+				best = p.Bits()
+			}
+		}
+		return best
+	}
+	for i := range 4 * 256 {
+		a := netip.AddrFrom4([4]byte{10, 0, byte(i / 256), byte(i)})
+		if h, c := longest(halves, a), longest(adv, a); h <= c {
+			t.Fatalf("%v: longest half /%d, longest configured /%d", a, h, c)
+		}
+	}
+}
+
+var halves = []string{"10.0.1.0/25", "10.0.1.128/25"}
+
+// awsPathsFor waits until FRR's paths for prefix, keyed by neighbour,
+// satisfy ok.
+func awsPathsFor(t *testing.T, f *frr, prefix string, timeout time.Duration, what string, ok func(map[string]frrPath) error) {
+	t.Helper()
+	eventually(t, timeout, fmt.Sprintf("%s: %s", prefix, what), func() error {
+		paths, err := f.paths(prefix)
+		if err != nil {
+			return err
+		}
+		return ok(paths)
+	})
+}
+
+// want returns a check that the paths from the listed neighbours are
+// exactly these (as-path, MED), and none from any other neighbour.
+func want(exp map[string]frrPath) func(map[string]frrPath) error {
+	return func(got map[string]frrPath) error {
+		for nbr, e := range exp {
+			g, ok := got[nbr]
+			if !ok {
+				return fmt.Errorf("no path from %s (have %v)", nbr, slices.Collect(maps.Keys(got)))
+			}
+			if g.ASPath.String != e.ASPath.String || g.Med != e.Med {
+				return fmt.Errorf("from %s: as-path %q med %d, want %q %d", nbr, g.ASPath.String, g.Med, e.ASPath.String, e.Med)
+			}
+		}
+		for nbr := range got {
+			if _, ok := exp[nbr]; !ok {
+				return fmt.Errorf("unexpected path from %s", nbr)
+			}
+		}
+		return nil
+	}
+}
+
+func path(asPath string, med uint32) frrPath {
+	var p frrPath
+	p.ASPath.String, p.Med = asPath, med
+	return p
+}
+
+// TestFailoverWithFRR: HoldReturnPath announces the halves to AWS only,
+// never prepended, and PeerGone drops the iBGP peer's routes at once.
+func TestFailoverWithFRR(t *testing.T) {
+	t.Parallel()
+	tp := newTopoNamed(t, "fo")
+	sp := startSpeaker(t, tp.gw, gwSpec())
+	sp.established(40*time.Second, "t1", "t2", "ibgp")
+	const t1, t2 = "169.254.10.2", "169.254.11.2"
+	backup24 := want(map[string]frrPath{t1: path("65000 65000 65000", 100), t2: path("65000 65000 65000", 200)})
+	master24 := want(map[string]frrPath{t1: path("65000", 100), t2: path("65000", 200)})
+	held := want(map[string]frrPath{t1: path("65000", 100), t2: path("65000", 200)})
+	none := want(nil)
+	// The peer's own /24 is at AWS too (from 169.254.20.2), so vlan is
+	// checked for our two sessions only.
+	ours := func(check func(map[string]frrPath) error) func(map[string]frrPath) error {
+		return func(m map[string]frrPath) error {
+			delete(m, "169.254.20.2")
+			return check(m)
+		}
+	}
+	awsPathsFor(t, tp.awsFRR, vlan, 15*time.Second, "backup", ours(backup24))
+
+	t.Run("hold the return path while backup", func(t *testing.T) {
+		start := time.Now()
+		sp.send("hold on")
+		for _, h := range halves {
+			awsPathsFor(t, tp.awsFRR, h, 5*time.Second, "held", held)
+		}
+		t.Logf("AWS had both halves %v after HoldReturnPath(true)", time.Since(start).Round(time.Millisecond))
+		// The /24 keeps the backup prepend; the halves reach neither
+		// the iBGP peer (nor, through it, AWS) nor our kernel.
+		awsPathsFor(t, tp.awsFRR, vlan, time.Second, "unchanged", ours(backup24))
+		for _, h := range halves {
+			awsPathsFor(t, tp.peerFRR, h, time.Second, "not at the iBGP peer", none)
+			tp.routeVia(t, h, "", time.Second)
+		}
+		st := sp.Status()
+		if !st.ReturnPathHeld || time.Since(st.ReturnPathSince) > time.Minute || len(st.ReturnPathPrefixes) != 2 {
+			t.Errorf("status while held: held %v since %v prefixes %v", st.ReturnPathHeld, st.ReturnPathSince, st.ReturnPathPrefixes)
+		}
+		sp.send("hold on") // idempotent
+
+		// A role change re-exports: the halves stay unprepended.
+		sp.send("master")
+		awsPathsFor(t, tp.awsFRR, vlan, 5*time.Second, "master", ours(master24))
+		sp.send("backup")
+		awsPathsFor(t, tp.awsFRR, vlan, 5*time.Second, "backup again", ours(backup24))
+		for _, h := range halves {
+			awsPathsFor(t, tp.awsFRR, h, time.Second, "held through role changes", held)
+		}
+	})
+
+	t.Run("release the return path", func(t *testing.T) {
+		start := time.Now()
+		sp.send("hold off")
+		for _, h := range halves {
+			awsPathsFor(t, tp.awsFRR, h, 5*time.Second, "withdrawn", none)
+		}
+		t.Logf("AWS had withdrawn both halves %v after HoldReturnPath(false)", time.Since(start).Round(time.Millisecond))
+		awsPathsFor(t, tp.awsFRR, vlan, time.Second, "unchanged", ours(backup24))
+		st := sp.Status()
+		if st.ReturnPathHeld || !st.ReturnPathSince.IsZero() || st.ReturnPathPrefixes != nil {
+			t.Errorf("status after release: held %v since %v prefixes %v", st.ReturnPathHeld, st.ReturnPathSince, st.ReturnPathPrefixes)
+		}
+	})
+
+	t.Run("peer gone", func(t *testing.T) {
+		// The peer originates a prefix of its own, and a half of our VLAN
+		// that we must never install.
+		if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
+			"network 192.0.2.0/24", "network 10.0.1.128/25"); err != nil {
+			t.Fatal(err)
+		}
+		const doc = "192.0.2.0/24"
+		tp.routeVia(t, doc, "10.0.1.3@vlan", 10*time.Second)
+		tp.routeVia(t, "10.0.1.128/25", "", time.Second)
+		st := sp.Status()
+		if st.PeerGone || st.PeerBack || st.PeerAWSPaths != 1 {
+			t.Errorf("before: gone %v back %v peer AWS paths %d, want false false 1", st.PeerGone, st.PeerBack, st.PeerAWSPaths)
+		}
+
+		start := time.Now()
+		sp.send("gone on")
+		tp.routeVia(t, doc, "", time.Second)
+		t.Logf("the peer's route left the kernel %v after PeerGone(true)", time.Since(start).Round(time.Millisecond))
+		tp.routeVia(t, vpc, "169.254.10.1@t1", time.Second) // our own paths untouched
+		st = sp.Status()
+		ib := st.Peers[len(st.Peers)-1]
+		if !st.PeerGone || time.Since(st.PeerGoneSince) > time.Minute || ib.State != "established" || ib.Received < 3 {
+			t.Errorf("while gone: gone %v since %v, ibgp %+v", st.PeerGone, st.PeerGoneSince, ib)
+		}
+		// Still counted before policy, but not heard from since: the
+		// session has not received anything new yet (keepalives every 10 s).
+		if st.PeerAWSPaths != 1 {
+			t.Errorf("peer AWS paths while gone: %d, want 1", st.PeerAWSPaths)
+		}
+		// Anything from the peer now shows it alive.
+		if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast", "network 203.0.113.0/24"); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "peer back", func() error {
+			if st := sp.Status(); !st.PeerBack {
+				return fmt.Errorf("not back: %+v", st.Peers[len(st.Peers)-1])
+			}
+			return nil
+		})
+		tp.routeVia(t, "203.0.113.0/24", "", time.Second)
+
+		start = time.Now()
+		sp.send("gone off")
+		tp.routeVia(t, doc, "10.0.1.3@vlan", time.Second)
+		tp.routeVia(t, "203.0.113.0/24", "10.0.1.3@vlan", time.Second)
+		t.Logf("the peer's routes were back %v after PeerGone(false)", time.Since(start).Round(time.Millisecond))
+		tp.routeVia(t, "10.0.1.128/25", "", time.Second)
+		if st := sp.Status(); st.PeerGone || st.PeerBack || !st.PeerGoneSince.IsZero() {
+			t.Errorf("after: gone %v back %v since %v", st.PeerGone, st.PeerBack, st.PeerGoneSince)
+		}
+	})
+}
