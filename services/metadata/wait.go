@@ -46,6 +46,11 @@ func (c *Client) Wait(ctx context.Context, want func(*Info) error) (*Info, error
 			return info, nil
 		}
 		if ctx.Err() != nil {
+			// A fetch cut short by our own deadline says nothing about the
+			// service: report the last real reason when there is one.
+			if fetchFailed && last != nil {
+				err = last
+			}
 			return nil, fmt.Errorf("metadata: gave up after %d tries in %s: %w; last: %w",
 				tries, time.Since(start).Round(time.Millisecond), ctx.Err(), err)
 		}
