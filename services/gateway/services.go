@@ -51,11 +51,12 @@ func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
 }
 
 // Bounds of the planned handover: VRRP's own bound is 3 advert intervals
-// plus 1 s; PID 1 allows 15 s from SIGTERM to SIGKILL, and BGP and charon
-// need a moment to stop after it.
+// plus 1 s (4 s at the default 1 s); PID 1 allows 15 s from SIGTERM to
+// SIGKILL, and after the handover charon may take up to 5 s to stop (ipsec's
+// stop grace) and BGP a moment.
 const (
 	resignSlack = 2 * time.Second
-	maxResign   = 10 * time.Second
+	maxResign   = 8 * time.Second
 )
 
 // run runs the services until ctx ends or one of them fails. Either way it
