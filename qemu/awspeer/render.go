@@ -1,0 +1,258 @@
+package awspeer
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"text/template"
+)
+
+// File is one file of the guest's configuration, rendered by Render.
+type File struct {
+	Path string // absolute, inside the guest
+	Mode uint32 // permission bits
+	Data []byte
+}
+
+// Modules are the kernel modules the guest loads, in order (their
+// dependencies come along). aes, cbc, sha1, sha256 and hmac are built into
+// Debian's kernel; drbg is the "stdrng" the IV generators need, without
+// which every SA install fails with ENOENT (DESIGN.md). dummy holds the VPC
+// host's address.
+var Modules = []string{
+	"virtio_pci", "virtio_net", "virtio_rng",
+	"xfrm_user", "xfrm_interface", "esp4",
+	"authenc", "authencesn", "echainiv", "seqiv", "drbg",
+	"gcm", "ghash_generic", "ctr", "sha512_generic", "cmac", "xcbc",
+	"dummy",
+}
+
+// AWS's tunnel options (EC2 API VpnTunnelOptionsSpecification): the
+// algorithms a new VPN connection accepts, as strongSwan keywords.
+// Diffie-Hellman groups 2 and 14-24 in phase 1; phase 2 adds group 5.
+var (
+	awsCiphers     = []string{"aes128", "aes256"}
+	awsAEADs       = []string{"aes128gcm16", "aes256gcm16"}
+	awsIntegrity   = []string{"sha1", "sha256", "sha384", "sha512"}
+	awsPRFs        = []string{"prfsha1", "prfsha256", "prfsha384", "prfsha512"}
+	awsPhase1DH    = []string{"modp1024", "modp2048", "modp3072", "modp4096", "modp6144", "modp8192", "ecp256", "ecp384", "ecp521", "modp1024s160", "modp2048s224", "modp2048s256"}
+	awsPhase2DH    = append([]string{"modp1536"}, awsPhase1DH...)
+	join           = func(parts ...[]string) string { return strings.Join(concat(parts...), "-") }
+	ikeProposals   = []string{join(awsCiphers, awsIntegrity, awsPhase1DH), join(awsAEADs, awsPRFs, awsPhase1DH)}
+	childProposals = []string{join(awsCiphers, awsIntegrity, awsPhase2DH), join(awsAEADs, awsPhase2DH)}
+)
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// AWS's lifetimes: phase 1 28800 s, phase 2 3600 s, rekeyed in a margin of
+// 270 s before them with 100% fuzz (AWS's defaults).
+const (
+	phase1Lifetime = 28800
+	phase2Lifetime = 3600
+	rekeyMargin    = 270
+)
+
+// XFRM MTU AWS documents for its tunnels.
+const MTU = 1436
+
+// Interface returns the name and if_id of the guest's XFRM interface for
+// the i-th tunnel.
+func Interface(i int) (name string, ifID int) { return fmt.Sprintf("xfrm%d", i+1), i + 1 }
+
+const strongswanConf = `# AWS's VPN endpoint: charon as responder, route based.
+charon {
+	load = random nonce openssl kdf kernel-netlink socket-default vici
+	# The XFRM interfaces carry the traffic: no routes or virtual IPs.
+	install_routes = no
+	install_virtual_ip = no
+	# A peer that stops answering DPD (every 10 s) is declared dead after
+	# five retransmissions, 2 s * 1.5^n: about 30 s, AWS's DPD timeout.
+	retransmit_tries = 4
+	retransmit_timeout = 2.0
+	retransmit_base = 1.5
+	filelog {
+		charon {
+			path = /var/log/charon.log
+			time_format = %b %e %T
+			ike_name = yes
+			default = 1
+			flush_line = yes
+		}
+	}
+	syslog {
+		daemon {
+			default = -1
+		}
+	}
+}
+swanctl {
+	load = random openssl pem pkcs1 pkcs8 x509 pubkey
+}
+`
+
+var swanctlTmpl = template.Must(template.New("swanctl.conf").Parse(`# AWS's side of each tunnel: IKEv2, PSK, responder only (AWS's default
+# startup action "add"), DPD timeout action "clear".
+connections {
+{{- range .Tunnels}}
+	{{.Name}} {
+		version = 2
+		local_addrs = {{.Local}}
+		remote_addrs = {{.Remote}}
+		proposals = {{$.IKEProposals}}
+		mobike = no
+		dpd_delay = 10s
+		rekey_time = {{$.IKERekey}}s
+		over_time = {{$.Margin}}s
+		rand_time = {{$.Margin}}s
+		unique = replace
+		if_id_in = {{.IfID}}
+		if_id_out = {{.IfID}}
+		local {
+			auth = psk
+			id = {{.Local}}
+		}
+		remote {
+			auth = psk
+			id = {{.Remote}}
+		}
+		children {
+			{{.Name}} {
+				local_ts = 0.0.0.0/0
+				remote_ts = 0.0.0.0/0
+				esp_proposals = {{$.ESPProposals}}
+				mode = tunnel
+				rekey_time = {{$.ChildRekey}}s
+				life_time = {{$.ChildLife}}s
+				rand_time = {{$.Margin}}s
+				replay_window = 1024
+				start_action = none
+				dpd_action = clear
+				close_action = none
+				if_id_in = {{.IfID}}
+				if_id_out = {{.IfID}}
+			}
+		}
+	}
+{{- end}}
+}
+secrets {
+{{- range .Tunnels}}
+	ike-{{.Name}} {
+		id-aws = {{.Local}}
+{{- if .Customer}}
+		id-cgw = {{.Customer}}
+{{- end}}
+		secret = "{{.PSK}}"
+	}
+{{- end}}
+}
+`))
+
+var bgpdTmpl = template.Must(template.New("bgpd.conf").Parse(`frr defaults traditional
+hostname {{.Hostname}}
+log file /var/log/frr/bgpd.log informational
+!
+router bgp {{.ASN}}
+ bgp router-id {{.RouterID}}
+ no bgp ebgp-requires-policy
+ timers bgp 10 30
+{{- range .Tunnels}}
+ neighbor {{.Neighbor}} remote-as {{.ASN}}
+ neighbor {{.Neighbor}} description {{.Name}}
+ neighbor {{.Neighbor}} timers 10 30
+{{- end}}
+ address-family ipv4 unicast
+  network {{.VPC}}
+ exit-address-family
+!
+`))
+
+// Render returns the guest's configuration files for c: strongSwan's
+// strongswan.conf and swanctl.conf, FRR's zebra.conf, bgpd.conf and
+// vtysh.conf, and the network setup and module list the init script runs.
+func Render(c Config) ([]File, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c = c.withDefaults()
+
+	type swTunnel struct {
+		Name, Local, Remote, Customer, PSK string
+		IfID                               int
+	}
+	sw := struct {
+		Tunnels                                 []swTunnel
+		IKEProposals, ESPProposals              string
+		IKERekey, ChildRekey, ChildLife, Margin int
+	}{
+		IKEProposals: strings.Join(ikeProposals, ","),
+		ESPProposals: strings.Join(childProposals, ","),
+		IKERekey:     phase1Lifetime - rekeyMargin,
+		ChildRekey:   phase2Lifetime - rekeyMargin,
+		ChildLife:    phase2Lifetime,
+		Margin:       rekeyMargin,
+	}
+	type bgpNeighbor struct {
+		Name, Neighbor string
+		ASN            uint32
+	}
+	bgp := struct {
+		Hostname, RouterID, VPC string
+		ASN                     uint32
+		Tunnels                 []bgpNeighbor
+	}{Hostname: c.Hostname, RouterID: c.Tunnels[0].AWSInside().String(), VPC: c.VPC.Masked().String(), ASN: c.ASN}
+
+	var net bytes.Buffer
+	net.WriteString("# Generated by awspeer.Render: AWS's outside addresses, the VPC host, one XFRM interface per tunnel.\n")
+	fmt.Fprintf(&net, "hostname %s\n", c.Hostname)
+	net.WriteString("sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0\n")
+	net.WriteString("ip link set lo up\nip link set eth0 up\n")
+	seen := map[string]bool{}
+	for i, t := range c.Tunnels {
+		if a := t.OutsideAWS.String(); !seen[a] {
+			seen[a] = true
+			fmt.Fprintf(&net, "ip addr add %s/%d dev eth0\n", a, c.OutsideBits)
+		}
+		name, id := Interface(i)
+		fmt.Fprintf(&net, "ip link add %s type xfrm dev eth0 if_id %d\n", name, id)
+		fmt.Fprintf(&net, "ip link set %s alias %s mtu %d up\n", name, t.Name, MTU)
+		fmt.Fprintf(&net, "ip addr add %s/30 dev %s\n", t.AWSInside(), name)
+
+		st := swTunnel{Name: t.Name, Local: t.OutsideAWS.String(), Remote: "%any", PSK: t.PSK, IfID: id}
+		if t.OutsideCustomer.IsValid() {
+			st.Remote = t.OutsideCustomer.String()
+			st.Customer = st.Remote
+		}
+		sw.Tunnels = append(sw.Tunnels, st)
+		bgp.Tunnels = append(bgp.Tunnels, bgpNeighbor{Name: t.Name, Neighbor: t.CustomerInside().String(), ASN: t.CustomerASN})
+	}
+	if c.Gateway.IsValid() {
+		fmt.Fprintf(&net, "ip route add default via %s dev eth0\n", c.Gateway)
+	}
+	// The VPC: a host address on a dummy interface; its connected route is
+	// what bgpd's "network" statement advertises.
+	fmt.Fprintf(&net, "ip link add vpc0 type dummy\nip addr add %s/%d dev vpc0\nip link set vpc0 up\n", c.VPCHost, c.VPC.Bits())
+
+	var swanctl, bgpd bytes.Buffer
+	if err := swanctlTmpl.Execute(&swanctl, sw); err != nil {
+		return nil, fmt.Errorf("awspeer: swanctl.conf: %w", err)
+	}
+	if err := bgpdTmpl.Execute(&bgpd, bgp); err != nil {
+		return nil, fmt.Errorf("awspeer: bgpd.conf: %w", err)
+	}
+	return []File{
+		{"/etc/strongswan.conf", 0o644, []byte(strongswanConf)},
+		{"/etc/swanctl/swanctl.conf", 0o600, swanctl.Bytes()},
+		{"/etc/frr/zebra.conf", 0o644, []byte(fmt.Sprintf("hostname %s\nlog file /var/log/frr/zebra.log informational\n", c.Hostname))},
+		{"/etc/frr/bgpd.conf", 0o644, bgpd.Bytes()},
+		{"/etc/frr/vtysh.conf", 0o644, []byte("! root on the console needs no PAM (there is none in the guest)\nusername root nopassword\n")},
+		{"/etc/awspeer/network.sh", 0o644, net.Bytes()},
+		{"/etc/awspeer/modules", 0o644, []byte(strings.Join(Modules, "\n") + "\n")},
+	}, nil
+}

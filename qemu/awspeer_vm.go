@@ -1,0 +1,198 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tidegate/tidegate/qemu/awspeer"
+)
+
+// AWSPeerOptions describe an AWS peer guest (package awspeer) in a
+// namespace: one NIC, eth0, on a TAP device of the namespace.
+type AWSPeerOptions struct {
+	Name    string // [aws]
+	Netns   *Netns
+	NIC     NIC
+	Config  awspeer.Config
+	MemMiB  int // [256]
+	LogFile string
+	Console io.Writer
+	// Build says where the pinned kernel comes from; the zero value finds
+	// the repository from the working directory.
+	Build awspeer.BuildOptions
+}
+
+// AWSPeer is a running AWS peer guest: its serial console is a root shell
+// once it is ready (see Shell).
+type AWSPeer struct {
+	*VM
+	Config awspeer.Config
+}
+
+// StartAWSPeer builds the peer's initramfs for o.Config and boots it with
+// -kernel/-initrd (the peer is not the product, so it skips the disk and
+// GRUB). The caller must Kill it.
+func StartAWSPeer(o AWSPeerOptions) (*AWSPeer, error) {
+	if o.Name == "" {
+		o.Name = "aws"
+	}
+	if o.MemMiB == 0 {
+		o.MemMiB = 256
+	}
+	base, err := awspeer.Prepare(o.Build)
+	if err != nil {
+		return nil, err
+	}
+	defer base.Close()
+	dir, err := os.MkdirTemp("", "tgvm-"+o.Name+"-")
+	if err != nil {
+		return nil, err
+	}
+	initrd := filepath.Join(dir, "initrd.cpio")
+	if err := base.Initramfs(o.Config, initrd); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	vm, err := startKernel(dir, kernelOptions{
+		Name: o.Name, Netns: o.Netns, NICs: []NIC{o.NIC}, MemMiB: o.MemMiB,
+		Kernel: base.Kernel, Initrd: initrd, Append: awspeer.CmdLine,
+		LogFile: o.LogFile, Console: o.Console,
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &AWSPeer{VM: vm, Config: o.Config}, nil
+}
+
+var peerReady = regexp.MustCompile(`awspeer: ready at ([0-9.]+) s`)
+
+// WaitReady waits for the init script's "ready" line (charon has loaded
+// the connections, zebra and bgpd run) and returns the guest's uptime then.
+// A step of the init that failed is an error.
+func (p *AWSPeer) WaitReady(ctx context.Context) (time.Duration, error) {
+	m, _, err := p.WaitFor(ctx, 0, peerReady)
+	if err != nil {
+		return 0, err
+	}
+	if failed := regexp.MustCompile(`awspeer: .* failed|charon: no VICI`).FindString(p.Console()); failed != "" {
+		return 0, fmt.Errorf("%s: %s", p.Name, failed)
+	}
+	s, _ := strconv.ParseFloat(peerReady.FindStringSubmatch(m)[1], 64)
+	return time.Duration(s * float64(time.Second)), nil
+}
+
+var shellSeq atomic.Int64
+
+// Shell types cmd into the shell on the guest's serial console and returns
+// what it printed (stdout and stderr, "\r" removed) and its exit status.
+// The command runs in the foreground: calls must not overlap.
+//
+// The markers around the output are typed with their halves quoted apart
+// ("__BE""GIN_n"), so the echo of the typed line never matches them, only
+// what echo prints.
+func (vm *VM) Shell(ctx context.Context, cmd string) (string, int, error) {
+	n := shellSeq.Add(1)
+	re := regexp.MustCompile(fmt.Sprintf(`(?s)__BEGIN_%d__\r?\n(.*?)__DONE_%d_(\d+)__`, n, n))
+	off := len(vm.Console())
+	vm.Type(fmt.Sprintf(`echo "__BEG""IN_%d__"; { %s ; } 2>&1; echo "__DO""NE_%d_$?__"`, n, cmd, n))
+	m, _, err := vm.WaitFor(ctx, off, re)
+	if err != nil {
+		return "", -1, fmt.Errorf("%s: %q: %w", vm.Name, cmd, err)
+	}
+	sub := re.FindStringSubmatch(m)
+	status, _ := strconv.Atoi(sub[2])
+	return strings.ReplaceAll(sub[1], "\r", ""), status, nil
+}
+
+// ShellOK is Shell for commands that must succeed.
+func (vm *VM) ShellOK(ctx context.Context, cmd string) (string, error) {
+	out, status, err := vm.Shell(ctx, cmd)
+	if err == nil && status != 0 {
+		err = fmt.Errorf("%s: %q exited %d:\n%s", vm.Name, cmd, status, out)
+	}
+	return out, err
+}
+
+// kernelOptions describe a guest booted with -kernel/-initrd.
+type kernelOptions struct {
+	Name                   string
+	Netns                  *Netns
+	NICs                   []NIC
+	MemMiB                 int
+	Kernel, Initrd, Append string
+	LogFile                string
+	Console                io.Writer
+}
+
+// startKernel boots a kernel and initramfs, the way Start boots the disk
+// image, with the VM's runtime files in dir (removed by Kill). It exists
+// because Options has no kernel fields; it keeps Start's machine (TCG, -cpu
+// max and virtio-rng for entropy, virtio-net NICs on TAPs, the console on
+// stdio, QMP) and adds -no-reboot so that a guest panic ends QEMU.
+func startKernel(dir string, o kernelOptions) (*VM, error) {
+	vm := &VM{Name: o.Name, qmp: filepath.Join(dir, "qmp.sock"), dir: dir, changed: make(chan struct{}), exited: make(chan struct{})}
+	args := []string{
+		"-name", o.Name,
+		"-machine", "pc", "-cpu", "max", "-m", strconv.Itoa(o.MemMiB), "-smp", "1",
+		"-device", "virtio-rng-pci",
+		"-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+		"-qmp", "unix:" + vm.qmp + ",server=on,wait=off",
+		"-kernel", o.Kernel, "-initrd", o.Initrd, "-append", o.Append,
+	}
+	for i, nic := range o.NICs {
+		id := fmt.Sprintf("net%d", i)
+		args = append(args,
+			"-netdev", "tap,id="+id+",ifname="+nic.Tap+",script=no,downscript=no",
+			"-device", fmt.Sprintf("virtio-net-pci,netdev=%s,mac=%s,addr=0x%x", id, nic.MAC, 0x10+i))
+	}
+	if o.NICs == nil {
+		args = append(args, "-nic", "none")
+	}
+	var cmd *exec.Cmd
+	if o.Netns != nil {
+		cmd = o.Netns.Command("qemu-system-x86_64", args...)
+	} else {
+		cmd = exec.Command("qemu-system-x86_64", args...)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var logf *os.File
+	var err error
+	if o.LogFile != "" {
+		if logf, err = os.Create(o.LogFile); err != nil {
+			return nil, err
+		}
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if vm.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	vm.Started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	vm.cmd = cmd
+	var copies []io.Writer
+	if logf != nil {
+		copies = append(copies, logf)
+	}
+	if o.Console != nil {
+		copies = append(copies, o.Console)
+	}
+	go vm.capture(stdout, io.MultiWriter(copies...), logf)
+	return vm, nil
+}
