@@ -59,7 +59,7 @@ func run(args []string) int {
 			if fs.Parse(args[1:]) != nil {
 				return 2
 			}
-			return runGateway(gateway.Options{MetadataURL: *url, XFRMInterfaces: true})
+			return runGateway(gateway.Options{MetadataURL: *url, XFRMInterfaces: true, Firewall: true, Sysctls: true})
 		}
 	}
 	fs := flag.NewFlagSet("tidegate", flag.ContinueOnError)
