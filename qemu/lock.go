@@ -12,6 +12,10 @@ import (
 // while (tests, benchmarks, the lab) holds it.
 const LockFile = "/tmp/tidegate-qemu.lock"
 
+// held keeps the locked file reachable: a collected *os.File closes its
+// descriptor and with it the lock.
+var held []*os.File
+
 // Lock takes LockFile, waiting (and saying so on stderr) while another
 // suite holds it. The lock goes with the process; unlock releases it early.
 func Lock() (unlock func()) {
@@ -23,5 +27,6 @@ func Lock() (unlock func()) {
 		fmt.Fprintf(os.Stderr, "qemu: waiting for %s (another QEMU suite runs)\n", LockFile)
 		unix.Flock(int(f.Fd()), unix.LOCK_EX)
 	}
+	held = append(held, f)
 	return func() { f.Close() }
 }
