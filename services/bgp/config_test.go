@@ -79,9 +79,9 @@ func TestPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prepends := func(master bool) string {
+	describe := func(st policyState) string {
 		var out []string
-		for _, p := range policies(c, policyState{Master: master}).Policies {
+		for _, p := range policies(c, st).Policies {
 			for _, s := range p.Statements {
 				a := s.Actions
 				desc := fmt.Sprintf("%s:%v", s.Name, a.RouteAction)
@@ -102,18 +102,26 @@ func TestPolicies(t *testing.T) {
 		}
 		return strings.Join(out, "; ")
 	}
+	// The return-path halves go to the tunnels with their MED and never
+	// prepended, and never to or from the iBGP peer.
+	const out = "tg-ibgp-out-halves:REJECT; tg-ibgp-out:ACCEPT nexthop-self; "
 	tests := []struct {
-		master bool
-		want   string
+		st   policyState
+		want string
 	}{
-		{false, "tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
-			"tg-ibgp-out:ACCEPT nexthop-self; tg-tunnel-0-out:ACCEPT prepend 65000x2 med 100; tg-tunnel-1-out:ACCEPT prepend 65000x2 med 50; tg-aws-reject:REJECT"},
-		{true, "tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
-			"tg-ibgp-out:ACCEPT nexthop-self; tg-tunnel-0-out:ACCEPT med 100; tg-tunnel-1-out:ACCEPT med 50; tg-aws-reject:REJECT"},
+		{policyState{}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
+			out + "tg-tunnel-0-out:ACCEPT prepend 65000x2 med 100; tg-tunnel-0-out-halves:ACCEPT med 100; " +
+			"tg-tunnel-1-out:ACCEPT prepend 65000x2 med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
+		{policyState{Master: true}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
+			out + "tg-tunnel-0-out:ACCEPT med 100; tg-tunnel-0-out-halves:ACCEPT med 100; " +
+			"tg-tunnel-1-out:ACCEPT med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
+		{policyState{Master: true, PeerGone: true}, "tg-ibgp-gone:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
+			out + "tg-tunnel-0-out:ACCEPT med 100; tg-tunnel-0-out-halves:ACCEPT med 100; " +
+			"tg-tunnel-1-out:ACCEPT med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
 	}
 	for _, tt := range tests {
-		if got := prepends(tt.master); got != tt.want {
-			t.Errorf("master=%v:\n got %s\nwant %s", tt.master, got, tt.want)
+		if got := describe(tt.st); got != tt.want {
+			t.Errorf("%+v:\n got %s\nwant %s", tt.st, got, tt.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -260,4 +261,146 @@ func TestFailoverWithFRR(t *testing.T) {
 			t.Errorf("after: gone %v back %v since %v", st.PeerGone, st.PeerBack, st.PeerGoneSince)
 		}
 	})
+}
+
+// TestSplitBrainWithFRR: two tidegate speakers, each with one tunnel to
+// FRR playing AWS, their VLAN a bridge in a namespace of its own that the
+// test cuts (a port taken off the bridge: carriers stay up, frames are
+// lost, as when a VLAN attachment fails) and heals. It drives the
+// speakers as the gateway does (see "Failover and split brain" in doc.go)
+// and checks what AWS is told at each step.
+func TestSplitBrainWithFRR(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	a, b, aws, sw := l.netns("sba"), l.netns("sbb"), l.netns("sbaws"), l.netns("sbvlan")
+	l.wire(a, "t1", "169.254.10.2/30", aws, "t1", "169.254.10.1/30")
+	l.wire(b, "t3", "169.254.20.2/30", aws, "t3", "169.254.20.1/30")
+	l.run("ip", "-n", sw, "link", "add", "name", "br", "type", "bridge")
+	l.run("ip", "-n", sw, "link", "set", "dev", "br", "up")
+	for _, end := range []struct{ ns, port, addr string }{{a, "pa", "10.0.1.2/24"}, {b, "pb", "10.0.1.3/24"}} {
+		l.run("ip", "link", "add", "name", "vlan", "netns", end.ns, "type", "veth", "peer", "name", end.port, "netns", sw)
+		l.run("ip", "-n", end.ns, "addr", "add", end.addr, "dev", "vlan")
+		l.run("ip", "-n", end.ns, "link", "set", "dev", "vlan", "up")
+		l.run("ip", "-n", sw, "link", "set", "dev", end.port, "master", "br", "up")
+	}
+	awsFRR := startFRR(t, aws, "aws", awsConf)
+
+	specA := speakerSpec{
+		RouterID:  netip.MustParseAddr("10.0.1.2"),
+		ASN:       65000,
+		Advertise: []netip.Prefix{netip.MustParsePrefix(vlan)},
+		Tunnels: []Tunnel{
+			{Name: "t1", Local: netip.MustParseAddr("169.254.10.2"), Remote: netip.MustParseAddr("169.254.10.1"), Device: "t1"},
+		},
+		IBGPPeer:   netip.MustParseAddr("10.0.1.3"),
+		VLANDevice: "vlan",
+		Master:     true,
+	}
+	specB := specA
+	specB.RouterID, specB.IBGPPeer, specB.Master = specA.IBGPPeer, specA.RouterID, false
+	specB.Tunnels = []Tunnel{{Name: "t3", Local: netip.MustParseAddr("169.254.20.2"), Remote: netip.MustParseAddr("169.254.20.1"), Device: "t3"}}
+	spA, spB := startSpeaker(t, a, specA), startSpeaker(t, b, specB)
+	spA.established(40*time.Second, "t1", "ibgp")
+	spB.established(40*time.Second, "t3", "ibgp")
+
+	const fromA, fromB = "169.254.10.2", "169.254.20.2"
+	normal := want(map[string]frrPath{fromA: path("65000", 100), fromB: path("65000 65000 65000", 100)})
+	none := want(nil)
+	awsPathsFor(t, awsFRR, vlan, 15*time.Second, "normal", normal)
+	best := func(prefix string) string {
+		t.Helper()
+		paths, err := awsFRR.paths(prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bs []string
+		for nbr, p := range paths {
+			if p.Bestpath.Overall {
+				bs = append(bs, nbr)
+			}
+		}
+		if len(bs) != 1 {
+			t.Fatalf("%s: best paths %v, want one", prefix, bs)
+		}
+		return bs[0]
+	}
+	if got := best(vlan); got != fromA {
+		t.Fatalf("AWS returns %s via %s, want the master %s", vlan, got, fromA)
+	}
+	for _, sp := range []*speakerProc{spA, spB} {
+		eventually(t, 10*time.Second, "the peer's AWS route over iBGP", func() error {
+			if n := sp.Status().PeerAWSPaths; n != 1 {
+				return fmt.Errorf("peer AWS paths %d", n)
+			}
+			return nil
+		})
+	}
+
+	// The cut: A keeps its role (it hears nothing, and a master hears no
+	// adverts anyway); B's master-down timer fires, so B becomes master,
+	// holds the return path and ignores A.
+	l.run("ip", "-n", sw, "link", "set", "dev", "pa", "nomaster")
+	if out, err := exec.Command("ip", "netns", "exec", a, "ping", "-c1", "-W1", "10.0.1.3").CombinedOutput(); err == nil {
+		t.Fatalf("the VLAN is not cut:\n%s", out)
+	}
+	spB.send("master")
+	spB.send("gone on")
+	spB.send("hold on")
+	bothMaster := want(map[string]frrPath{fromA: path("65000", 100), fromB: path("65000", 100)})
+	awsPathsFor(t, awsFRR, vlan, 5*time.Second, "both master", bothMaster)
+	for _, h := range halves {
+		awsPathsFor(t, awsFRR, h, 5*time.Second, "B holds", want(map[string]frrPath{fromB: path("65000", 100)}))
+		if got := best(h); got != fromB {
+			t.Errorf("AWS returns %s via %s, want B %s", h, got, fromB)
+		}
+	}
+	if st := spB.Status(); !st.PeerGone || st.PeerBack || !st.ReturnPathHeld {
+		t.Errorf("B during the cut: gone %v back %v held %v", st.PeerGone, st.PeerBack, st.ReturnPathHeld)
+	}
+
+	// Had A's mastership also come from its master-down timer, both
+	// hold: AWS has the halves from both, unprepended, and picks by its
+	// own tie-breakers, as it does for two unprepended /24s.
+	spA.send("gone on")
+	spA.send("hold on")
+	if st := spA.Status(); !st.PeerGone || st.PeerBack || st.PeerAWSPaths != 1 {
+		t.Errorf("A during the cut: gone %v back %v peer AWS paths %d (the stale session's) %+v", st.PeerGone, st.PeerBack, st.PeerAWSPaths, st.Peers)
+	}
+	for _, h := range halves {
+		awsPathsFor(t, awsFRR, h, 5*time.Second, "both hold", bothMaster)
+		t.Logf("both holding: AWS returns %s via %s", h, best(h))
+	}
+
+	// The heal: B hears A's adverts again and, with A's higher priority,
+	// goes back to backup, and a backup never holds. A hears nothing from
+	// B over VRRP (a backup is silent) and releases once BGP says B is
+	// back (PeerBack: B heard on the iBGP session, with AWS paths).
+	l.run("ip", "-n", sw, "link", "set", "dev", "pa", "master", "br")
+	healed := time.Now()
+	spB.send("backup")
+	spB.send("hold off")
+	spB.send("gone off")
+	eventually(t, 15*time.Second, "A sees B back", func() error {
+		if st := spA.Status(); !st.PeerBack {
+			return fmt.Errorf("A: peer not back: AWS paths %d, %+v", st.PeerAWSPaths, st.Peers)
+		}
+		return nil
+	})
+	t.Logf("A saw B back %v after the heal", time.Since(healed).Round(time.Millisecond))
+	spA.send("hold off")
+	spA.send("gone off")
+	awsPathsFor(t, awsFRR, vlan, 5*time.Second, "normal again", normal)
+	for _, h := range halves {
+		awsPathsFor(t, awsFRR, h, 5*time.Second, "released", none)
+	}
+	if got := best(vlan); got != fromA {
+		t.Errorf("after the heal AWS returns %s via %s, want the master %s", vlan, got, fromA)
+	}
+	spA.established(5*time.Second, "ibgp")
+	spB.established(5*time.Second, "ibgp")
+	for _, sp := range []*speakerProc{spA, spB} {
+		if st := sp.Status(); st.PeerGone || st.ReturnPathHeld {
+			t.Errorf("after the heal: gone %v held %v", st.PeerGone, st.ReturnPathHeld)
+		}
+	}
 }
