@@ -1,0 +1,41 @@
+// Package status serves a running gateway's state to operators and to
+// monitoring, and reads it back: the HTTP status API, Prometheus metrics, the
+// health check a rolling reimage polls, and the tables that the console shell
+// (`show ...`) and `tidegate status ADDRESS` print.
+//
+// # Endpoints
+//
+// One handler (Handler) serves, on two listeners:
+//
+//	GET /status   the status Document as JSON
+//	GET /metrics  Prometheus text exposition (tidegate_* plus go_ and process_)
+//	GET /healthz  {"role":"master","healthy":true,...}; 200 when healthy, 503 when not
+//	GET /log      the gateway's recent console lines, text (?n=50 for the last 50)
+//	GET /config   the effective site configuration as YAML, secrets masked
+//
+// The TCP listener is the gateway's VLAN address, port 9090 (Port; the
+// Prometheus convention of 9090 for "the thing you scrape", and outside the
+// ranges the VPN uses), never the wildcard address: eth0 faces the Internet
+// and the uplink firewall admits IKE only, but the status server does not rely
+// on that, it is simply not bound there. ListenVLAN binds with IP_FREEBIND so
+// that the listener can be opened before the address is on the interface.
+//
+// The unix socket (SocketName in the gateway's run directory,
+// /run/tidegate/status.sock on the appliance, mode 0600) serves the console
+// shell, which runs as a separate process (a child of PID 1) and must keep
+// working when the VLAN is down.
+//
+// # Secrets
+//
+// Nothing served here holds a pre-shared key or a VRRP password: the Document
+// has no field for one, the configuration is rendered by configs.Site.Masked,
+// and the log lines are the console's, which never print a secret. The tests
+// serve a configuration holding both and look for them in every endpoint.
+//
+// # Reading it back
+//
+// Client fetches from an address (host, host:port or a socket path), and
+// HealthClient implements scripts/linode's Health for the rolling reimage.
+// WriteStatus, WriteTunnels, WriteBGP, WriteVRRP and WriteRoutes print a
+// Document as aligned tables in the spirit of FRR's and VyOS's show commands.
+package status

@@ -1,0 +1,168 @@
+package status
+
+import "time"
+
+// Document is what GET /status returns: a snapshot of one gateway. Its JSON
+// keys are those of services/gateway's Status, which fills it (the gateway
+// imports this package, not the other way round), plus what the status
+// server adds itself: the snapshot's time and the kernel routes. Durations
+// are in seconds; times are RFC 3339.
+//
+// It has no field that could hold a secret.
+type Document struct {
+	// Time is when the snapshot was taken, by the gateway's clock; the
+	// tables compute "up for" and "since" from it, so that a document
+	// renders the same wherever and whenever it is read.
+	Time time.Time `json:"time"`
+
+	Version       string    `json:"version"`
+	Mode          string    `json:"mode"`              // appliance or standalone
+	Phase         string    `json:"phase"`             // starting, configuring, running, stopping, stopped, failed
+	Gateway       string    `json:"gateway,omitempty"` // the gateway's name (its Linode label); "" until configured
+	Site          string    `json:"site,omitempty"`
+	Peer          string    `json:"peer,omitempty"`
+	VLANAddress   string    `json:"vlan_address,omitempty"`
+	PublicAddress string    `json:"public_address,omitempty"`
+	Started       time.Time `json:"started"`
+	UptimeSeconds float64   `json:"uptime_seconds"`  // of the gateway process
+	Error         string    `json:"error,omitempty"` // why the gateway stopped, when it failed
+	// ConfigErrors are the problems with the site configuration the gateway
+	// is waiting on (phase configuring), one per entry, each naming the key
+	// path and line.
+	ConfigErrors []string `json:"config_errors,omitempty"`
+
+	Health *Health `json:"health,omitempty"`
+	IPsec  *IPsec  `json:"ipsec,omitempty"`
+	BGP    *BGP    `json:"bgp,omitempty"`
+	VRRP   *VRRP   `json:"vrrp,omitempty"`
+
+	// Routes are the routes BGP installed in the kernel's main table, as
+	// the kernel has them.
+	Routes []Route `json:"routes,omitempty"`
+	// RoutesError says why Routes could not be read.
+	RoutesError string `json:"routes_error,omitempty"`
+}
+
+// Health is what the gateway makes of its services' events.
+type Health struct {
+	// Healthy is false while the gateway has no working path to AWS.
+	Healthy    bool `json:"healthy"`
+	AWSPaths   int  `json:"aws_paths"`
+	TunnelsUp  int  `json:"tunnels_up"`
+	VRRPWeight int  `json:"vrrp_weight"`
+	VRRPMaster bool `json:"vrrp_master"`
+}
+
+// IPsec is charon and the tunnels.
+type IPsec struct {
+	CharonRunning  bool      `json:"charon_running"`
+	CharonPID      int       `json:"charon_pid,omitempty"`
+	CharonVersion  string    `json:"charon_version,omitempty"`
+	CharonStarted  time.Time `json:"charon_started,omitzero"`
+	CharonRestarts int       `json:"charon_restarts"`
+	NetworkError   string    `json:"network_error,omitempty"`
+	Tunnels        []Tunnel  `json:"tunnels"`
+}
+
+// Tunnel is one IPsec tunnel: its IKE_SA and CHILD_SA and their counters.
+type Tunnel struct {
+	Name        string    `json:"name"`
+	Remote      string    `json:"remote"`
+	Interface   string    `json:"interface"`
+	Up          bool      `json:"up"`
+	Reason      string    `json:"reason,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
+	IKEState    string    `json:"ike_state,omitempty"`
+	ChildState  string    `json:"child_state,omitempty"`
+	Established time.Time `json:"established,omitzero"`
+	IKEProposal string    `json:"ike_proposal,omitempty"`
+	ESPProposal string    `json:"esp_proposal,omitempty"`
+	BytesIn     uint64    `json:"bytes_in"`
+	BytesOut    uint64    `json:"bytes_out"`
+	PacketsIn   uint64    `json:"packets_in"`
+	PacketsOut  uint64    `json:"packets_out"`
+	IKERekeys   int       `json:"ike_rekeys"`
+	ChildRekeys int       `json:"child_rekeys"`
+	LastEvent   string    `json:"last_event,omitempty"`
+}
+
+// BGP is the speaker and its sessions.
+type BGP struct {
+	Running         bool   `json:"running"`
+	Master          bool   `json:"master"` // false: prepending toward AWS
+	RoutesInstalled int    `json:"routes_installed"`
+	AWSPaths        int    `json:"aws_paths"`
+	Peers           []Peer `json:"peers"`
+
+	// ReturnPathHeld is set while the gateway holds the return path from
+	// AWS by announcing more-specifics of the site's prefixes (issue 9),
+	// since ReturnPathSince.
+	ReturnPathHeld     bool      `json:"return_path_held,omitempty"`
+	ReturnPathSince    time.Time `json:"return_path_since,omitzero"`
+	ReturnPathPrefixes []string  `json:"return_path_prefixes,omitempty"`
+	// PeerGone is set while the iBGP peer's paths are ignored.
+	PeerGone      bool      `json:"peer_gone,omitempty"`
+	PeerGoneSince time.Time `json:"peer_gone_since,omitzero"`
+}
+
+// Peer is one BGP session: a tunnel's to AWS, or "ibgp" to the other gateway.
+type Peer struct {
+	Name          string  `json:"name"`
+	Address       string  `json:"address"`
+	ASN           uint32  `json:"asn"`
+	State         string  `json:"state"` // idle, connect, active, opensent, openconfirm, established
+	AdminDown     bool    `json:"admin_down"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
+	Received      uint64  `json:"received"`
+	Accepted      uint64  `json:"accepted"`
+	Advertised    uint64  `json:"advertised"`
+}
+
+// VRRP is the virtual router.
+type VRRP struct {
+	State             string            `json:"state"` // initialize, backup, master
+	Resigning         bool              `json:"resigning"`
+	Priority          uint8             `json:"priority"`
+	EffectivePriority uint8             `json:"effective_priority"`
+	Tracks            map[string]int    `json:"tracks,omitempty"`
+	MasterAddress     string            `json:"master_address,omitempty"`
+	MasterPriority    uint8             `json:"master_priority"`
+	VirtualIPs        []string          `json:"virtual_ips"`
+	Transitions       uint64            `json:"transitions"`
+	LastChange        string            `json:"last_change,omitempty"` // its reason
+	LastChangeAt      time.Time         `json:"last_change_at,omitzero"`
+	AdvertsSent       uint64            `json:"adverts_sent"`
+	AdvertsReceived   uint64            `json:"adverts_received"`
+	Drops             map[string]uint64 `json:"drops,omitempty"`
+}
+
+// Route is one kernel route installed by BGP; several next hops make an ECMP
+// route.
+type Route struct {
+	Prefix   string    `json:"prefix"`
+	Metric   int       `json:"metric"`
+	NextHops []NextHop `json:"next_hops"`
+}
+
+// NextHop is one way of a Route.
+type NextHop struct {
+	Gateway   string `json:"gateway,omitempty"`
+	Interface string `json:"interface,omitempty"`
+	Weight    int    `json:"weight,omitempty"` // ECMP weight, when not 1
+}
+
+// Role is the VRRP role of the gateway as the rolling reimage wants it:
+// "master", "backup", or "initialize"/"" while VRRP does not run yet.
+func (d *Document) Role() string {
+	if d.VRRP == nil {
+		return ""
+	}
+	return d.VRRP.State
+}
+
+// Healthy says whether the gateway could carry the site's traffic: its
+// services run and it has a working path to AWS (a tunnel up and BGP routes
+// from AWS over it).
+func (d *Document) Healthy() bool {
+	return d.Phase == "running" && d.Health != nil && d.Health.Healthy
+}

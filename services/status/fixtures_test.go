@@ -1,0 +1,106 @@
+package status
+
+import "time"
+
+// Fixed documents for the rendering and server tests.
+
+var t0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+
+// masterDoc is vpn-gw-1 of the seed scenario as VRRP master, one tunnel
+// down, an ECMP route, and the return path held (issue 9).
+func masterDoc() Document {
+	return Document{
+		Time:          t0,
+		Version:       "v0.4.0-12-gabcdef0",
+		Mode:          "appliance",
+		Phase:         "running",
+		Gateway:       "vpn-gw-1",
+		Site:          "linode-to-aws",
+		Peer:          "vpn-gw-2",
+		VLANAddress:   "10.0.1.2/24",
+		PublicAddress: "203.0.113.10",
+		Started:       t0.Add(-3723 * time.Second),
+		UptimeSeconds: 3723.4,
+		Health:        &Health{Healthy: true, AWSPaths: 1, TunnelsUp: 1, VRRPWeight: 0, VRRPMaster: true},
+		IPsec: &IPsec{
+			CharonRunning: true, CharonPID: 312, CharonVersion: "strongSwan 5.9.8",
+			CharonStarted: t0.Add(-3700 * time.Second), CharonRestarts: 0,
+			Tunnels: []Tunnel{
+				{
+					Name: "vpn-1a", Remote: "52.1.197.46", Interface: "xfrm1", Up: true,
+					Reason: "established", Since: t0.Add(-3600 * time.Second),
+					IKEState: "ESTABLISHED", ChildState: "INSTALLED", Established: t0.Add(-3600 * time.Second),
+					IKEProposal: "AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_384", ESPProposal: "AES_GCM_16-256",
+					BytesIn: 1536, BytesOut: 5 << 20, PacketsIn: 12, PacketsOut: 4000,
+					IKERekeys: 0, ChildRekeys: 1, LastEvent: "child-rekey",
+				},
+				{
+					Name: "vpn-1b", Remote: "52.4.57.111", Interface: "xfrm2", Up: false,
+					Reason: "dead peer (DPD)", Since: t0.Add(-90 * time.Second),
+					IKEState: "CONNECTING", LastEvent: "ike-updown down",
+				},
+			},
+		},
+		BGP: &BGP{
+			Running: true, Master: true, RoutesInstalled: 1, AWSPaths: 1,
+			Peers: []Peer{
+				{Name: "vpn-1a", Address: "169.254.80.145", ASN: 64512, State: "established", UptimeSeconds: 3590, Received: 1, Accepted: 1, Advertised: 1},
+				{Name: "vpn-1b", Address: "169.254.21.5", ASN: 64512, State: "idle", AdminDown: true},
+				{Name: "ibgp", Address: "10.0.1.3", ASN: 65000, State: "established", UptimeSeconds: 200000, Received: 1, Accepted: 1, Advertised: 1},
+			},
+			ReturnPathHeld: true, ReturnPathSince: t0.Add(-300 * time.Second),
+			ReturnPathPrefixes: []string{"10.0.1.0/25", "10.0.1.128/25"},
+		},
+		VRRP: &VRRP{
+			State: "master", Priority: 100, EffectivePriority: 100,
+			MasterAddress: "10.0.1.2", MasterPriority: 100,
+			VirtualIPs: []string{"10.0.1.200/24"}, Transitions: 2,
+			LastChange: "master down timer expired", LastChangeAt: t0.Add(-3500 * time.Second),
+			AdvertsSent: 3500, AdvertsReceived: 12,
+			Drops: map[string]uint64{"ttl": 2, "auth": 1},
+		},
+		Routes: []Route{
+			{Prefix: "10.0.0.0/24", Metric: 20, NextHops: []NextHop{
+				{Gateway: "169.254.80.145", Interface: "xfrm1"},
+				{Gateway: "10.0.1.3", Interface: "eth1", Weight: 2},
+			}},
+			{Prefix: "10.0.2.0/24", Metric: 20, NextHops: []NextHop{{Gateway: "169.254.80.145", Interface: "xfrm1"}}},
+		},
+	}
+}
+
+// backupDoc is vpn-gw-2, backup and without a path to AWS.
+func backupDoc() Document {
+	return Document{
+		Time: t0, Version: "dev", Mode: "standalone", Phase: "running",
+		Gateway: "vpn-gw-2", Site: "linode-to-aws", Peer: "vpn-gw-1", VLANAddress: "10.0.1.3/24",
+		Started: t0.Add(-20 * time.Second), UptimeSeconds: 20,
+		Health: &Health{Healthy: false, VRRPWeight: -10},
+		IPsec: &IPsec{CharonRunning: false, CharonRestarts: 3, NetworkError: "xfrm interfaces: not supported",
+			Tunnels: []Tunnel{{Name: "vpn-2a", Remote: "3.2.1.1", Interface: "xfrm1", IKEState: "CONNECTING"}}},
+		BGP: &BGP{Running: true, Master: false, Peers: []Peer{
+			{Name: "vpn-2a", Address: "169.254.44.1", ASN: 64512, State: "active"},
+			{Name: "ibgp", Address: "10.0.1.2", ASN: 65000, State: "opensent"},
+		}, PeerGone: true, PeerGoneSince: t0.Add(-2 * 24 * time.Hour)},
+		VRRP: &VRRP{
+			State: "backup", Priority: 99, EffectivePriority: 89, Tracks: map[string]int{"aws": -10},
+			MasterAddress: "10.0.1.2", MasterPriority: 100, VirtualIPs: []string{"10.0.1.200/24"},
+			Transitions: 1, LastChange: "higher priority advert", LastChangeAt: t0.Add(-19 * time.Second),
+			AdvertsReceived: 19, Resigning: false,
+		},
+		Routes: []Route{},
+	}
+}
+
+// configuringDoc is a gateway waiting for a valid user data.
+func configuringDoc() Document {
+	return Document{
+		Time: t0, Version: "v0.4.0", Mode: "appliance", Phase: "configuring",
+		Started: t0.Add(-65 * time.Second), UptimeSeconds: 65, VLANAddress: "10.0.1.2/24",
+		ConfigErrors: []string{
+			"user-data:14: gateways[0].tunnels[0].psk: must be 8 to 64 characters of A-Z a-z 0-9 . _",
+			"user-data:3: vlan.prefix: 10.0.1.0/33 is not a prefix",
+		},
+		RoutesError: "listing kernel routes: operation not permitted",
+	}
+}

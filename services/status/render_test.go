@@ -1,0 +1,126 @@
+package status
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestRender(t *testing.T) {
+	type writeFunc func(io.Writer, *Document) error
+	docs := map[string]func() Document{"master": masterDoc, "backup": backupDoc, "configuring": configuringDoc}
+	writers := map[string]writeFunc{
+		"status": WriteStatus, "tunnels": WriteTunnels, "bgp": WriteBGP,
+		"vrrp": WriteVRRP, "routes": WriteRoutes,
+	}
+	for dn, doc := range docs {
+		for wn, write := range writers {
+			name := dn + "-" + wn
+			t.Run(name, func(t *testing.T) {
+				d := doc()
+				var buf bytes.Buffer
+				if err := write(&buf, &d); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, name, buf.String())
+				for i, line := range strings.Split(buf.String(), "\n") {
+					if strings.HasSuffix(line, " ") {
+						t.Errorf("line %d ends in a space: %q", i+1, line)
+					}
+					// Lish is an 80-column terminal; long names (errors,
+					// proposals) may overflow, tables should not.
+					if n := len(line); n > 100 {
+						t.Errorf("line %d is %d characters: %q", i+1, n, line)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestWriteAll(t *testing.T) {
+	d := masterDoc()
+	var buf bytes.Buffer
+	if err := WriteAll(&buf, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Gateway  ", "Tunnel  ", "Neighbor  ", "State  ", "Prefix  "} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("WriteAll lacks %q", want)
+		}
+	}
+}
+
+func TestUptime(t *testing.T) {
+	for _, tc := range []struct {
+		secs float64
+		want string
+	}{
+		{0, "00:00:00"},
+		{59.9, "00:00:59"},
+		{3723, "01:02:03"},
+		{86400 + 7200 + 180, "1d02h03m"},
+		{15*86400 + 3*3600, "02w1d03h"},
+		{-5, "00:00:00"},
+	} {
+		if got := uptime(tc.secs); got != tc.want {
+			t.Errorf("uptime(%v) = %q, want %q", tc.secs, got, tc.want)
+		}
+	}
+}
+
+func TestSize(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0B"}, {1023, "1023B"}, {1536, "1.5K"}, {5 << 20, "5.0M"}, {3 << 30, "3.0G"},
+	} {
+		if got := size(tc.n); got != tc.want {
+			t.Errorf("size(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestSortRoutes(t *testing.T) {
+	rs := []Route{{Prefix: "10.0.10.0/24"}, {Prefix: "10.0.9.0/24"}, {Prefix: "10.0.9.0/23"}, {Prefix: "9.0.0.0/8"}}
+	sortRoutes(rs)
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.Prefix)
+	}
+	want := []string{"9.0.0.0/8", "10.0.9.0/23", "10.0.9.0/24", "10.0.10.0/24"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sortRoutes (-want +got):\n%s", diff)
+	}
+}
+
+// golden compares got with testdata/name.golden (or writes it with -update).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs from %s (-want +got):\n%s", name, path, diff)
+	}
+}

@@ -1,0 +1,291 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
+)
+
+// Port is the status server's TCP port on the VLAN address.
+const Port = 9090
+
+// SocketName is the status server's unix socket in the gateway's run
+// directory: /run/tidegate/status.sock on the appliance.
+const SocketName = "status.sock"
+
+// DefaultSocket is where the console shell finds the gateway.
+const DefaultSocket = "/run/tidegate/" + SocketName
+
+// Config is what a Server serves. Only Status is required.
+type Config struct {
+	// Status returns the gateway's snapshot. The server sets Time (when
+	// zero) and Routes (when nil) itself.
+	Status func() Document
+	// Config returns the effective site configuration with its secrets
+	// masked (configs.Site.Masked), or nil while there is none yet.
+	Config func() ([]byte, error)
+	// Log returns the gateway's recent console lines, oldest first
+	// (console.Recent.Lines).
+	Log func() []string
+	// Routes lists the kernel routes BGP installed [KernelRoutes].
+	Routes func() ([]Route, error)
+	// Logger gets the server's own errors [slog.Default()].
+	Logger *slog.Logger
+}
+
+// A Server is the status API of one gateway. It is an http.Handler; Serve
+// runs it on listeners until a context ends.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	metrics http.Handler
+}
+
+// NewServer returns a Server for cfg.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Status == nil {
+		return nil, errors.New("status: Config.Status is required")
+	}
+	if cfg.Routes == nil {
+		cfg.Routes = KernelRoutes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+
+	// A registry of our own: the default one is process-global and a test
+	// (or a second server) would register twice.
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(newCollector(cfg.Status)); err != nil {
+		return nil, fmt.Errorf("status: metrics: %w", err)
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError)})
+
+	s.mux.HandleFunc("GET /status", s.status)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", s.metrics)
+	s.mux.HandleFunc("GET /log", s.log)
+	s.mux.HandleFunc("GET /config", s.config)
+	s.mux.HandleFunc("GET /{$}", s.index)
+	return s, nil
+}
+
+// ServeHTTP serves the endpoints listed in the package documentation.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Document returns the snapshot that GET /status serves.
+func (s *Server) Document() Document {
+	d := s.cfg.Status()
+	if d.Time.IsZero() {
+		d.Time = time.Now()
+	}
+	if d.Routes == nil && d.RoutesError == "" {
+		rs, err := s.cfg.Routes()
+		if err != nil {
+			d.RoutesError = err.Error()
+		}
+		d.Routes = rs
+	}
+	return d
+}
+
+func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprint(w, "tidegate status: /status /metrics /healthz /log /config\n")
+}
+
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Document())
+}
+
+// HealthReport is what GET /healthz returns.
+type HealthReport struct {
+	Gateway string `json:"gateway,omitempty"`
+	Phase   string `json:"phase"`
+	Role    string `json:"role"` // master, backup, initialize, or "" before VRRP runs
+	Healthy bool   `json:"healthy"`
+	Reason  string `json:"reason,omitempty"` // why not healthy
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	d := s.cfg.Status()
+	h := HealthReport{Gateway: d.Gateway, Phase: d.Phase, Role: d.Role(), Healthy: d.Healthy()}
+	code := http.StatusOK
+	if !h.Healthy {
+		code = http.StatusServiceUnavailable
+		h.Reason = unhealthyReason(&d)
+	}
+	writeJSON(w, code, h)
+}
+
+func unhealthyReason(d *Document) string {
+	switch {
+	case d.Phase != "running":
+		if len(d.ConfigErrors) > 0 {
+			return fmt.Sprintf("%s: %d configuration %s", d.Phase, len(d.ConfigErrors), plural(len(d.ConfigErrors), "error"))
+		}
+		return "gateway " + d.Phase
+	case d.Health == nil:
+		return "no health reported"
+	}
+	total := 0
+	if d.IPsec != nil {
+		total = len(d.IPsec.Tunnels)
+	}
+	return fmt.Sprintf("no working path to AWS: %d of %d tunnels up, %d AWS %s",
+		d.Health.TunnelsUp, total, d.Health.AWSPaths, plural(d.Health.AWSPaths, "path"))
+}
+
+func (s *Server) log(w http.ResponseWriter, r *http.Request) {
+	var lines []string
+	if s.cfg.Log != nil {
+		lines = s.cfg.Log()
+	}
+	if v := r.URL.Query().Get("n"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			http.Error(w, "n: want a count of lines", http.StatusBadRequest)
+			return
+		}
+		lines = lines[max(0, len(lines)-n):]
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, l := range lines {
+		fmt.Fprintln(w, strings.TrimRight(l, "\n"))
+	}
+}
+
+func (s *Server) config(w http.ResponseWriter, _ *http.Request) {
+	var (
+		b   []byte
+		err error
+	)
+	if s.cfg.Config != nil {
+		b, err = s.cfg.Config()
+	}
+	switch {
+	case err != nil:
+		s.cfg.Logger.Error("status: rendering the configuration", "err", err)
+		http.Error(w, "cannot render the configuration", http.StatusInternalServerError)
+	case b == nil:
+		http.Error(w, "no valid configuration yet", http.StatusNotFound)
+	default:
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		_, _ = w.Write(b)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// Serve serves on every listener until ctx ends, then shuts down (waiting
+// briefly for requests in flight) and returns nil. A listener that fails
+// before that is logged and the others keep serving: the status API is for
+// operators and never takes the gateway down.
+func (s *Server) Serve(ctx context.Context, listeners ...net.Listener) error {
+	var wg sync.WaitGroup
+	srvs := make([]*http.Server, len(listeners))
+	for i, ln := range listeners {
+		srv := &http.Server{
+			Handler:           s,
+			ReadHeaderTimeout: 5 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+		}
+		srvs[i] = srv
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.cfg.Logger.Error("status server stopped", "addr", ln.Addr(), "err", err)
+			}
+		}()
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, srv := range srvs {
+		_ = srv.Shutdown(sctx)
+	}
+	wg.Wait()
+	return nil
+}
+
+// ListenVLAN opens the TCP listener on addr, port Port. It binds with
+// IP_FREEBIND so that it may be called before addr is on its interface (the
+// gateway configures the VLAN as it starts); it never listens on the
+// wildcard address.
+func ListenVLAN(ctx context.Context, addr netip.Addr) (net.Listener, error) {
+	if !addr.IsValid() || addr.IsUnspecified() {
+		return nil, fmt.Errorf("status: listen: %v is not a VLAN address", addr)
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_FREEBIND, 1)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	ln, err := lc.Listen(ctx, "tcp4", netip.AddrPortFrom(addr, Port).String())
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return ln, nil
+}
+
+// ListenUnix opens the unix socket at path (mode 0600: root only), creating
+// its directory and replacing a stale socket left by a crashed gateway.
+func ListenUnix(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("status: %s exists and is not a socket", path)
+		}
+		_ = os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return ln, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
