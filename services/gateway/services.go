@@ -47,8 +47,18 @@ func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
 		return nil, fmt.Errorf("ipsec: %w", err)
 	}
 	w.bgp, w.vrrp = s.bgp, s.vrrp
+	// Only with an iBGP peer: without one there is nobody whose stale routes
+	// AWS could hold (and no way to tell that the peer is back).
+	if bc.IBGPPeer.IsValid() {
+		w.fo = &failover{bgp: speakerReturnPath{s.bgp}}
+	}
 	return s, nil
 }
+
+// speakerReturnPath adapts the BGP speaker for the failover.
+type speakerReturnPath struct{ *bgp.Speaker }
+
+func (s speakerReturnPath) PeerBack() bool { return s.Status().PeerBack }
 
 // Bounds of the planned handover: VRRP's own bound is 3 advert intervals
 // plus 1 s (4 s at the default 1 s); PID 1 allows 15 s from SIGTERM to

@@ -83,6 +83,18 @@ type BGPStatus struct {
 	RoutesInstalled int          `json:"routes_installed"`
 	AWSPaths        int          `json:"aws_paths"`
 	Peers           []PeerStatus `json:"peers"`
+	// ReturnPath is set while this gateway holds the return path from AWS
+	// with more-specifics after its peer went silent (failover.go).
+	ReturnPath *ReturnPathStatus `json:"return_path,omitempty"`
+}
+
+// ReturnPathStatus says since when and with which prefixes this gateway
+// draws AWS's return traffic, and whether it ignores the peer's paths.
+type ReturnPathStatus struct {
+	Since            time.Time `json:"since"`
+	Prefixes         []string  `json:"prefixes"`
+	PeerIgnored      bool      `json:"peer_ignored"`
+	PeerIgnoredSince time.Time `json:"peer_ignored_since,omitempty"`
 }
 
 // PeerStatus is one BGP session (a tunnel's, or "ibgp").
@@ -177,6 +189,13 @@ func bgpStatus(s bgp.Status) *BGPStatus {
 		Running: s.Running, Master: s.Master,
 		RoutesInstalled: s.RoutesInstalled, AWSPaths: s.AWSPaths,
 		Peers: []PeerStatus{},
+	}
+	if s.ReturnPathHeld {
+		rp := &ReturnPathStatus{Since: s.ReturnPathSince, PeerIgnored: s.PeerGone, PeerIgnoredSince: s.PeerGoneSince}
+		for _, p := range s.ReturnPathPrefixes {
+			rp.Prefixes = append(rp.Prefixes, p.String())
+		}
+		out.ReturnPath = rp
 	}
 	for _, p := range s.Peers {
 		out.Peers = append(out.Peers, PeerStatus{

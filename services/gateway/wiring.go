@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/services/ipsec"
@@ -97,6 +98,10 @@ type wiring struct {
 	awsPaths int
 	awsWake  chan struct{}
 
+	// fo holds the return path after a silent peer (failover.go); nil
+	// until the services are wired.
+	fo *failover
+
 	mu       sync.Mutex // guards h and applied, for Status
 	h        health
 	applied  int  // the weight last given to vrrp
@@ -135,10 +140,18 @@ func (w *wiring) start() {
 // run carries events until ctx ends. tunnels may be closed (ipsec's channel
 // closes when the service stops); vrrpEvents never is.
 func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrpEvents <-chan vrrp.StateChange) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			if w.fo != nil {
+				if msg := w.fo.check(); msg != "" {
+					w.log.Info(msg)
+				}
+			}
 		case ev, ok := <-tunnels:
 			if !ok {
 				tunnels = nil
@@ -190,6 +203,11 @@ func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 	w.mu.Unlock()
 	if changed {
 		w.bgp.SetMaster(master)
+	}
+	if w.fo != nil {
+		if msg := w.fo.vrrpChange(sc); msg != "" {
+			w.log.Info(msg)
+		}
 	}
 }
 
