@@ -4,7 +4,7 @@ GO      ?= go
 # e2fsprogs, kmod and grub install into sbin, which a non-root PATH may lack.
 export PATH := $(PATH):/usr/sbin:/sbin
 
-.PHONY: all deps image test vet qemu kernel-pin clean
+.PHONY: all deps image test vet qemu lab lab-down kernel-pin clean
 
 all: image
 
@@ -27,6 +27,13 @@ test: deps vet image
 ## qemu: boot one gateway against the fake Metadata Service and DHCP, console on this terminal
 qemu: image
 	$(GO) run ./qemu/cmd/tidegate-qemu -config configs/examples/seed.yaml -name vpn-gw-1
+
+## lab: the reference scenario in QEMU (two gateways, an AWS peer, a VLAN host); Ctrl-C or make lab-down stops it
+lab: image
+	$(GO) run ./qemu/cmd/tidegate-lab
+
+lab-down:
+	@if [ -f /run/tidegate-lab.pid ]; then kill -TERM $$(cat /run/tidegate-lab.pid); else echo "no lab running"; fi
 
 ## kernel-pin: move image/kernel.lock to the kernel linux-image-amd64 resolves to now
 kernel-pin:

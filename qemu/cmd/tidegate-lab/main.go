@@ -1,0 +1,80 @@
+// Command tidegate-lab runs the reference scenario (package qemu/lab): two
+// tidegate gateways booted from out/tidegate.img, an AWS peer and a VLAN
+// host, in network namespaces. It prints what starts, waits until tunnels,
+// BGP and VRRP work and the VLAN host reaches the VPC, prints the state, and
+// keeps the lab up until Ctrl-C or `make lab-down`, then removes it all.
+// `make lab` runs it; it needs root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/tidegate/tidegate/qemu"
+	"github.com/tidegate/tidegate/qemu/lab"
+)
+
+// PidFile lets `make lab-down` stop a lab started in another terminal.
+const PidFile = "/run/tidegate-lab.pid"
+
+func main() {
+	image := flag.String("image", qemu.Image(), "tidegate disk image")
+	dir := flag.String("dir", "out/lab", "directory for the guests' console logs")
+	ready := flag.Duration("ready-timeout", 6*time.Minute, "how long to wait for the scenario to work")
+	flag.Parse()
+	if err := run(*image, *dir, *ready); err != nil {
+		fmt.Fprintln(os.Stderr, "tidegate-lab:", err)
+		os.Exit(1)
+	}
+}
+
+func run(image, dir string, readyTimeout time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer qemu.Lock()()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	os.WriteFile(PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+	defer os.Remove(PidFile)
+
+	l, err := lab.Start(lab.Options{Image: image, Log: os.Stdout, Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Println("tidegate-lab: tearing down")
+		l.Close()
+	}()
+	fmt.Printf("tidegate-lab: consoles in %s/*.console; VLAN host: ip netns exec %s ping %s\n", dir, l.Host.Name, lab.VPCHost)
+	wctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	s, err := l.WaitReady(wctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		fmt.Print(s.Table())
+		return err
+	}
+	fmt.Printf("tidegate-lab: ready in %.1f s\n\n%s\n", time.Since(l.Started).Seconds(), s.Table())
+	fmt.Println("tidegate-lab: up; Ctrl-C (or make lab-down) stops it")
+	last := s.Summary()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(10 * time.Second):
+		}
+		if now := l.State(ctx); now.Summary() != last {
+			fmt.Printf("lab: %s\n", now.Summary())
+			last = now.Summary()
+		}
+	}
+}

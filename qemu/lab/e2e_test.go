@@ -1,0 +1,142 @@
+package lab
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidegate/tidegate/qemu"
+)
+
+func TestMain(m *testing.M) {
+	qemu.Lock()
+	os.Exit(m.Run())
+}
+
+// TestLab boots the reference scenario once and runs the end-to-end
+// scenarios on it in order, each asserting from outside the gateways (the
+// AWS peer's SAs and BGP table, the VLAN host's traffic).
+func TestLab(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for network namespaces and TAP devices")
+	}
+	dir := t.TempDir()
+	l, err := Start(Options{Log: testLog{t}, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, f := range []string{"aws", "vpn-gw-1", "vpn-gw-2"} {
+				b, _ := os.ReadFile(filepath.Join(dir, f+".console"))
+				t.Logf("console of %s (last 6 KiB):\n%s", f, tail(string(b), 6<<10))
+			}
+		}
+		l.Close()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+
+	t.Run("1 ready", func(t *testing.T) {
+		s, err := l.WaitReady(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("ready %.1f s after the lab started\n%s", time.Since(l.Started).Seconds(), s.Table())
+		if s.ChildSAs != 4 || s.BGPUp != 4 {
+			t.Errorf("AWS has %d CHILD_SAs and %d BGP sessions, want 4 and 4", s.ChildSAs, s.BGPUp)
+		}
+		if s.VIPOwner != "vpn-gw-1" {
+			t.Errorf("VIP held by %q, want vpn-gw-1 (priority 100)", s.VIPOwner)
+		}
+		if s.FirstHop != "vpn-gw-1" {
+			t.Errorf("the VLAN host's first hop to the VPC is %q, want vpn-gw-1", s.FirstHop)
+		}
+		// gw-2 prepends while backup, so AWS returns traffic through gw-1.
+		waitFor(ctx, t, l, "AWS's best path via vpn-gw-1", func(s State) bool { return s.BestVia == "vpn-gw-1" })
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("3 one tunnel of gw-1 dies", func(t *testing.T) {
+		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Stop()
+		if err := p.WaitReplies(ctx, 50); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		// AWS's side terminates the first tunnel (as a tunnel endpoint
+		// replacement does); tidegate initiates it again.
+		if _, err := l.peerShell(ctx, "swanctl --terminate --ike vpn-1a --timeout 5"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second)
+		if err := p.WaitReplies(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		gap, _ := p.LongestGap(start)
+		t.Logf("longest gap in replies while vpn-1a was down and back: %v", gap)
+		if gap > 2*time.Second {
+			t.Errorf("traffic stopped for %v with one of gw-1's two tunnels down; want it to stay up through the other", gap)
+		}
+		waitFor(ctx, t, l, "4 CHILD_SAs again (tidegate re-initiates)", func(s State) bool { return s.ChildSAs == 4 && s.BGPUp == 4 })
+	})
+
+	t.Run("2 gw-1 crashes", func(t *testing.T) {
+		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Stop()
+		if err := p.WaitReplies(ctx, 50); err != nil {
+			t.Fatal(err)
+		}
+		gw1 := l.Gateway("vpn-gw-1")
+		start := time.Now()
+		gw1.VM.Kill()
+		if err := p.WaitReplies(ctx, 200); err != nil {
+			t.Fatal(err)
+		}
+		gap, _ := p.LongestGap(start)
+		t.Logf("gw-1 killed: longest gap in VLAN host -> VPC replies: %.2f s", gap.Seconds())
+		waitFor(ctx, t, l, "VIP on vpn-gw-2", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
+		waitFor(ctx, t, l, "AWS sends to vpn-gw-2", func(s State) bool { return s.BestVia == "vpn-gw-2" })
+	})
+}
+
+func waitFor(ctx context.Context, t *testing.T, l *Lab, what string, ok func(State) bool) State {
+	t.Helper()
+	start := time.Now()
+	for {
+		s := l.State(ctx)
+		if ok(s) {
+			t.Logf("%s after %.1f s", what, time.Since(start).Seconds())
+			return s
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s: not reached: %s", what, s.Summary())
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}

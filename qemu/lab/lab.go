@@ -1,0 +1,311 @@
+package lab
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/qemu"
+	"github.com/tidegate/tidegate/qemu/awspeer"
+	"github.com/tidegate/tidegate/services/metadata/fakemetadata"
+)
+
+// Gateway is one tidegate guest of the lab.
+type Gateway struct {
+	Name     string // the Linode label: vpn-gw-1, vpn-gw-2
+	Public   netip.Addr
+	VLAN     netip.Prefix
+	MACs     [2]string // eth0, eth1
+	VM       *qemu.VM
+	Metadata *fakemetadata.Server
+}
+
+// Options describe a lab.
+type Options struct {
+	Image string    // [qemu.Image()]
+	Log   io.Writer // progress lines; [io.Discard]
+	Dir   string    // console logs go here; [a temporary directory]
+	// SiteYAML is the user data both gateways get; [LabSite()].
+	SiteYAML []byte
+}
+
+// Lab is a running reference scenario.
+type Lab struct {
+	Switch   *qemu.Netns // bridges inet and vlan, DHCP, metadata
+	Host     *qemu.Netns // the VLAN host
+	Gateways []*Gateway
+	AWS      *qemu.AWSPeer
+	Site     *configs.Site
+	Dir      string
+	Started  time.Time
+
+	opts    Options
+	closers []func()
+	mu      sync.Mutex
+	shell   sync.Mutex // the AWS peer's console runs one command at a time
+}
+
+// VLAN host and the VPC host behind AWS.
+var (
+	HostAddr = netip.MustParsePrefix("10.0.1.10/24")
+	VPCHost  = awspeer.DefaultVPCHost
+)
+
+// LabSite is the seed's site YAML with the AWS outside addresses moved onto
+// the lab's "Internet" segment (192.0.2.21-24), where the AWS peer answers.
+func LabSite() ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "configs", "examples", "seed.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	r := strings.NewReplacer(
+		"203.0.113.10", "192.0.2.21", "198.51.100.10", "192.0.2.22",
+		"203.0.113.20", "192.0.2.23", "198.51.100.20", "192.0.2.24")
+	return []byte(r.Replace(string(b))), nil
+}
+
+func (l *Lab) logf(format string, args ...any) {
+	fmt.Fprintf(l.opts.Log, "lab %6.1fs  "+format+"\n", append([]any{time.Since(l.Started).Seconds()}, args...)...)
+}
+
+// Start builds the namespaces and boots the AWS peer and both gateways. It
+// returns once they are booting; WaitReady waits for the scenario to work.
+func Start(o Options) (l *Lab, err error) {
+	if o.Image == "" {
+		o.Image = qemu.Image()
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.SiteYAML == nil {
+		if o.SiteYAML, err = LabSite(); err != nil {
+			return nil, err
+		}
+	}
+	site, err := configs.Parse(o.SiteYAML)
+	if err != nil {
+		return nil, fmt.Errorf("lab site: %w", err)
+	}
+	l = &Lab{Site: site, opts: o, Started: time.Now()}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if l.Dir = o.Dir; l.Dir == "" {
+		if l.Dir, err = os.MkdirTemp("", "tglab-"); err != nil {
+			return nil, err
+		}
+		l.closers = append(l.closers, func() { os.RemoveAll(l.Dir) })
+	}
+	name := fmt.Sprintf("tglab-%d", os.Getpid())
+	l.logf("namespaces %s (Internet 192.0.2.0/24, VLAN 10.0.1.0/24) and %s-host", name, name)
+	if l.Switch, err = qemu.NewNetns(name); err != nil {
+		return nil, err
+	}
+	l.closers = append(l.closers, func() { l.Switch.Close() })
+	if err = l.Switch.Bridge("inet", "192.0.2.1/24", qemu.MetadataAddr+"/32"); err != nil {
+		return nil, err
+	}
+	if err = l.Switch.Bridge("vlan"); err != nil {
+		return nil, err
+	}
+	if err = l.vlanHost(name + "-host"); err != nil {
+		return nil, err
+	}
+
+	for i, gw := range site.Gateways {
+		n := i + 1
+		g := &Gateway{
+			Name:   gw.Name,
+			Public: netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + n)}),
+			VLAN:   gw.VLANAddress,
+			MACs:   [2]string{fmt.Sprintf("52:54:00:00:%02x:00", n), fmt.Sprintf("52:54:00:00:%02x:01", n)},
+		}
+		if !g.VLAN.IsValid() {
+			g.VLAN = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(1 + n)}), 24)
+		}
+		g.Metadata = fakemetadata.New(fakemetadata.Config{
+			Instance: fakemetadata.Instance{ID: 1000 + n, Label: gw.Name, Region: "us-east", Type: "g6-standard-1"},
+			Network: fakemetadata.Network{Interfaces: []fakemetadata.Interface{
+				{Purpose: "public"}, {Label: "vlan-tidegate", Purpose: "vlan", IPAMAddress: g.VLAN},
+			}},
+			UserData: o.SiteYAML,
+		})
+		l.Gateways = append(l.Gateways, g)
+	}
+	if err = l.startDHCP(); err != nil {
+		return nil, err
+	}
+	if err = l.startMetadata(); err != nil {
+		return nil, err
+	}
+	if err = l.startAWS(); err != nil {
+		return nil, err
+	}
+	for _, g := range l.Gateways {
+		if err = l.BootGateway(g, o.Image); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// vlanHost makes the VLAN host: a namespace on the vlan bridge whose route
+// to the VPC is the virtual IP, as the seed's hosts are configured.
+func (l *Lab) vlanHost(name string) error {
+	host, err := qemu.NewNetns(name)
+	if err != nil {
+		return err
+	}
+	l.Host = host
+	l.closers = append(l.closers, func() { host.Close() })
+	if err := host.IP("link", "add", "eth0", "type", "veth", "peer", "name", "host0", "netns", l.Switch.Name); err != nil {
+		return err
+	}
+	for _, step := range [][]string{
+		{"addr", "add", HostAddr.String(), "dev", "eth0"},
+		{"link", "set", "eth0", "up"},
+		{"route", "add", "10.0.0.0/24", "via", l.Site.VLAN.VirtualIP.String()},
+	} {
+		if err := host.IP(step...); err != nil {
+			return err
+		}
+	}
+	if err := l.Switch.IP("link", "set", "host0", "master", "vlan"); err != nil {
+		return err
+	}
+	return l.Switch.IP("link", "set", "host0", "up")
+}
+
+func (l *Lab) startDHCP() error {
+	args := []string{"--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--user=root",
+		"--interface=inet", "--bind-interfaces", "--dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,12h",
+		"--dhcp-option=option:router,192.0.2.1",
+		"--dhcp-leasefile=" + filepath.Join(l.Dir, "dnsmasq.leases")}
+	for _, g := range l.Gateways {
+		args = append(args, "--dhcp-host="+g.MACs[0]+","+g.Public.String())
+	}
+	cmd := l.Switch.Command("dnsmasq", args...)
+	out, err := os.Create(filepath.Join(l.Dir, "dnsmasq.log"))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := startDying(cmd); err != nil {
+		return fmt.Errorf("dnsmasq: %w", err)
+	}
+	l.closers = append(l.closers, func() { cmd.Process.Kill(); cmd.Wait(); out.Close() })
+	return nil
+}
+
+// startMetadata serves each gateway its own metadata by source address, as
+// Linode's service answers each Linode.
+func (l *Lab) startMetadata() error {
+	ln, err := l.Switch.Listen("tcp4", qemu.MetadataAddr+":80")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		for _, g := range l.Gateways {
+			if host == g.Public.String() {
+				g.Metadata.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.Error(w, `{"errors":[{"reason":"no Linode has this address"}]}`, http.StatusForbidden)
+	})}
+	go srv.Serve(ln)
+	l.closers = append(l.closers, func() { srv.Close() })
+	return nil
+}
+
+func (l *Lab) startAWS() error {
+	cfg := awspeer.Config{Tunnels: nil}
+	for i, gw := range l.Site.Gateways {
+		for _, t := range gw.Tunnels {
+			cfg.Tunnels = append(cfg.Tunnels, awspeer.Tunnel{
+				Name: t.Name, OutsideAWS: t.OutsideAddress, OutsideCustomer: l.Gateways[i].Public,
+				InsideCIDR: t.InsideCIDR, PSK: t.PSK.Reveal(), CustomerASN: l.Site.BGP.ASN,
+			})
+		}
+	}
+	if err := l.Switch.Tap("tapaws", "inet"); err != nil {
+		return err
+	}
+	l.logf("booting the AWS peer (strongSwan responder, FRR AS 64512, VPC host %s), %d tunnels", VPCHost, len(cfg.Tunnels))
+	peer, err := qemu.StartAWSPeer(qemu.AWSPeerOptions{
+		Name: "aws", Netns: l.Switch, NIC: qemu.NIC{Tap: "tapaws", MAC: "52:54:00:00:aa:00"},
+		Config: cfg, LogFile: filepath.Join(l.Dir, "aws.console"),
+	})
+	if err != nil {
+		return err
+	}
+	l.AWS = peer
+	l.closers = append(l.closers, peer.Kill)
+	return nil
+}
+
+// BootGateway boots (or boots again, after Kill) a gateway from image.
+func (l *Lab) BootGateway(g *Gateway, image string) error {
+	n := map[string]string{}
+	for i, br := range []string{"inet", "vlan"} {
+		tap := fmt.Sprintf("tap%s%d", strings.TrimPrefix(g.Name, "vpn-gw-"), i)
+		n[br] = tap
+		if err := l.Switch.Tap(tap, br); err != nil && !strings.Contains(err.Error(), "exists") {
+			return err
+		}
+	}
+	l.logf("booting %s from %s (eth0 %s by DHCP, eth1 %s)", g.Name, filepath.Base(image), g.Public, g.VLAN)
+	vm, err := qemu.Start(qemu.Options{
+		Name: g.Name, Netns: l.Switch, Image: image,
+		LogFile: filepath.Join(l.Dir, g.Name+".console"),
+		NICs:    []qemu.NIC{{Tap: n["inet"], MAC: g.MACs[0]}, {Tap: n["vlan"], MAC: g.MACs[1]}},
+	})
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	g.VM = vm
+	l.mu.Unlock()
+	l.closers = append(l.closers, vm.Kill)
+	return nil
+}
+
+// Gateway returns the lab's gateway with that label.
+func (l *Lab) Gateway(name string) *Gateway {
+	for _, g := range l.Gateways {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// Close stops every guest and process the lab started and removes its
+// namespaces, in reverse order.
+func (l *Lab) Close() {
+	for i := len(l.closers) - 1; i >= 0; i-- {
+		l.closers[i]()
+	}
+	l.closers = nil
+}
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+	}
+	return "."
+}

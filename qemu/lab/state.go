@@ -1,0 +1,204 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// State is what the lab looks like from outside the gateways: from the AWS
+// peer (its SAs and BGP table) and from the VLAN host.
+type State struct {
+	ChildSAs    int               // CHILD_SAs installed on the AWS peer
+	BGPUp       int               // AWS peer's established BGP sessions
+	BGPPeers    map[string]string // AWS peer's neighbour -> state
+	BestVia     string            // gateway AWS sends 10.0.1.0/24 to
+	BestASPath  string
+	VIPOwner    string // gateway whose eth1 MAC answers for the VIP
+	VPCReach    bool   // the VLAN host pings the VPC host
+	FirstHop    string // tracepath's first hop from the VLAN host
+	MoreSpecifc int    // prefixes longer than the advertised ones AWS has from the pair
+}
+
+// peerShell runs a command on the AWS peer's console.
+func (l *Lab) peerShell(ctx context.Context, cmd string) (string, error) {
+	l.shell.Lock()
+	defer l.shell.Unlock()
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return l.AWS.ShellOK(c, cmd)
+}
+
+var installed = regexp.MustCompile(`INSTALLED`)
+
+// State reads the lab's state; parts that cannot be read stay zero.
+func (l *Lab) State(ctx context.Context) State {
+	var s State
+	if out, err := l.peerShell(ctx, "swanctl --list-sas"); err == nil {
+		s.ChildSAs = len(installed.FindAllString(out, -1))
+	}
+	if out, err := l.peerShell(ctx, "vtysh -c 'show bgp ipv4 unicast summary json'"); err == nil {
+		var sum struct {
+			Peers map[string]struct {
+				State string `json:"state"`
+			} `json:"peers"`
+		}
+		if json.Unmarshal([]byte(jsonPart(out)), &sum) == nil {
+			s.BGPPeers = map[string]string{}
+			for addr, p := range sum.Peers {
+				s.BGPPeers[l.tunnelOf(addr)] = p.State
+				if p.State == "Established" {
+					s.BGPUp++
+				}
+			}
+		}
+	}
+	prefix := l.Site.BGP.Advertise[0]
+	if out, err := l.peerShell(ctx, "vtysh -c 'show ip bgp "+prefix.String()+" json'"); err == nil {
+		var rt struct {
+			Paths []struct {
+				ASPath   struct{ String string } `json:"aspath"`
+				BestPath *struct {
+					Overall bool `json:"overall"`
+				} `json:"bestpath"`
+				Nexthops []struct{ IP string } `json:"nexthops"`
+			} `json:"paths"`
+		}
+		if json.Unmarshal([]byte(jsonPart(out)), &rt) == nil {
+			for _, p := range rt.Paths {
+				if p.BestPath != nil && p.BestPath.Overall && len(p.Nexthops) > 0 {
+					s.BestVia = l.gatewayOfInside(p.Nexthops[0].IP)
+					s.BestASPath = p.ASPath.String
+				}
+			}
+		}
+	}
+	if out, err := l.peerShell(ctx, "vtysh -c 'show ip bgp json' | grep -c '\"prefixlen\":25'"); err == nil {
+		fmt.Sscan(strings.TrimSpace(out), &s.MoreSpecifc)
+	}
+	s.VPCReach = l.Host.Command("ping", "-c", "1", "-W", "1", VPCHost.String()).Run() == nil
+	if out, err := l.Host.Command("ip", "neigh", "show", l.Site.VLAN.VirtualIP.String()).Output(); err == nil {
+		for _, g := range l.Gateways {
+			if strings.Contains(string(out), g.MACs[1]) {
+				s.VIPOwner = g.Name
+			}
+		}
+	}
+	if out, err := l.Host.Command("tracepath", "-n", "-m", "2", VPCHost.String()).Output(); err == nil {
+		if m := regexp.MustCompile(`(?m)^ 1:\s+(\d+\.\d+\.\d+\.\d+)`).FindStringSubmatch(string(out)); m != nil {
+			s.FirstHop = l.gatewayOfVLAN(m[1])
+		}
+	}
+	return s
+}
+
+// jsonPart cuts the JSON object out of a console transcript.
+func jsonPart(s string) string {
+	if i := strings.Index(s, "{"); i >= 0 {
+		if j := strings.LastIndex(s, "}"); j > i {
+			return s[i : j+1]
+		}
+	}
+	return "{}"
+}
+
+// tunnelOf names the tunnel whose customer inside address is addr.
+func (l *Lab) tunnelOf(addr string) string {
+	for _, gw := range l.Site.Gateways {
+		for _, t := range gw.Tunnels {
+			if t.LocalInside().Addr().String() == addr {
+				return gw.Name + "/" + t.Name
+			}
+		}
+	}
+	return addr
+}
+
+func (l *Lab) gatewayOfInside(addr string) string {
+	name, _, _ := strings.Cut(l.tunnelOf(addr), "/")
+	return name
+}
+
+func (l *Lab) gatewayOfVLAN(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	for _, g := range l.Gateways {
+		if g.VLAN.Addr() == a {
+			return g.Name
+		}
+	}
+	if a == l.Site.VLAN.VirtualIP {
+		return "VIP"
+	}
+	return addr
+}
+
+// Ready says whether the whole scenario works: every tunnel and BGP session
+// up, the VIP held, and the VLAN host reaching the VPC.
+func (s State) Ready(tunnels int) bool {
+	return s.ChildSAs >= tunnels && s.BGPUp >= tunnels && s.VIPOwner != "" && s.VPCReach
+}
+
+// WaitReady polls State until Ready or ctx ends, logging progress.
+func (l *Lab) WaitReady(ctx context.Context) (State, error) {
+	tunnels := 0
+	for _, gw := range l.Site.Gateways {
+		tunnels += len(gw.Tunnels)
+	}
+	var last string
+	for {
+		s := l.State(ctx)
+		if sum := s.Summary(); sum != last {
+			l.logf("%s", sum)
+			last = sum
+		}
+		if s.Ready(tunnels) {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, fmt.Errorf("lab not ready: %s: %w", s.Summary(), ctx.Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// Summary is one line of progress.
+func (s State) Summary() string {
+	vpc := "no"
+	if s.VPCReach {
+		vpc = "yes"
+	}
+	return fmt.Sprintf("CHILD_SAs %d, eBGP %d up, VIP on %s, AWS sends to %s, VLAN host -> VPC: %s",
+		s.ChildSAs, s.BGPUp, orDash(s.VIPOwner), orDash(s.BestVia), vpc)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Table renders the state for an operator.
+func (s State) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-22s %s\n", "AWS BGP neighbour", "state")
+	for _, k := range slices.Sorted(maps.Keys(s.BGPPeers)) {
+		fmt.Fprintf(&b, "%-22s %s\n", k, s.BGPPeers[k])
+	}
+	fmt.Fprintf(&b, "CHILD_SAs installed on AWS: %d\n", s.ChildSAs)
+	fmt.Fprintf(&b, "VRRP virtual IP held by:    %s\n", orDash(s.VIPOwner))
+	fmt.Fprintf(&b, "AWS returns traffic to:     %s (AS path %q)\n", orDash(s.BestVia), s.BestASPath)
+	fmt.Fprintf(&b, "VLAN host first hop:        %s\n", orDash(s.FirstHop))
+	fmt.Fprintf(&b, "VLAN host reaches %s: %v\n", VPCHost, s.VPCReach)
+	return b.String()
+}
