@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/tidegate/tidegate/configs/awsimport"
 	"github.com/tidegate/tidegate/scripts/linode"
 	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/status"
 )
 
 // commands are the sub-commands besides gateway and version.
@@ -30,6 +32,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"import-aws": cmdImportAWS,
 	"render":     cmdRender,
 	"linode":     cmdLinode,
+	"status":     cmdStatus,
 }
 
 const cliUsage = `  tidegate validate FILE...              check site configurations as the gateway does
@@ -38,6 +41,8 @@ const cliUsage = `  tidegate validate FILE...              check site configurat
   tidegate render FILE --name NAME       show what gateway NAME would run (secrets masked)
   tidegate linode upload|deploy|reimage|rolling-reimage ...
                                          deploy on Linode (API token in LINODE_TOKEN)
+  tidegate status [--json] ADDRESS       a running gateway's state, from its VLAN address
+                                         (port 9090) or its unix socket
 `
 
 // parseInterspersed parses flags that may come after positional arguments
@@ -421,11 +426,58 @@ func dur(d time.Duration) string {
 }
 
 // cmdLinode runs the Linode deployment commands; Ctrl-C cancels the API
-// calls in flight. rolling-reimage has no Health until the gateway status
-// API has a client.
+// calls in flight. rolling-reimage asks each gateway's /healthz; the status
+// API listens on the VLAN address only, so the workstation must reach the
+// VLAN (give --status NAME=ADDRESS).
 func cmdLinode(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c := &linode.CLI{Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	c := &linode.CLI{Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, Health: status.HealthClient{}}
 	return c.Run(ctx, args)
+}
+
+// cmdStatus fetches a gateway's status document and prints the console
+// shell's tables (show status, tunnels, bgp, vrrp, routes), or the JSON.
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the status document as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tidegate status [--json] ADDRESS")
+		fmt.Fprintf(stderr, "  ADDRESS is the gateway's VLAN address (port %d unless given: 10.0.1.2, 10.0.1.2:9090)\n", status.Port)
+		fmt.Fprintf(stderr, "  or the path of its status socket (%s)\n", status.DefaultSocket)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 2
+	}
+	c, err := status.NewClient(pos[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	d, err := c.Status(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(d)
+	} else {
+		err = status.WriteAll(stdout, d)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
 }
