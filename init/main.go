@@ -7,8 +7,9 @@
 //
 // runs one gateway of a site from a file, on any Linux machine or in a
 // network namespace, without the Metadata Service or PID 1 duties. The
-// operator's sub-commands (validate, import-aws, render, linode) are in
-// cli.go.
+// operator's sub-commands (validate, import-aws, render, linode, status)
+// are in cli.go; the console shell (`tidegate shell`, which PID 1 runs on
+// /dev/console) in shell.go.
 package main
 
 import (
@@ -29,7 +30,7 @@ var version = "dev"
 
 func main() {
 	if os.Getpid() == 1 {
-		pid1.Main([]string{"/proc/self/exe", "gateway"})
+		pid1.Main([]string{"/proc/self/exe", "gateway"}, []string{"/proc/self/exe", "shell"})
 		return // not reached
 	}
 	os.Exit(run(os.Args[1:]))
@@ -39,6 +40,7 @@ func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
   tidegate --config FILE --name NAME   run one gateway of a site from a file
   tidegate gateway [--metadata URL]    the appliance's gateway (PID 1 starts it)
+  tidegate shell [--socket PATH]       the read-only console shell (PID 1 starts it)
   tidegate version
 `+cliUsage)
 }

@@ -15,10 +15,17 @@ import (
 // wait for the peer's first advert) before PID 1 kills it and powers off.
 const handoverGrace = 15 * time.Second
 
+// How long the console shell may take to exit: it holds nothing.
+const shellGrace = time.Second
+
 // Main is process 1. It never returns: the kernel panics when PID 1 exits, so
 // even a panic here ends in a loop that keeps reaping and leaves the console
 // usable rather than a dead machine.
-func Main(gateway []string) {
+//
+// gateway is the gateway's command line; shell, if not nil, the console
+// shell's, supervised the same way as a second child while the console is a
+// terminal (Lish's serial line; not /dev/null).
+func Main(gateway, shell []string) {
 	log := console.Default().With("svc", "init")
 	defer func() {
 		if p := recover(); p != nil {
@@ -30,10 +37,10 @@ func Main(gateway []string) {
 			r.reapAll()
 		}
 	}()
-	run(log, gateway)
+	run(log, gateway, shell)
 }
 
-func run(log *slog.Logger, gateway []string) {
+func run(log *slog.Logger, gateway, shell []string) {
 	if err := mountAll(); err != nil {
 		log.Error("mounts", "err", err)
 	}
@@ -48,6 +55,11 @@ func run(log *slog.Logger, gateway []string) {
 	r := processReaper()
 	sup := newSupervisor("gateway", gateway, console.Default().With("svc", "init"), r)
 	go sup.run()
+	var shellSup *supervisor
+	if shell != nil && consoleIsTerminal() {
+		shellSup = newSupervisor("shell", shell, console.Default().With("svc", "init"), r)
+		go shellSup.run()
+	}
 
 	power := make(chan struct{}, 1)
 	go watchPowerButton(log, power)
@@ -67,14 +79,26 @@ func run(log *slog.Logger, gateway []string) {
 			cmd = unix.LINUX_REBOOT_CMD_HALT
 		}
 	}
-	shutdown(log, sup, cmd, why)
+	shutdown(log, sup, shellSup, cmd, why)
+}
+
+// consoleIsTerminal says whether PID 1's standard input (the kernel's
+// /dev/console) is a terminal a shell can read lines from.
+func consoleIsTerminal() bool {
+	_, err := unix.IoctlGetTermios(0, unix.TCGETS)
+	return err == nil
 }
 
 // shutdown lets the gateway hand over, ends every other process, and powers
-// off or reboots. There is no disk state to flush beyond sync.
-func shutdown(log *slog.Logger, sup *supervisor, cmd int, why string) {
+// off or reboots. There is no disk state to flush beyond sync. The shell
+// (nil if none) is stopped at the same time, so that it is not restarted
+// while the machine goes down.
+func shutdown(log *slog.Logger, sup, shellSup *supervisor, cmd int, why string) {
 	log.Info("shutting down", "why", why)
 	ctx, cancel := context.WithTimeout(context.Background(), handoverGrace+5*time.Second)
+	if shellSup != nil {
+		go shellSup.Stop(ctx, shellGrace)
+	}
 	sup.Stop(ctx, handoverGrace)
 	cancel()
 	_ = unix.Kill(-1, unix.SIGTERM)

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/tidegate/tidegate/init/shell"
+	"github.com/tidegate/tidegate/services/status"
+	"golang.org/x/sys/unix"
+)
+
+// runShell is `tidegate shell`: the console shell on standard input and
+// output. PID 1 runs it on /dev/console; an operator may also run it
+// against a standalone gateway's socket, or pipe commands into it.
+func runShell(args []string) int {
+	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
+	sock := fs.String("socket", status.DefaultSocket, "the gateway's status `socket`")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return 2
+	}
+	c, err := status.NewClient(*sock)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	defer stop()
+	sh := &shell.Shell{In: os.Stdin, Out: os.Stdout, Source: c, Where: *sock, Signal: signalInit()}
+	// On a terminal, Ctrl-D ends a read but not the console: there is
+	// nothing to log out to. Piped commands end with their input.
+	tty := isTerminal(os.Stdin)
+	for {
+		err := sh.Run(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if !tty || ctx.Err() != nil {
+			return 0
+		}
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// signalInit returns how reboot and poweroff reach PID 1, or nil when PID 1
+// is not this binary (a shell run on a workstation must not signal systemd,
+// which takes SIGTERM as "re-execute").
+func signalInit() func(syscall.Signal) error {
+	self, err1 := os.Executable()
+	pid1Exe, err2 := os.Readlink("/proc/1/exe")
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if s, err := filepath.EvalSymlinks(self); err == nil {
+		self = s
+	}
+	if self != pid1Exe {
+		return nil
+	}
+	return func(sig syscall.Signal) error { return unix.Kill(1, sig) }
+}
