@@ -94,15 +94,19 @@ type BGP struct {
 	AWSPaths        int    `json:"aws_paths"`
 	Peers           []Peer `json:"peers"`
 
-	// ReturnPathHeld is set while the gateway holds the return path from
-	// AWS by announcing more-specifics of the site's prefixes (issue 9),
-	// since ReturnPathSince.
-	ReturnPathHeld     bool      `json:"return_path_held,omitempty"`
-	ReturnPathSince    time.Time `json:"return_path_since,omitzero"`
-	ReturnPathPrefixes []string  `json:"return_path_prefixes,omitempty"`
-	// PeerGone is set while the iBGP peer's paths are ignored.
-	PeerGone      bool      `json:"peer_gone,omitempty"`
-	PeerGoneSince time.Time `json:"peer_gone_since,omitzero"`
+	// ReturnPath is set while this gateway holds the return path from AWS
+	// by announcing more-specifics of the site's prefixes, after its peer
+	// went silent (issue 9).
+	ReturnPath *ReturnPath `json:"return_path,omitempty"`
+}
+
+// ReturnPath says since when and with which prefixes the gateway draws
+// AWS's return traffic, and whether it ignores the peer's iBGP paths.
+type ReturnPath struct {
+	Since            time.Time `json:"since"`
+	Prefixes         []string  `json:"prefixes"`
+	PeerIgnored      bool      `json:"peer_ignored"`
+	PeerIgnoredSince time.Time `json:"peer_ignored_since,omitzero"`
 }
 
 // Peer is one BGP session: a tunnel's to AWS, or "ibgp" to the other gateway.

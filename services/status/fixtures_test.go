@@ -48,8 +48,10 @@ func masterDoc() Document {
 				{Name: "vpn-1b", Address: "169.254.21.5", ASN: 64512, State: "idle", AdminDown: true},
 				{Name: "ibgp", Address: "10.0.1.3", ASN: 65000, State: "established", UptimeSeconds: 200000, Received: 1, Accepted: 1, Advertised: 1},
 			},
-			ReturnPathHeld: true, ReturnPathSince: t0.Add(-300 * time.Second),
-			ReturnPathPrefixes: []string{"10.0.1.0/25", "10.0.1.128/25"},
+			ReturnPath: &ReturnPath{
+				Since: t0.Add(-300 * time.Second), Prefixes: []string{"10.0.1.0/25", "10.0.1.128/25"},
+				PeerIgnored: true, PeerIgnoredSince: t0.Add(-301 * time.Second),
+			},
 		},
 		VRRP: &VRRP{
 			State: "master", Priority: 100, EffectivePriority: 100,
@@ -81,7 +83,7 @@ func backupDoc() Document {
 		BGP: &BGP{Running: true, Master: false, Peers: []Peer{
 			{Name: "vpn-2a", Address: "169.254.44.1", ASN: 64512, State: "active"},
 			{Name: "ibgp", Address: "10.0.1.2", ASN: 65000, State: "opensent"},
-		}, PeerGone: true, PeerGoneSince: t0.Add(-2 * 24 * time.Hour)},
+		}},
 		VRRP: &VRRP{
 			State: "backup", Priority: 99, EffectivePriority: 89, Tracks: map[string]int{"aws": -10},
 			MasterAddress: "10.0.1.2", MasterPriority: 100, VirtualIPs: []string{"10.0.1.200/24"},

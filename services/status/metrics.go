@@ -111,8 +111,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(mBGPRoutes, float64(b.RoutesInstalled))
 		gauge(mBGPAWSPaths, float64(b.AWSPaths))
 		gauge(mBGPPrepending, b2f(b.Running && !b.Master))
-		gauge(mReturnPathHeld, b2f(b.ReturnPathHeld))
-		gauge(mBGPPeerGone, b2f(b.PeerGone))
+		gauge(mReturnPathHeld, b2f(b.ReturnPath != nil))
+		gauge(mBGPPeerGone, b2f(b.ReturnPath != nil && b.ReturnPath.PeerIgnored))
 	}
 	if v := d.VRRP; v != nil {
 		state := 0.0

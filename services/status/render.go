@@ -101,7 +101,7 @@ func WriteStatus(w io.Writer, d *Document) error {
 			s = "not running"
 		}
 		row(t, "BGP", s)
-		if b.ReturnPathHeld {
+		if b.ReturnPath != nil {
 			row(t, "Return path", returnPath(d))
 		}
 	}
@@ -161,13 +161,13 @@ func charon(d *Document) string {
 }
 
 func returnPath(d *Document) string {
-	b := d.BGP
+	rp := d.BGP.ReturnPath
 	s := "held with more-specifics"
-	if !b.ReturnPathSince.IsZero() {
-		s += " since " + clock(d.Time, b.ReturnPathSince)
+	if !rp.Since.IsZero() {
+		s += " since " + clock(d.Time, rp.Since)
 	}
-	if len(b.ReturnPathPrefixes) > 0 {
-		s += ": " + strings.Join(b.ReturnPathPrefixes, " ")
+	if len(rp.Prefixes) > 0 {
+		s += ": " + strings.Join(rp.Prefixes, " ")
 	}
 	return s
 }
@@ -267,15 +267,15 @@ func WriteBGP(w io.Writer, d *Document) error {
 		fmt.Fprintln(w, "BGP speaker running; VRRP backup: prepending its AS path toward AWS")
 	}
 	fmt.Fprintf(w, "Routes in the kernel %d, best paths to AWS over own tunnels %d\n", b.RoutesInstalled, b.AWSPaths)
-	if b.ReturnPathHeld {
+	if rp := b.ReturnPath; rp != nil {
 		fmt.Fprintf(w, "Return path %s\n", returnPath(d))
-	}
-	if b.PeerGone {
-		s := "iBGP peer's paths ignored (peer gone)"
-		if !b.PeerGoneSince.IsZero() {
-			s += " since " + clock(d.Time, b.PeerGoneSince)
+		if rp.PeerIgnored {
+			s := "iBGP peer's paths ignored (peer silent)"
+			if !rp.PeerIgnoredSince.IsZero() {
+				s += " since " + clock(d.Time, rp.PeerIgnoredSince)
+			}
+			fmt.Fprintln(w, s)
 		}
-		fmt.Fprintln(w, s)
 	}
 	fmt.Fprintln(w)
 	t := table(w)

@@ -72,7 +72,7 @@ func TestStatusJSON(t *testing.T) {
 		"health.healthy",
 		"ipsec.tunnels.0.name", "ipsec.tunnels.0.up", "ipsec.tunnels.0.ike_state", "ipsec.tunnels.0.child_state",
 		"ipsec.tunnels.0.bytes_in", "ipsec.tunnels.0.packets_out",
-		"bgp.peers.0.state", "bgp.peers.0.received", "bgp.return_path_held", "bgp.return_path_since",
+		"bgp.peers.0.state", "bgp.peers.0.received", "bgp.return_path.since", "bgp.return_path.prefixes", "bgp.return_path.peer_ignored",
 		"vrrp.state", "vrrp.priority", "vrrp.master_address", "vrrp.transitions",
 		"routes.0.prefix", "routes.0.next_hops.0.gateway",
 	} {
@@ -92,7 +92,7 @@ func TestStatusJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Gateway != "vpn-gw-1" || len(d.Routes) != 1 || d.Routes[0].NextHops[0].Interface != "xfrm1" || !d.BGP.ReturnPathHeld {
+	if d.Gateway != "vpn-gw-1" || len(d.Routes) != 1 || d.Routes[0].NextHops[0].Interface != "xfrm1" || d.BGP.ReturnPath == nil {
 		t.Errorf("client got %+v", d)
 	}
 }
@@ -153,6 +153,7 @@ func TestMetrics(t *testing.T) {
 		`tidegate_bgp_routes_installed 1`,
 		`tidegate_bgp_prepending 0`,
 		`tidegate_return_path_held 1`,
+		`tidegate_bgp_ibgp_peer_gone 1`,
 		`tidegate_vrrp_state 2`,
 		`tidegate_vrrp_master 1`,
 		`tidegate_vrrp_transitions_total 2`,
