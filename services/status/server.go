@@ -261,7 +261,9 @@ func ListenVLAN(ctx context.Context, addr netip.Addr) (net.Listener, error) {
 }
 
 // ListenUnix opens the unix socket at path (mode 0600: root only), creating
-// its directory and replacing a stale socket left by a crashed gateway.
+// its directory and replacing a stale socket left by a crashed gateway. A
+// socket that still answers belongs to another gateway (two standalone
+// gateways given the same run directory) and is left alone.
 func ListenUnix(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
@@ -269,6 +271,10 @@ func ListenUnix(path string) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != os.ModeSocket {
 			return nil, fmt.Errorf("status: %s exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("status: %s is in use by another process", path)
 		}
 		_ = os.Remove(path)
 	}

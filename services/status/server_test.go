@@ -342,6 +342,10 @@ func TestUnixSocket(t *testing.T) {
 	if err != nil || d.Gateway != "vpn-gw-1" {
 		t.Errorf("over the socket: %+v, %v", d, err)
 	}
+	if ln2, err := ListenUnix(path); err == nil {
+		ln2.Close()
+		t.Error("ListenUnix took over a socket that is being served")
+	}
 	cancel()
 	select {
 	case err := <-done:
