@@ -190,6 +190,7 @@ func (b *Base) write(w cpio.RecordWriter, c Config, conf []File) error {
 		cpio.Symlink("var/run", "/run"),
 		cpio.Directory("var/log", 0o755),
 		cpio.Directory("var/lib", 0o755),
+		cpio.Directory("var/tmp", 0o1777),
 		cpio.CharDev("dev/console", 0o600, 5, 1),
 		cpio.CharDev("dev/null", 0o666, 1, 3),
 		// FRR's daemons drop to user frr; vtysh talks to them as group

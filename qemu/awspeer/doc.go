@@ -33,5 +33,6 @@
 // "awspeer: ready" on its serial console when charon has loaded the
 // connections and bgpd runs, then offers a root shell there, where tests
 // type commands (swanctl --list-sas, vtysh -c ..., ping ...). The shell
-// commands aws-charon-start and aws-charon-stop (re)start and kill charon.
+// commands aws-charon-stop and aws-charon-start make AWS's endpoint vanish
+// (charon killed, its kernel SAs flushed: only DPD can tell) and come back.
 package awspeer

@@ -71,6 +71,9 @@ charon {
 	# The XFRM interfaces carry the traffic: no routes or virtual IPs.
 	install_routes = no
 	install_virtual_ip = no
+	# Select by the initiator's order of preference, as AWS does, so that
+	# the customer gateway's first proposal is the one tested.
+	prefer_configured_proposals = no
 	# A peer that stops answering DPD (every 10 s) is declared dead after
 	# five retransmissions, 2 s * 1.5^n: about 30 s, AWS's DPD timeout.
 	retransmit_tries = 4
@@ -166,6 +169,7 @@ router bgp {{.ASN}}
  neighbor {{.Neighbor}} remote-as {{.ASN}}
  neighbor {{.Neighbor}} description {{.Name}}
  neighbor {{.Neighbor}} timers 10 30
+ neighbor {{.Neighbor}} timers connect 5
 {{- end}}
  address-family ipv4 unicast
   network {{.VPC}}

@@ -1,6 +1,7 @@
 package awspeer
 
 import (
+	"github.com/tidegate/tidegate/configs"
 	"net/netip"
 	"strings"
 	"testing"
@@ -110,5 +111,30 @@ func TestValidate(t *testing.T) {
 	}
 	if err := testConfig().Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestFromSite(t *testing.T) {
+	s, err := configs.Load("../../configs/examples/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromSite(s, "vpn-gw-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Tunnels) != 2 || c.Tunnels[0].Name != "vpn-1a" || c.Tunnels[1].OutsideAWS.String() != "198.51.100.10" ||
+		c.Tunnels[0].CustomerASN != 65000 || c.ASN != 64512 || c.Tunnels[0].PSK != "EXAMPLE.psk.for.vpn_1a" {
+		t.Errorf("FromSite(seed, vpn-gw-1) = %+v", c)
+	}
+	all, err := FromSite(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Tunnels) != 4 {
+		t.Errorf("FromSite(seed) has %d tunnels, want 4", len(all.Tunnels))
+	}
+	if _, err := FromSite(s, "nope"); err == nil {
+		t.Error("FromSite with an unknown gateway: no error")
 	}
 }

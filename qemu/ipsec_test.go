@@ -1,0 +1,191 @@
+package qemu
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/qemu/awspeer"
+)
+
+// ipsecSiteYAML is the site of the data-path test: vpn-gw-1 has one tunnel,
+// to the AWS peer guest on the same segment; vpn-gw-2 (not booted) has one
+// to an address nobody holds. The key is new for every run.
+func ipsecSiteYAML(t *testing.T) ([]byte, *configs.Site) {
+	t.Helper()
+	b := make([]byte, 12)
+	rand.Read(b)
+	psk := "tg." + hex.EncodeToString(b)
+	doc := fmt.Sprintf(`version: 1
+site: qemu-ipsec
+vlan:
+  prefix: 10.0.1.0/24
+  virtual_ip: 10.0.1.200
+vrrp:
+  vrid: 10
+bgp:
+  asn: 65000
+gateways:
+  - name: vpn-gw-1
+    priority: 100
+    vlan_address: 10.0.1.2/24
+    tunnels:
+      - name: vpn-1a
+        outside_address: %s
+        inside_cidr: 169.254.80.144/30
+        psk: %s
+  - name: vpn-gw-2
+    priority: 99
+    vlan_address: 10.0.1.3/24
+    tunnels:
+      - name: vpn-2a
+        outside_address: 198.51.100.20
+        inside_cidr: 169.254.82.152/30
+        psk: %s.2
+`, peerOutside, psk, psk)
+	site, err := configs.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(doc), site
+}
+
+// poll runs the peer's cmd every second until its output matches re.
+func poll(ctx context.Context, peer *AWSPeer, cmd string, re *regexp.Regexp) (string, error) {
+	var last string
+	for {
+		out, _, err := peer.Shell(ctx, cmd)
+		if err != nil {
+			return last, err
+		}
+		if last = out; re.MatchString(out) {
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("%q never showed %q: %w; last output:\n%s", cmd, re, ctx.Err(), last)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// TestIPsecDataPath boots the real image as vpn-gw-1 and the AWS peer guest
+// on the same "Internet" segment, and checks the data path the host kernel
+// cannot give: the tunnel comes up (the gateway initiates; AWS only
+// responds), ESP carries pings through both XFRM interfaces, BGP over the
+// tunnel brings the VPC prefix and the VLAN prefix to the two sides so that
+// the VPC host reaches the gateway's VLAN address, and when AWS's endpoint
+// dies the gateway notices by DPD in about 30 s and brings the tunnel back
+// by itself once the endpoint returns.
+func TestIPsecDataPath(t *testing.T) {
+	doc, site := ipsecSiteYAML(t)
+	peerCfg, err := awspeer.FromSite(site, "vpn-gw-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun := peerCfg.Tunnels[0]
+	s, gw := bootSite(t, "vpn-gw-1", netip.MustParsePrefix("10.0.1.2/24"), doc)
+	peer := startPeer(t, s.Netns, peerCfg)
+	start := gw.Started
+	since := func() float64 { return time.Since(start).Seconds() }
+
+	ctx, cancel := context.WithTimeout(context.Background(), 170*time.Second)
+	defer cancel()
+	if _, err := peer.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("AWS peer ready: %.1f s", since())
+	if _, _, err := gw.WaitFor(ctx, 0, regexp.MustCompile(`msg=configured .*gateway=vpn-gw-1`)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("gateway configured: %.1f s", since())
+
+	// The tunnel: AWS's charon shows it established and its CHILD_SA
+	// installed; the gateway says so on its console.
+	sas, err := poll(ctx, peer, "swanctl --list-sas", regexp.MustCompile(`(?s)vpn-1a: #\d+, ESTABLISHED, IKEv2.*vpn-1a: #\d+, reqid \d+, INSTALLED, TUNNEL`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tunnel up (AWS side INSTALLED): %.1f s\n%s", since(), sas)
+	if _, _, err := gw.WaitFor(ctx, 0, regexp.MustCompile(`tunnel=vpn-1a up=true`)); err != nil {
+		t.Fatal(err)
+	}
+
+	// ESP through the XFRM interfaces: AWS's inside address to the
+	// gateway's.
+	out, err := peer.ShellOK(ctx, fmt.Sprintf("ping -c 3 -W 2 %s", tun.CustomerInside()))
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("ping across the tunnel: %v\n%s", err, out)
+	}
+	out, err = peer.ShellOK(ctx, "ip -s link show xfrm1; swanctl --list-sas --ike vpn-1a | grep -E 'bytes_i|in  |out '")
+	if err != nil {
+		t.Error(err)
+	}
+	t.Logf("XFRM interface and SA counters on AWS's side after the pings:\n%s", out)
+
+	// BGP: the gateway's GoBGP session with AWS's bgpd, each side learning
+	// the other's prefix, then the VPC host reaching the gateway's VLAN
+	// address (the route back to 10.0.0.0/24 is the gateway's BGP route).
+	bgpCtx, bgpCancel := context.WithTimeout(ctx, 60*time.Second)
+	route, err := poll(bgpCtx, peer, "vtysh -c 'show ip route 10.0.1.0/24'", regexp.MustCompile(`169\.254\.80\.146, via xfrm1`))
+	bgpCancel()
+	if err != nil {
+		out, _, _ := peer.Shell(ctx, "vtysh -c 'show bgp summary'")
+		t.Errorf("no BGP route to the VLAN prefix on AWS's side: %v\n%s", err, out)
+	} else {
+		t.Logf("BGP route to 10.0.1.0/24 on AWS's side: %.1f s\n%s", since(), route)
+		out, err := peer.ShellOK(ctx, "ping -c 3 -W 2 -I "+awspeer.DefaultVPCHost.String()+" 10.0.1.2")
+		if err != nil || !strings.Contains(out, " 0% packet loss") {
+			t.Errorf("the VPC host cannot reach the gateway's VLAN address: %v\n%s", err, out)
+		} else {
+			t.Logf("VPC host %s -> gateway VLAN address 10.0.1.2 over BGP routes both ways:\n%s", awspeer.DefaultVPCHost, out)
+		}
+	}
+
+	// AWS's endpoint vanishes (charon killed, no DELETE, its SAs gone from
+	// the kernel). The gateway's DPD declares it dead in about 30 s.
+	off := len(gw.Console())
+	if _, err := peer.ShellOK(ctx, "aws-charon-stop"); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	line, off, err := gw.WaitFor(ctx, off, regexp.MustCompile(`.*tunnel=vpn-1a up=false.*`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := time.Since(killed)
+	t.Logf("AWS's endpoint gone: the gateway logged the tunnel down after %.1f s:\n%s", dead.Seconds(), line)
+	if dead > 45*time.Second {
+		t.Errorf("the gateway took %.1f s to notice the dead peer; AWS's DPD timeout is 30 s", dead.Seconds())
+	}
+
+	// The endpoint comes back; AWS never initiates, so the gateway must.
+	if _, err := peer.ShellOK(ctx, "aws-charon-start"); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	line, _, err = gw.WaitFor(ctx, off, regexp.MustCompile(`.*tunnel=vpn-1a up=true.*`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("AWS's charon started again: the gateway brought the tunnel back after %.1f s:\n%s", time.Since(restarted).Seconds(), line)
+	if _, err := poll(ctx, peer, "swanctl --list-sas", regexp.MustCompile(`INSTALLED, TUNNEL`)); err != nil {
+		t.Error(err)
+	}
+	out, err = peer.ShellOK(ctx, fmt.Sprintf("ping -c 3 -W 2 %s", tun.CustomerInside()))
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("ping across the tunnel after it came back: %v\n%s", err, out)
+	}
+
+	if strings.Contains(gw.Console(), tun.PSK) {
+		t.Error("the pre-shared key appeared on the gateway's console")
+	}
+	t.Logf("total: %.1f s", since())
+}
