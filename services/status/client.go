@@ -183,6 +183,12 @@ func (HealthClient) Health(ctx context.Context, gatewayAddress string) (role str
 	}
 	h, err := c.Health(ctx)
 	if err != nil {
+		var se *statusError
+		if !errors.As(err, &se) {
+			// Most likely asked at the public address, where nothing
+			// listens by design.
+			err = fmt.Errorf("%w (the status API listens on the gateway's VLAN address only, port %d: from a host on the VLAN, give --status NAME=VLAN-ADDRESS)", err, Port)
+		}
 		return "", false, err
 	}
 	return h.Role, h.Healthy, nil
