@@ -62,6 +62,8 @@ func run(args []string) int {
 				return 2
 			}
 			return runGateway(gateway.Options{MetadataURL: *url, XFRMInterfaces: true, Firewall: true, Sysctls: true})
+		case "shell":
+			return runShell(args[1:])
 		}
 	}
 	fs := flag.NewFlagSet("tidegate", flag.ContinueOnError)

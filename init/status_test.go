@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,5 +56,37 @@ func TestStatusCommand(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t, "status"); code != 2 || !strings.Contains(errOut, "usage: tidegate status") {
 		t.Errorf("status without an address = %d %q", code, errOut)
+	}
+}
+
+// TestShellCommand runs `tidegate shell` with commands piped in, against a
+// socket where no gateway answers.
+func TestShellCommand(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := os.WriteFile(in, []byte("show status\nreboot\ny\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	oldIn, oldOut := os.Stdin, os.Stdout
+	os.Stdin, os.Stdout = stdin, stdout
+	code := run([]string{"shell", "--socket", filepath.Join(dir, "status.sock")})
+	os.Stdin, os.Stdout = oldIn, oldOut
+	b, _ := os.ReadFile(out)
+	if code != 0 || !strings.Contains(string(b), "Gateway not running (nothing answers on "+dir) {
+		t.Errorf("tidegate shell = %d:\n%s", code, b)
+	}
+	// PID 1 here is not this test binary: reboot must refuse, not signal.
+	if !strings.Contains(string(b), "% reboot: not on the appliance console") {
+		t.Errorf("reboot outside the appliance:\n%s", b)
 	}
 }
