@@ -25,6 +25,30 @@
 // shell, which runs as a separate process (a child of PID 1) and must keep
 // working when the VLAN is down.
 //
+// # Metrics
+//
+// A collector turns the same snapshot into metrics at each scrape, so that
+// /metrics and /status never disagree (promlint-checked names):
+//
+//	tidegate_build_info{version}                  1
+//	tidegate_phase{phase}                         1 for the current phase
+//	tidegate_healthy, tidegate_config_errors, tidegate_uptime_seconds
+//	tidegate_charon_up, tidegate_charon_restarts_total
+//	tidegate_tunnel_up{tunnel}
+//	tidegate_tunnel_bytes_total{tunnel,direction="in|out"}, tidegate_tunnel_packets_total{...}
+//	tidegate_tunnel_rekeys_total{tunnel,sa="ike|child"}
+//	tidegate_bgp_peer_up{peer,address}, tidegate_bgp_peer_uptime_seconds{peer,address}
+//	tidegate_bgp_prefixes_received|accepted|advertised{peer,address}
+//	tidegate_bgp_routes_installed, tidegate_bgp_aws_paths, tidegate_bgp_prepending
+//	tidegate_return_path_held, tidegate_bgp_ibgp_peer_gone
+//	tidegate_vrrp_state (0 initialize, 1 backup, 2 master), tidegate_vrrp_master
+//	tidegate_vrrp_priority, tidegate_vrrp_effective_priority
+//	tidegate_vrrp_transitions_total, tidegate_vrrp_adverts_sent_total,
+//	tidegate_vrrp_adverts_received_total, tidegate_vrrp_adverts_dropped_total{reason}
+//
+// plus the client library's go_* and process_* metrics. peer is the tunnel's
+// name, or "ibgp" for the session with the other gateway.
+//
 // # Secrets
 //
 // Nothing served here holds a pre-shared key or a VRRP password: the Document
