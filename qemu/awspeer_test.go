@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 )
 
@@ -49,11 +50,12 @@ func startPeer(t *testing.T, ns *Netns, cfg awspeer.Config) *AWSPeer {
 	return peer
 }
 
-// TestAWSPeerBoots boots the AWS peer alone and checks from its console
+// TestAWSPeerBoots boots the AWS peer of the seed's four tunnels alone and
+// checks from its console
 // and from the namespace that it is what tests and the lab need: charon with
-// the connection loaded (responder: no SA yet), the XFRM interface with
-// AWS's inside address and MTU, bgpd with the neighbour configured and the
-// VPC prefix, a VPC host that answers, and its outside address on the
+// the connections loaded (responder: no SA yet), the XFRM interfaces with
+// AWS's inside addresses and MTU, bgpd with the neighbours configured and the
+// VPC prefix, a VPC host that answers, and its outside addresses on the
 // segment.
 func TestAWSPeerBoots(t *testing.T) {
 	if os.Getuid() != 0 {
@@ -67,12 +69,20 @@ func TestAWSPeerBoots(t *testing.T) {
 	if err := ns.Bridge("pub", PublicRouter+"/24"); err != nil {
 		t.Fatal(err)
 	}
-	tun := awspeer.Tunnel{
-		Name: "vpn-1a", OutsideAWS: peerOutside,
-		InsideCIDR: netip.MustParsePrefix("169.254.80.144/30"),
-		PSK:        "smoke.test.psk", CustomerASN: 65000,
+	// The lab's peer: the seed's four tunnels, AWS's outside addresses
+	// moved onto this segment.
+	site, err := configs.Load("../configs/examples/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	peer := startPeer(t, ns, awspeer.Config{Tunnels: []awspeer.Tunnel{tun}})
+	cfg, err := awspeer.FromSite(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfg.Tunnels {
+		cfg.Tunnels[i].OutsideAWS = netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)})
+	}
+	peer := startPeer(t, ns, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	up, err := peer.WaitReady(ctx)
@@ -85,15 +95,17 @@ func TestAWSPeerBoots(t *testing.T) {
 		cmd  string
 		want []string
 	}{
-		{"swanctl --list-conns", []string{"vpn-1a: IKEv2", "local:  192.0.2.10", "remote: %any", "vpn-1a: TUNNEL", "0.0.0.0/0"}},
+		{"swanctl --list-conns", []string{"vpn-1a: IKEv2", "local:  192.0.2.10", "remote: %any", "vpn-1a: TUNNEL", "0.0.0.0/0", "vpn-2b: IKEv2", "local:  192.0.2.13"}},
 		{"swanctl --list-sas", nil},
 		{"ip -d link show xfrm1", []string{"mtu 1436", "xfrm if_id 0x1", "alias vpn-1a"}},
-		{"ip -4 addr show", []string{"inet 169.254.80.145/30", "inet 192.0.2.10/24", "inet 10.0.0.24/24"}},
-		{"vtysh -c 'show bgp summary'", []string{"local AS number 64512", "169.254.80.146"}},
+		{"ip -d link show xfrm4", []string{"mtu 1436", "xfrm if_id 0x4", "alias vpn-2b"}},
+		{"ip -4 addr show", []string{"inet 169.254.80.145/30", "inet 169.254.83.157/30", "inet 192.0.2.10/24", "inet 192.0.2.13/24", "inet 10.0.0.24/24"}},
+		{"vtysh -c 'show bgp summary'", []string{"local AS number 64512", "169.254.80.146", "169.254.81.150", "169.254.82.154", "169.254.83.158"}},
 		{"vtysh -c 'show bgp ipv4 unicast'", []string{"10.0.0.0/24"}},
 		{"ping -c 1 -W 2 10.0.0.24", []string{"1 packets received"}},
 		{"ping -c 1 -W 2 " + PublicRouter, []string{"1 packets received"}},
-		{"lsmod", []string{"esp4", "xfrm_interface", "drbg"}},
+		{"lsmod", []string{"esp4", "xfrm_interface", "drbg", "gcm"}},
+		{"ip -V", []string{"iproute2"}},
 	} {
 		out, err := peer.ShellOK(ctx, tc.cmd)
 		if err != nil {
@@ -109,8 +121,10 @@ func TestAWSPeerBoots(t *testing.T) {
 	if _, status, err := peer.Shell(ctx, "false"); err != nil || status != 1 {
 		t.Errorf("Shell(false) = %d, %v; want status 1", status, err)
 	}
-	if out, err := ns.Command("ping", "-c", "1", "-W", "2", peerOutside.String()).CombinedOutput(); err != nil {
-		t.Errorf("the namespace cannot ping the peer's outside address: %v\n%s", err, out)
+	for _, tun := range cfg.Tunnels {
+		if out, err := ns.Command("ping", "-c", "1", "-W", "2", tun.OutsideAWS.String()).CombinedOutput(); err != nil {
+			t.Errorf("the namespace cannot ping the peer's outside address %s: %v\n%s", tun.OutsideAWS, err, out)
+		}
 	}
 
 	// aws-charon-stop / aws-charon-start, as the data-path test uses them.

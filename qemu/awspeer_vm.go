@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -92,16 +93,25 @@ func (p *AWSPeer) WaitReady(ctx context.Context) (time.Duration, error) {
 	return time.Duration(s * float64(time.Second)), nil
 }
 
-var shellSeq atomic.Int64
+var (
+	shellSeq atomic.Int64
+	// shellLocks serializes Shell per VM: two commands typed at once would
+	// interleave on the one console.
+	shellLocks sync.Map // *VM -> *sync.Mutex
+)
 
 // Shell types cmd into the shell on the guest's serial console and returns
 // what it printed (stdout and stderr, "\r" removed) and its exit status.
-// The command runs in the foreground: calls must not overlap.
+// Calls on one VM run one after the other. A command that outlives ctx
+// keeps running in the guest; later calls wait for it there.
 //
 // The markers around the output are typed with their halves quoted apart
 // ("__BE""GIN_n"), so the echo of the typed line never matches them, only
 // what echo prints.
 func (vm *VM) Shell(ctx context.Context, cmd string) (string, int, error) {
+	mu, _ := shellLocks.LoadOrStore(vm, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	n := shellSeq.Add(1)
 	re := regexp.MustCompile(fmt.Sprintf(`(?s)__BEGIN_%d__\r?\n(.*?)__DONE_%d_(\d+)__`, n, n))
 	off := len(vm.Console())
