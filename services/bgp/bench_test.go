@@ -264,8 +264,11 @@ func newRouteCounter(t *testing.T, ns string) *routeCounter {
 	c := &routeCounter{m: make(map[netip.Prefix]bool), done: make(chan struct{})}
 	t.Cleanup(c.stop)
 	err = netlink.RouteSubscribeWithOptions(ch, c.done, netlink.RouteSubscribeOptions{
-		Namespace:         &h,
-		ReceiveBufferSize: 64 << 20,
+		Namespace: &h,
+		// Forced past rmem_max: on a loaded machine 100k notifications
+		// overflow a smaller buffer (ENOBUFS) and are lost.
+		ReceiveBufferSize:      256 << 20,
+		ReceiveBufferForceSize: true,
 		ErrorCallback: func(err error) {
 			select {
 			case <-c.done: // closing

@@ -96,8 +96,9 @@ type Tunnel struct {
 	Remote netip.Addr
 	// RemoteASN is AWS's ASN; 0 selects 64512.
 	RemoteASN uint32
-	// MED is sent to AWS on our prefixes and set on the routes learned
-	// from this tunnel; lower is preferred. 0 selects 100*(index+1).
+	// MED is sent to AWS on our prefixes and, when there are several
+	// tunnels, set on the routes learned from this tunnel; lower is
+	// preferred. 0 selects 100*(index+1).
 	MED uint32
 	// Device is the tunnel's XFRM interface; "" lets the kernel resolve
 	// the next hop (tests run over veth pairs).

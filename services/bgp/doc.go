@@ -21,8 +21,9 @@
 //     the AWS sessions outbound at once.
 //   - Tunnel preference inside one gateway by MED: tunnel i gets MED
 //     100*(i+1) unless configured. The MED is sent to AWS on our prefixes and
-//     written on the routes received from that tunnel, so both directions
-//     prefer the same tunnel; equal MEDs give ECMP. Routes learned over iBGP
+//     written on the routes received from that tunnel (when there is more
+//     than one), so both directions prefer the same tunnel; equal MEDs give
+//     ECMP. Routes learned over iBGP
 //     get a lower LOCAL_PREF so a gateway uses its own tunnels while it has
 //     any, and its peer's only when it has none.
 //   - Kernel routes: GoBGP's best paths (with multipath) go into the main

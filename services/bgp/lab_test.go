@@ -414,6 +414,9 @@ func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
 	if gc := os.Getenv("TIDEGATE_BGP_SPEAKER_GOGC"); gc != "" {
 		cmd.Env = append(cmd.Env, "GOGC="+gc)
 	}
+	if lim := os.Getenv("TIDEGATE_BGP_SPEAKER_GOMEMLIMIT"); lim != "" {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+lim)
+	}
 	logf, err := os.CreateTemp("", "tgbgp-speaker-*.log")
 	if err != nil {
 		t.Fatal(err)

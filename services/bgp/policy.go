@@ -51,8 +51,11 @@ type policyState struct {
 //  0. from the iBGP peer, while PeerGone: everything rejected; otherwise
 //     the return-path halves rejected (a peer's more-specifics of our own
 //     VLAN would beat the connected route in our kernel).
-//  1. from tunnel i: MED of tunnel i, so the first tunnel is preferred (or
-//     ECMP when MEDs are equal); accept.
+//  1. from tunnel i, when there are several: MED of tunnel i, so the first
+//     tunnel is preferred (or ECMP when MEDs are equal); accept. With a
+//     single tunnel there is nothing to choose between (the iBGP peer's
+//     paths lose on LOCAL_PREF first), and an untouched path is not
+//     cloned by GoBGP: at 100k prefixes that is a copy of every path less.
 //  2. from the iBGP peer: LOCAL_PREF 50, so our own tunnels win over the
 //     peer's whatever the MEDs; accept.
 func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
@@ -152,14 +155,16 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 					},
 				})
 			}
-			imp = append(imp, &api.Statement{
-				Name:       fmt.Sprintf("tg-tunnel-%d-in", i),
-				Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY}},
-				Actions: &api.Actions{
-					Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
-					RouteAction: api.RouteAction_ACCEPT,
-				},
-			})
+			if len(cfg.Tunnels) > 1 {
+				imp = append(imp, &api.Statement{
+					Name:       fmt.Sprintf("tg-tunnel-%d-in", i),
+					Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY}},
+					Actions: &api.Actions{
+						Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
+						RouteAction: api.RouteAction_ACCEPT,
+					},
+				})
+			}
 		}
 		req.DefinedSets = append(req.DefinedSets, neighborSet(setAWS, remotes...))
 		exp = append(exp, &api.Statement{

@@ -176,12 +176,32 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 		return fmt.Errorf("bgp: start: %w", err)
 	}
 
+	// Best-path changes go to the kernel from a goroutine of their own, so
+	// that the kernel's route insertion (most of a write's time, spent in
+	// sendto) overlaps with GoBGP's conversion of the next batch to its API
+	// form on the watcher's goroutine. One writer keeps them in order.
+	feed := make(chan []update, 64)
+	go func() {
+		for {
+			select {
+			case ups := <-feed:
+				k.apply(ups)
+			case <-ctx.Done():
+				return // Run is returning: stop removes our routes
+			}
+		}
+	}()
 	// Registered before any peer exists, so no change is missed.
 	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
 		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_BEST}},
 	}}, func(r *api.WatchEventResponse) {
 		if t := r.GetTable(); t != nil {
-			k.apply(s.updates(t.Paths))
+			if ups := s.updates(t.Paths); len(ups) > 0 {
+				select {
+				case feed <- ups:
+				case <-ctx.Done():
+				}
+			}
 		}
 	})
 	if err != nil {
