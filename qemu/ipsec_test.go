@@ -81,7 +81,8 @@ func poll(ctx context.Context, peer *AWSPeer, cmd string, re *regexp.Regexp) (st
 // cannot give: the tunnel comes up (the gateway initiates; AWS only
 // responds), ESP carries pings through both XFRM interfaces, BGP over the
 // tunnel brings the VPC prefix and the VLAN prefix to the two sides so that
-// the VPC host reaches the gateway's VLAN address, and when AWS's endpoint
+// the VPC host reaches the gateway's VLAN address and, forwarded by the
+// gateway, a host on the VLAN, and when AWS's endpoint
 // dies the gateway notices by DPD in about 30 s and brings the tunnel back
 // by itself once the endpoint returns.
 func TestIPsecDataPath(t *testing.T) {
@@ -146,6 +147,26 @@ func TestIPsecDataPath(t *testing.T) {
 			t.Errorf("the VPC host cannot reach the gateway's VLAN address: %v\n%s", err, out)
 		} else {
 			t.Logf("VPC host %s -> gateway VLAN address 10.0.1.2 over BGP routes both ways:\n%s", awspeer.DefaultVPCHost, out)
+		}
+	}
+
+	// Forwarding through the gateway: a VLAN host (the namespace's
+	// VLANHost, routing the VPC through the virtual IP as the seed's hosts
+	// do) and the VPC host reach each other.
+	if err := s.Netns.IP("route", "add", awspeer.DefaultVPC.String(), "via", site.VLAN.VirtualIP.String()); err != nil {
+		t.Fatal(err)
+	}
+	fwdCtx, fwdCancel := context.WithTimeout(ctx, 20*time.Second)
+	err = s.WaitPing(fwdCtx, awspeer.DefaultVPCHost.String())
+	fwdCancel()
+	if err != nil {
+		t.Errorf("VLAN host %s -> VPC host through the gateway and the tunnel: %v", VLANHost, err)
+	} else {
+		out, err := peer.ShellOK(ctx, "ping -c 3 -W 2 -I "+awspeer.DefaultVPCHost.String()+" "+VLANHost)
+		if err != nil || !strings.Contains(out, " 0% packet loss") {
+			t.Errorf("VPC host -> VLAN host %s: %v\n%s", VLANHost, err, out)
+		} else {
+			t.Logf("VLAN host %s <-> VPC host %s through the gateway: %.1f s", VLANHost, awspeer.DefaultVPCHost, since())
 		}
 	}
 
