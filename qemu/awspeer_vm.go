@@ -31,6 +31,8 @@ type AWSPeerOptions struct {
 	// Build says where the pinned kernel comes from; the zero value finds
 	// the repository from the working directory.
 	Build awspeer.BuildOptions
+	// Files are added to the guest's initramfs, e.g. a test binary.
+	Files []awspeer.File
 }
 
 // AWSPeer is a running AWS peer guest: its serial console is a root shell
@@ -60,7 +62,7 @@ func StartAWSPeer(o AWSPeerOptions) (*AWSPeer, error) {
 		return nil, err
 	}
 	initrd := filepath.Join(dir, "initrd.cpio")
-	if err := base.Initramfs(o.Config, initrd); err != nil {
+	if err := base.Initramfs(o.Config, initrd, o.Files...); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}

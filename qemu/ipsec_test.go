@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -209,4 +212,62 @@ func TestIPsecDataPath(t *testing.T) {
 		t.Error("the pre-shared key appeared on the gateway's console")
 	}
 	t.Logf("total: %.1f s", since())
+}
+
+// TestIPsecInterfacesInGuest runs services/ipsec's TestInterfaces (XFRM
+// interfaces made and reconciled over netlink) in the Debian kernel the
+// image boots, which the test host's kernel cannot do. The product image has
+// no shell to start a test binary, so it runs in the AWS peer guest: the same
+// pinned kernel with the same XFRM modules.
+func TestIPsecInterfacesInGuest(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for network namespaces and TAP devices")
+	}
+	bin := filepath.Join(t.TempDir(), "ipsec.test")
+	build := exec.Command("go", "test", "-c", "-o", bin, "../services/ipsec")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c ./services/ipsec: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := NewNetns(fmt.Sprintf("tgqemu-%d-xfrmi", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	if err := ns.Bridge("pub", PublicRouter+"/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Tap("tapaws", "pub"); err != nil {
+		t.Fatal(err)
+	}
+	_, site := ipsecSiteYAML(t)
+	cfg, err := awspeer.FromSite(site, "vpn-gw-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := StartAWSPeer(AWSPeerOptions{
+		Netns: ns, NIC: NIC{Tap: "tapaws", MAC: peerMAC}, Config: cfg,
+		Files: []awspeer.File{{Path: "/usr/local/bin/ipsec.test", Mode: 0o755, Data: data}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peer.Kill)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if _, err := peer.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, status, err := peer.Shell(ctx, "cd /tmp && /usr/local/bin/ipsec.test -test.run '^TestInterfaces$' -test.v -test.count=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("services/ipsec TestInterfaces in the guest:\n%s", out)
+	if status != 0 || !strings.Contains(out, "--- PASS: TestInterfaces") {
+		t.Fatalf("TestInterfaces did not pass in the guest (exit %d)", status)
+	}
 }

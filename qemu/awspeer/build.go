@@ -147,11 +147,14 @@ func hostClosure() ([]string, error) {
 
 // Initramfs writes the guest's initramfs (an uncompressed newc cpio, which
 // the kernel unpacks faster than a compressed one under TCG) for c to path.
-func (b *Base) Initramfs(c Config, path string) error {
+// extra files are added as they are, e.g. a test binary to run in the
+// guest's kernel.
+func (b *Base) Initramfs(c Config, path string, extra ...File) error {
 	conf, err := Render(c)
 	if err != nil {
 		return err
 	}
+	conf = append(conf, extra...)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
