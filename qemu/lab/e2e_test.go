@@ -37,7 +37,7 @@ func TestLab(t *testing.T) {
 		}
 		l.Close()
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
 	t.Run("1 ready", func(t *testing.T) {
@@ -107,7 +107,45 @@ func TestLab(t *testing.T) {
 		gap, _ := p.LongestGap(start)
 		t.Logf("gw-1 killed: longest gap in VLAN host -> VPC replies: %.2f s", gap.Seconds())
 		waitFor(ctx, t, l, "VIP on vpn-gw-2", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
-		waitFor(ctx, t, l, "AWS sends to vpn-gw-2", func(s State) bool { return s.BestVia == "vpn-gw-2" })
+		// Issue 9: gw-2 draws the return path with the halves at once,
+		// although AWS still holds gw-1's routes until its DPD and hold
+		// timers (30 s) expire.
+		s := waitFor(ctx, t, l, "AWS has the more-specifics from vpn-gw-2", func(s State) bool { return s.MoreSpecifics >= 2 })
+		if since := time.Since(start); since > 20*time.Second {
+			t.Errorf("AWS learned the more-specifics %v after the crash, want within a few seconds", since)
+		}
+		t.Logf("AWS after the crash:\n%s", s.Table())
+		// VRRP takeover (3 x 1 s + skew) plus half a second.
+		if gap > 4500*time.Millisecond {
+			t.Errorf("traffic gap %v after the master died, want under 4.5 s (VRRP takeover + 0.5 s)", gap)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("2b gw-1 comes back", func(t *testing.T) {
+		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Stop()
+		if err := p.WaitReplies(ctx, 50); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := l.BootGateway(l.Gateway("vpn-gw-1"), qemu.Image()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(ctx, t, l, "VIP back on vpn-gw-1 (preempt)", func(s State) bool { return s.VIPOwner == "vpn-gw-1" })
+		s := waitFor(ctx, t, l, "AWS back to normal: via vpn-gw-1, no more-specifics",
+			func(s State) bool { return s.BestVia == "vpn-gw-1" && s.MoreSpecifics == 0 && s.ChildSAs == 4 })
+		time.Sleep(2 * time.Second)
+		gap, _ := p.LongestGap(start)
+		t.Logf("gw-1 back %.1f s after its boot began; longest gap in replies: %v\n%s", time.Since(start).Seconds(), gap, s.Table())
+		if gap > time.Second {
+			t.Errorf("gw-1's return cost %v of traffic, want no more than a planned handover", gap)
+		}
 	})
 }
 

@@ -261,7 +261,10 @@ func (l *Lab) BootGateway(g *Gateway, image string) error {
 	for i, br := range []string{"inet", "vlan"} {
 		tap := fmt.Sprintf("tap%s%d", strings.TrimPrefix(g.Name, "vpn-gw-"), i)
 		n[br] = tap
-		if err := l.Switch.Tap(tap, br); err != nil && !strings.Contains(err.Error(), "exists") {
+		if l.Switch.IP("link", "show", tap) == nil {
+			continue // a reboot: the TAP outlives the QEMU that used it
+		}
+		if err := l.Switch.Tap(tap, br); err != nil {
 			return err
 		}
 	}

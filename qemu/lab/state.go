@@ -15,15 +15,15 @@ import (
 // State is what the lab looks like from outside the gateways: from the AWS
 // peer (its SAs and BGP table) and from the VLAN host.
 type State struct {
-	ChildSAs    int               // CHILD_SAs installed on the AWS peer
-	BGPUp       int               // AWS peer's established BGP sessions
-	BGPPeers    map[string]string // AWS peer's neighbour -> state
-	BestVia     string            // gateway AWS sends 10.0.1.0/24 to
-	BestASPath  string
-	VIPOwner    string // gateway whose eth1 MAC answers for the VIP
-	VPCReach    bool   // the VLAN host pings the VPC host
-	FirstHop    string // tracepath's first hop from the VLAN host
-	MoreSpecifc int    // prefixes longer than the advertised ones AWS has from the pair
+	ChildSAs      int               // CHILD_SAs installed on the AWS peer
+	BGPUp         int               // AWS peer's established BGP sessions
+	BGPPeers      map[string]string // AWS peer's neighbour -> state
+	BestVia       string            // gateway AWS sends 10.0.1.0/24 to
+	BestASPath    string
+	VIPOwner      string // gateway whose eth1 MAC answers for the VIP
+	VPCReach      bool   // the VLAN host pings the VPC host
+	FirstHop      string // tracepath's first hop from the VLAN host
+	MoreSpecifics int    // prefixes one bit longer than the advertised one in AWS's table
 }
 
 // peerShell runs a command on the AWS peer's console.
@@ -79,8 +79,11 @@ func (l *Lab) State(ctx context.Context) State {
 			}
 		}
 	}
-	if out, err := l.peerShell(ctx, "vtysh -c 'show ip bgp json' | grep -c '\"prefixlen\":25'"); err == nil {
-		fmt.Sscan(strings.TrimSpace(out), &s.MoreSpecifc)
+	// FRR's table lists each prefix once, its further paths on lines
+	// without it: count the prefixes longer than the advertised one.
+	longer := regexp.MustCompile(fmt.Sprintf(`/%d\s`, prefix.Bits()+1))
+	if out, err := l.peerShell(ctx, "vtysh -c 'show ip bgp'"); err == nil {
+		s.MoreSpecifics = len(longer.FindAllString(out, -1))
 	}
 	s.VPCReach = l.Host.Command("ping", "-c", "1", "-W", "1", VPCHost.String()).Run() == nil
 	if out, err := l.Host.Command("ip", "neigh", "show", l.Site.VLAN.VirtualIP.String()).Output(); err == nil {
