@@ -27,16 +27,16 @@ type NIC struct {
 
 // Options describe a VM.
 type Options struct {
-	Name    string
-	Netns   *Netns
-	Image   string // raw disk image; booted with snapshot=on, never written
+	Name  string
+	Netns *Netns
+	Image string // raw disk image; booted with snapshot=on, never written
 	// BootDisk, when set, is a raw disk booted before Image (which then is
 	// BIOS disk 0x81): for BuildLinodeGRUB's stand-in of Linode's GRUB.
 	BootDisk string
-	NICs    []NIC
-	MemMiB  int       // [512]
-	LogFile string    // the console is copied here too, when set
-	Console io.Writer // and here, e.g. a terminal
+	NICs     []NIC
+	MemMiB   int       // [512]
+	LogFile  string    // the console is copied here too, when set
+	Console  io.Writer // and here, e.g. a terminal
 }
 
 // VM is a running QEMU guest.
