@@ -108,6 +108,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.ran, g.phase = true, PhaseConfiguring
 	g.mu.Unlock()
+	stopStatus := g.startStatus() // statusserver.go
+	defer stopStatus()
 
 	o := g.o
 	log := g.log

@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/services/status"
+)
+
+// fill sets every field reachable from v to a non-zero value: one element
+// in each slice and map, every pointer allocated.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem())
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)))
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0))
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k)
+		fill(e)
+		v.SetMapIndex(k, e)
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(1.5)
+	}
+}
+
+// keys lists the JSON key paths of a decoded value.
+func keys(prefix string, v any, out map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			p := prefix + "." + k
+			out[p] = true
+			keys(p, e, out)
+		}
+	case []any:
+		for _, e := range x {
+			keys(prefix+"[]", e, out)
+		}
+	}
+}
+
+func jsonKeys(t *testing.T, v any) map[string]bool {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	keys("", m, out)
+	return out
+}
+
+// TestStatusDocumentKeepsEveryKey: the status API serves Status through
+// status.Document; a key Status has and the document lacks would silently
+// vanish from /status, the shell and the metrics.
+func TestStatusDocumentKeepsEveryKey(t *testing.T) {
+	var st Status
+	fill(reflect.ValueOf(&st).Elem())
+	want := jsonKeys(t, st)
+	if len(want) < 50 {
+		t.Fatalf("fill reached only %d keys of Status", len(want))
+	}
+	got := jsonKeys(t, toDocument(st))
+	var lost []string
+	for k := range want {
+		if !got[k] {
+			lost = append(lost, k)
+		}
+	}
+	sort.Strings(lost)
+	if len(lost) > 0 {
+		t.Errorf("status.Document drops these keys of gateway.Status (add them to services/status/document.go):\n  %s", strings.Join(lost, "\n  "))
+	}
+	if d := toDocument(st); d.VRRP == nil || d.VRRP.State != "x" || d.IPsec.Tunnels[0].BytesIn != 1 {
+		t.Errorf("round trip lost values: %+v", d)
+	}
+}
+
+// TestStatusAPI runs the status API of a gateway that has not run: the
+// console socket answers at once ("starting", no configuration), and the
+// VLAN listener opens once a role is set.
+func TestStatusAPI(t *testing.T) {
+	dir := t.TempDir()
+	g := New(Options{RunDir: dir, Version: "v9", Log: discard, ConfigFile: "site.yaml", Name: "vpn-gw-1"})
+	stop := g.startStatus()
+	defer stop()
+
+	c, err := status.NewClient(filepath.Join(dir, status.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d, err := c.Status(ctx)
+	if err != nil {
+		t.Fatalf("status over the socket: %v", err)
+	}
+	if d.Phase != PhaseStarting || d.Version != "v9" || d.Time.IsZero() {
+		t.Errorf("document: %+v", d)
+	}
+	if _, err := c.Config(ctx); !errors.Is(err, status.ErrNoConfig) {
+		t.Errorf("config before a role: %v", err)
+	}
+	if h, err := c.Health(ctx); err != nil || h.Healthy {
+		t.Errorf("health before a role: %+v %v", h, err)
+	}
+
+	// A role whose VLAN address is on loopback (every 127/8 address is
+	// local), so that the test can connect to it.
+	site, err := configs.Load("../../configs/examples/seed-keepalived-v2.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ := site.Gateway("vpn-gw-1")
+	vlan := netip.MustParsePrefix("127.77.0.1/8")
+	g.mu.Lock()
+	g.role = &Role{Site: site, Self: self, VLANAddress: vlan}
+	g.mu.Unlock()
+
+	addr := netip.AddrPortFrom(vlan.Addr(), status.Port).String()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no status API on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	vc, err := status.NewClient(vlan.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = vc.Status(ctx)
+	if err != nil || d.Gateway != "vpn-gw-1" || d.Peer != "vpn-gw-2" {
+		t.Errorf("status on the VLAN address: %+v %v", d, err)
+	}
+	conf, err := vc.Config(ctx)
+	if err != nil || !strings.Contains(string(conf), "vpn-gw-2") {
+		t.Errorf("config: %q %v", conf, err)
+	}
+	for _, secret := range []string{"password", "EXAMPLE.psk"} {
+		if strings.Contains(string(conf), secret) {
+			t.Errorf("config shows the secret %q", secret)
+		}
+	}
+	for _, path := range []string{"/status", "/metrics", "/healthz", "/log"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, secret := range []string{"password", "EXAMPLE.psk"} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("GET %s shows the secret %q", path, secret)
+			}
+		}
+	}
+
+	stop()
+	if _, err := c.Status(ctx); !status.NotRunning(err) {
+		t.Errorf("after stop: %v, want nothing listening", err)
+	}
+}
