@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tidegate/tidegate/qemu/awspeer"
@@ -66,10 +64,10 @@ func StartAWSPeer(o AWSPeerOptions) (*AWSPeer, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	vm, err := startKernel(dir, kernelOptions{
+	vm, err := Start(Options{
 		Name: o.Name, Netns: o.Netns, NICs: []NIC{o.NIC}, MemMiB: o.MemMiB,
 		Kernel: base.Kernel, Initrd: initrd, Append: awspeer.CmdLine,
-		LogFile: o.LogFile, Console: o.Console,
+		LogFile: o.LogFile, Console: o.Console, Dir: dir,
 	})
 	if err != nil {
 		os.RemoveAll(dir)
@@ -137,74 +135,3 @@ func (vm *VM) ShellOK(ctx context.Context, cmd string) (string, error) {
 }
 
 // kernelOptions describe a guest booted with -kernel/-initrd.
-type kernelOptions struct {
-	Name                   string
-	Netns                  *Netns
-	NICs                   []NIC
-	MemMiB                 int
-	Kernel, Initrd, Append string
-	LogFile                string
-	Console                io.Writer
-}
-
-// startKernel boots a kernel and initramfs, the way Start boots the disk
-// image, with the VM's runtime files in dir (removed by Kill). It exists
-// because Options has no kernel fields; it keeps Start's machine (TCG, -cpu
-// max and virtio-rng for entropy, virtio-net NICs on TAPs, the console on
-// stdio, QMP) and adds -no-reboot so that a guest panic ends QEMU.
-func startKernel(dir string, o kernelOptions) (*VM, error) {
-	vm := &VM{Name: o.Name, qmp: filepath.Join(dir, "qmp.sock"), dir: dir, changed: make(chan struct{}), exited: make(chan struct{})}
-	args := []string{
-		"-name", o.Name,
-		"-machine", "pc", "-cpu", "max", "-m", strconv.Itoa(o.MemMiB), "-smp", "1",
-		"-device", "virtio-rng-pci",
-		"-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-		"-qmp", "unix:" + vm.qmp + ",server=on,wait=off",
-		"-kernel", o.Kernel, "-initrd", o.Initrd, "-append", o.Append,
-	}
-	for i, nic := range o.NICs {
-		id := fmt.Sprintf("net%d", i)
-		args = append(args,
-			"-netdev", "tap,id="+id+",ifname="+nic.Tap+",script=no,downscript=no",
-			"-device", fmt.Sprintf("virtio-net-pci,netdev=%s,mac=%s,addr=0x%x", id, nic.MAC, 0x10+i))
-	}
-	if o.NICs == nil {
-		args = append(args, "-nic", "none")
-	}
-	var cmd *exec.Cmd
-	if o.Netns != nil {
-		cmd = o.Netns.Command("qemu-system-x86_64", args...)
-	} else {
-		cmd = exec.Command("qemu-system-x86_64", args...)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var logf *os.File
-	var err error
-	if o.LogFile != "" {
-		if logf, err = os.Create(o.LogFile); err != nil {
-			return nil, err
-		}
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = cmd.Stdout
-	if vm.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	vm.Started = time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("qemu: %w", err)
-	}
-	vm.cmd = cmd
-	var copies []io.Writer
-	if logf != nil {
-		copies = append(copies, logf)
-	}
-	if o.Console != nil {
-		copies = append(copies, o.Console)
-	}
-	go vm.capture(stdout, io.MultiWriter(copies...), logf)
-	return vm, nil
-}

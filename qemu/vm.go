@@ -33,10 +33,17 @@ type Options struct {
 	// BootDisk, when set, is a raw disk booted before Image (which then is
 	// BIOS disk 0x81): for BuildLinodeGRUB's stand-in of Linode's GRUB.
 	BootDisk string
-	NICs     []NIC
-	MemMiB   int       // [512]
-	LogFile  string    // the console is copied here too, when set
-	Console  io.Writer // and here, e.g. a terminal
+	// Kernel, Initrd and Append boot a kernel directly instead of Image,
+	// for guests that are not the product (the AWS peer). Such a guest
+	// gets -no-reboot, so that a panic ends QEMU.
+	Kernel, Initrd, Append string
+	NICs                   []NIC
+	MemMiB                 int       // [512]
+	LogFile                string    // the console is copied here too, when set
+	Console                io.Writer // and here, e.g. a terminal
+	// Dir holds the VM's runtime files and is removed by Kill; [a new
+	// temporary directory].
+	Dir string
 }
 
 // VM is a running QEMU guest.
@@ -59,15 +66,20 @@ type VM struct {
 
 // Start boots the image. The caller must Kill (or Wait for) the VM.
 func Start(o Options) (*VM, error) {
-	if _, err := os.Stat(o.Image); err != nil {
-		return nil, fmt.Errorf("disk image: %w (run `make image`)", err)
+	if o.Kernel == "" {
+		if _, err := os.Stat(o.Image); err != nil {
+			return nil, fmt.Errorf("disk image: %w (run `make image`)", err)
+		}
 	}
 	if o.MemMiB == 0 {
 		o.MemMiB = 512
 	}
-	dir, err := os.MkdirTemp("", "tgvm-"+o.Name+"-")
-	if err != nil {
-		return nil, err
+	dir := o.Dir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "tgvm-"+o.Name+"-"); err != nil {
+			return nil, err
+		}
 	}
 	vm := &VM{Name: o.Name, qmp: filepath.Join(dir, "qmp.sock"), dir: dir, changed: make(chan struct{}), exited: make(chan struct{})}
 	args := []string{
@@ -79,10 +91,15 @@ func Start(o Options) (*VM, error) {
 		"-device", "virtio-rng-pci",
 		"-display", "none", "-monitor", "none", "-serial", "stdio",
 		"-qmp", "unix:" + vm.qmp + ",server=on,wait=off",
+	}
+	if o.Kernel != "" {
+		args = append(args, "-no-reboot", "-kernel", o.Kernel, "-initrd", o.Initrd, "-append", o.Append)
+	} else {
 		// Linode's Direct Disk: SeaBIOS runs the disk's first sector.
-		"-device", "virtio-scsi-pci,id=scsi0",
-		"-drive", "file=" + o.Image + ",format=raw,if=none,id=disk0,snapshot=on",
-		"-device", "scsi-hd,drive=disk0,bus=scsi0.0,bootindex=1",
+		args = append(args,
+			"-device", "virtio-scsi-pci,id=scsi0",
+			"-drive", "file="+o.Image+",format=raw,if=none,id=disk0,snapshot=on",
+			"-device", "scsi-hd,drive=disk0,bus=scsi0.0,bootindex=1")
 	}
 	if o.BootDisk != "" {
 		args = append(args,
@@ -108,6 +125,7 @@ func Start(o Options) (*VM, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var logf *os.File
 	if o.LogFile != "" {
+		var err error
 		if logf, err = os.Create(o.LogFile); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,14 +50,16 @@ func TestLab(t *testing.T) {
 		if s.ChildSAs != 4 || s.BGPUp != 4 {
 			t.Errorf("AWS has %d CHILD_SAs and %d BGP sessions, want 4 and 4", s.ChildSAs, s.BGPUp)
 		}
-		if s.VIPOwner != "vpn-gw-1" {
-			t.Errorf("VIP held by %q, want vpn-gw-1 (priority 100)", s.VIPOwner)
+		// Whichever gateway has a path to AWS first may hold the VIP for a
+		// moment (a gateway without one lowers its priority); gw-1
+		// (priority 100) preempts once its own BGP sessions are up. gw-2
+		// prepends while backup, so AWS then returns traffic through gw-1.
+		s = waitFor(ctx, t, l, "VIP, first hop and AWS's best path on vpn-gw-1", func(s State) bool {
+			return s.VIPOwner == "vpn-gw-1" && s.FirstHop == "vpn-gw-1" && s.BestVia == "vpn-gw-1"
+		})
+		if !s.VPCReach {
+			t.Error("the VLAN host does not reach the VPC host")
 		}
-		if s.FirstHop != "vpn-gw-1" {
-			t.Errorf("the VLAN host's first hop to the VPC is %q, want vpn-gw-1", s.FirstHop)
-		}
-		// gw-2 prepends while backup, so AWS returns traffic through gw-1.
-		waitFor(ctx, t, l, "AWS's best path via vpn-gw-1", func(s State) bool { return s.BestVia == "vpn-gw-1" })
 	})
 	if t.Failed() {
 		return
@@ -88,6 +91,48 @@ func TestLab(t *testing.T) {
 		}
 		waitFor(ctx, t, l, "4 CHILD_SAs again (tidegate re-initiates)", func(s State) bool { return s.ChildSAs == 4 && s.BGPUp == 4 })
 	})
+
+	t.Run("4 both tunnels of gw-1 die", func(t *testing.T) {
+		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Stop()
+		if err := p.WaitReplies(ctx, 50); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		// AWS takes both of gw-1's tunnels out of service: DELETEs, and
+		// gw-1's attempts to bring them back are refused.
+		if _, err := l.peerShell(ctx, "aws-tunnels-down vpn-1a vpn-1b"); err != nil {
+			t.Fatal(err)
+		}
+		// The design: gw-1 has no path to AWS left, so its VRRP priority
+		// drops below gw-2's and gw-2 takes the VIP; until then gw-1
+		// forwards over iBGP to gw-2, and AWS has only gw-2's routes.
+		waitFor(ctx, t, l, "VIP on vpn-gw-2 (gw-1 gave way)", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
+		waitFor(ctx, t, l, "AWS sends to vpn-gw-2", func(s State) bool { return s.BestVia == "vpn-gw-2" })
+		if err := p.WaitReplies(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		gap, _ := p.LongestGap(start)
+		t.Logf("both of gw-1's tunnels down: longest gap in replies %v", gap)
+		// Measured 3.4 s: until gw-1 gives way, return traffic AWS still
+		// sends into the deleted tunnels is lost (the AWS peer keeps those
+		// BGP sessions until their hold timer, see the issue notes).
+		if gap > 6*time.Second {
+			t.Errorf("traffic stopped for %v with gw-1's tunnels down", gap)
+		}
+		if _, err := l.peerShell(ctx, "aws-tunnels-up"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(ctx, t, l, "gw-1's tunnels back and gw-1 master again", func(s State) bool {
+			return s.ChildSAs == 4 && s.BGPUp == 4 && s.VIPOwner == "vpn-gw-1" && s.BestVia == "vpn-gw-1"
+		})
+	})
+	if t.Failed() {
+		return
+	}
 
 	t.Run("2 gw-1 crashes", func(t *testing.T) {
 		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
@@ -146,6 +191,78 @@ func TestLab(t *testing.T) {
 		if gap > time.Second {
 			t.Errorf("gw-1's return cost %v of traffic, want no more than a planned handover", gap)
 		}
+	})
+
+	if t.Failed() {
+		return
+	}
+
+	t.Run("6 planned reimage of gw-1", func(t *testing.T) {
+		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Stop()
+		if err := p.WaitReplies(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		gw1 := l.Gateway("vpn-gw-1")
+		// A Linode shutdown or rebuild presses the ACPI power button.
+		if err := gw1.VM.Powerdown(); err != nil {
+			t.Fatal(err)
+		}
+		down, cancelDown := context.WithTimeout(ctx, 40*time.Second)
+		err = gw1.VM.Wait(down)
+		cancelDown()
+		if err != nil {
+			t.Fatalf("gw-1 did not power off: %v", err)
+		}
+		t.Logf("gw-1 powered off %.1f s after the power button", time.Since(start).Seconds())
+		waitFor(ctx, t, l, "VIP on vpn-gw-2", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
+		lostDown := p.Lost(start)
+		gapDown, _ := p.LongestGap(start)
+		if err := l.BootGateway(gw1, qemu.Image()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(ctx, t, l, "VIP back on vpn-gw-1", func(s State) bool { return s.VIPOwner == "vpn-gw-1" })
+		waitFor(ctx, t, l, "AWS via vpn-gw-1 again", func(s State) bool { return s.BestVia == "vpn-gw-1" && s.ChildSAs == 4 })
+		time.Sleep(2 * time.Second)
+		lost := p.Lost(start)
+		gap, _ := p.LongestGap(start)
+		t.Logf("planned reimage at 100 pings/s: %d lost going down (longest gap %v), %d lost in all (longest gap %v)", lostDown, gapDown, lost, gap)
+		// The goal is 0 lost (issue 6); what this asserts for now is no
+		// more than a planned handover's worth of gap, and the count is
+		// logged (see the issue notes).
+		if gap > time.Second {
+			t.Errorf("traffic stopped for %v across the planned reimage, want well under a second", gap)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("8 bad user data on gw-2", func(t *testing.T) {
+		gw2 := l.Gateway("vpn-gw-2")
+		good := l.opts.SiteYAML
+		bad := strings.Replace(string(good), "vrid: 10", "vrid: 0", 1)
+		gw2.Metadata.SetUserData([]byte(bad))
+		gw2.VM.Kill()
+		if err := l.BootGateway(gw2, qemu.Image()); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := gw2.VM.WaitFor(ctx, 0, regexp.MustCompile(`config: line \d+: vrrp\.vrid`)); err != nil {
+			t.Fatal(err)
+		}
+		s := l.State(ctx)
+		if !s.VPCReach || s.VIPOwner != "vpn-gw-1" {
+			t.Errorf("with gw-2's user data broken, gw-1 must keep serving: %s", s.Summary())
+		}
+		gw2.Metadata.SetUserData(good)
+		if _, _, err := gw2.VM.WaitFor(ctx, 0, regexp.MustCompile(`msg=configured .*gateway=vpn-gw-2`)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(ctx, t, l, "gw-2's tunnels and BGP back after the fix", func(s State) bool { return s.ChildSAs == 4 && s.BGPUp == 4 })
 	})
 }
 

@@ -18,7 +18,7 @@ type Pinger struct {
 	cmd     *exec.Cmd
 	mu      sync.Mutex
 	replies []time.Time
-	sent    int
+	seqs    []int // icmp_seq of each reply
 	done    chan struct{}
 }
 
@@ -52,7 +52,7 @@ func (p *Pinger) read(r io.Reader) {
 		seq, _ := strconv.Atoi(m[2])
 		p.mu.Lock()
 		p.replies = append(p.replies, time.Unix(0, int64(sec*1e9)))
-		p.sent = max(p.sent, seq)
+		p.seqs = append(p.seqs, seq)
 		p.mu.Unlock()
 	}
 }
@@ -83,6 +83,31 @@ func (p *Pinger) WaitReplies(ctx context.Context, n int) error {
 		}
 	}
 	return nil
+}
+
+// Lost is how many echo requests got no reply between the first and the
+// last reply received after since: the gaps in the replies' sequence
+// numbers (ping's own count, whatever its real sending rate).
+func (p *Pinger) Lost(since time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first, last, got := -1, -1, 0
+	for i, r := range p.replies {
+		if r.Before(since) {
+			continue
+		}
+		if first < 0 {
+			first = p.seqs[i]
+		}
+		last = p.seqs[i]
+		got++
+	}
+	if first < 0 {
+		return 0
+	}
+	// icmp_seq wraps at 65536: at 100/s that is 11 minutes, longer than a
+	// scenario.
+	return (last - first + 1) - got
 }
 
 // LongestGap is the longest time between two consecutive replies after
