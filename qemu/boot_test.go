@@ -106,6 +106,16 @@ func TestBootConfiguresFromMetadata(t *testing.T) {
 	if err := site.WaitPing(ctx, "10.0.1.2"); err != nil {
 		t.Error(err)
 	}
+	// The console shell (Lish) answers show commands.
+	shellOff := len(vm.Console())
+	vm.Type("show vrrp")
+	if _, _, err := vm.WaitFor(ctx, shellOff, regexp.MustCompile(`10\.0\.1\.200`)); err != nil {
+		t.Errorf("show vrrp on the console: %v", err)
+	}
+	vm.Type("show config")
+	if _, _, err := vm.WaitFor(ctx, shellOff, regexp.MustCompile(`psk: ["']?\*{5}`)); err != nil {
+		t.Errorf("show config on the console (secrets masked): %v", err)
+	}
 	if strings.Contains(vm.Console(), "EXAMPLE.psk") {
 		t.Error("a pre-shared key appeared on the console")
 	}
@@ -144,6 +154,12 @@ func TestBootInvalidUserData(t *testing.T) {
 	}
 	if err := site.WaitPing(ctx, "10.0.1.3"); err != nil {
 		t.Errorf("with a broken configuration the box must stay reachable on its ipam_address: %v", err)
+	}
+	// The console shell (Lish) shows the same errors.
+	off := len(vm.Console())
+	vm.Type("show status")
+	if _, _, err := vm.WaitFor(ctx, off, regexp.MustCompile(`Configuration errors in the user data \(1\)`)); err != nil {
+		t.Error(err)
 	}
 	if strings.Contains(vm.Console(), "msg=configured") {
 		t.Fatal("configured with an invalid configuration")

@@ -52,7 +52,10 @@ func roleFromFile(path, name string) (*Role, error) {
 // it names the host after the label and puts the ipam_address on the VLAN
 // interface, so that a box with a broken configuration is still reachable on
 // the VLAN. Errors are logged when they change and every repeatEvery.
-func roleFromMetadata(ctx context.Context, md *metadata.Client, vlanIface string, log *slog.Logger) (*Role, error) {
+//
+// report is told the current configuration errors (one per line) each
+// time they change, and nil once the configuration is good, for Status.
+func roleFromMetadata(ctx context.Context, md *metadata.Client, vlanIface string, log *slog.Logger, report func([]string)) (*Role, error) {
 	var (
 		lastErr    string
 		lastLogged time.Time
@@ -80,9 +83,13 @@ func roleFromMetadata(ctx context.Context, md *metadata.Client, vlanIface string
 		}
 		role, err := roleFrom(info, vlanAddr)
 		if err == nil {
+			report(nil)
 			return role, nil
 		}
 		if msg := err.Error(); msg != lastErr || time.Since(lastLogged) >= repeatEvery {
+			if msg != lastErr {
+				report(errorLines(err))
+			}
 			logConfigError(log, err)
 			lastErr, lastLogged = msg, time.Now()
 		}
@@ -137,9 +144,19 @@ func ipamAddress(info *metadata.Info) netip.Prefix {
 // on one 19200-baud line is unreadable.
 func logConfigError(log *slog.Logger, err error) {
 	log.Error("CONFIGURATION ERROR in the user data: the gateway waits for a valid site YAML (it polls the Metadata Service; no reboot needed)")
+	for _, line := range errorLines(err) {
+		log.Error("config: " + line)
+	}
+}
+
+// errorLines splits an error into its non-empty lines (configs.Errors has
+// one problem per line).
+func errorLines(err error) []string {
+	var lines []string
 	for _, line := range strings.Split(err.Error(), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			log.Error("config: " + line)
+			lines = append(lines, line)
 		}
 	}
+	return lines
 }

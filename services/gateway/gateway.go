@@ -71,6 +71,8 @@ type Gateway struct {
 	role  *Role
 	svcs  *services // nil until the services are built
 	err   string    // why the services stopped, if one failed
+	// configErrors are the user data's problems while configuring.
+	configErrors []string
 }
 
 // Phases of a Gateway, as Status reports them.
@@ -130,7 +132,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 				"xfrm_interfaces", o.XFRMInterfaces, "firewall", o.Firewall, "sysctls", o.Sysctls)
 		}
 		var err error
-		if role, err = appliance(ctx, o, log); err != nil {
+		if role, err = appliance(ctx, o, log, g.setConfigErrors); err != nil {
 			return g.fail(err)
 		}
 	}
@@ -152,6 +154,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.setPhase(PhaseStopped)
 	return nil
+}
+
+// setConfigErrors records the user data's current problems for Status.
+func (g *Gateway) setConfigErrors(lines []string) {
+	g.mu.Lock()
+	g.configErrors = lines
+	g.mu.Unlock()
 }
 
 func (g *Gateway) setPhase(p string) {
@@ -181,7 +190,7 @@ func mode(o Options) string {
 }
 
 // appliance does what a Linode boot needs before the services can start.
-func appliance(ctx context.Context, o Options, log *slog.Logger) (*Role, error) {
+func appliance(ctx context.Context, o Options, log *slog.Logger, report func([]string)) (*Role, error) {
 	if err := netconf.Loopback(); err != nil {
 		log.Error("loopback", "err", err)
 	}
@@ -196,7 +205,7 @@ func appliance(ctx context.Context, o Options, log *slog.Logger) (*Role, error) 
 	md := metadata.New(o.MetadataURL, metadata.WithLogger(o.Log.With("svc", "metadata")))
 	// The VLAN interface name comes from the configuration, which we do not
 	// have yet: eth1 is where Linode puts the second interface of a profile.
-	role, err := roleFromMetadata(ctx, md, "eth1", log)
+	role, err := roleFromMetadata(ctx, md, "eth1", log, report)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,9 @@ type Status struct {
 	Started       time.Time `json:"started"`
 	UptimeSeconds float64   `json:"uptime_seconds"`  // of the gateway process
 	Error         string    `json:"error,omitempty"` // why the gateway stopped, when it failed
+	// ConfigErrors are the user data's problems while the gateway waits
+	// for a valid site configuration, one per line (key path and line).
+	ConfigErrors []string `json:"config_errors,omitempty"`
 
 	Health *HealthStatus `json:"health,omitempty"`
 	IPsec  *IPsecStatus  `json:"ipsec,omitempty"`
@@ -139,6 +142,7 @@ func (g *Gateway) Status() Status {
 		Started:       g.started,
 		UptimeSeconds: time.Since(g.started).Seconds(),
 		Error:         g.err,
+		ConfigErrors:  g.configErrors,
 	}
 	g.mu.Unlock()
 	if role != nil {
