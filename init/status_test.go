@@ -18,10 +18,10 @@ func TestStatusCommand(t *testing.T) {
 	doc := status.Document{
 		Time: time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC), Version: "v1", Mode: "appliance", Phase: "running",
 		Gateway: "vpn-gw-1", VLANAddress: "10.0.1.2/24",
-		VRRP:    &status.VRRP{State: "master", Priority: 100, EffectivePriority: 100},
-		BGP:     &status.BGP{Running: true, Master: true, Peers: []status.Peer{{Name: "vpn-1a", Address: "169.254.80.145", ASN: 64512, State: "idle"}}},
-		IPsec:   &status.IPsec{CharonRunning: true},
-		Routes:  []status.Route{},
+		VRRP:   &status.VRRP{State: "master", Priority: 100, EffectivePriority: 100},
+		BGP:    &status.BGP{Running: true, Master: true, Peers: []status.Peer{{Name: "vpn-1a", Address: "169.254.80.145", ASN: 64512, State: "idle"}}},
+		IPsec:  &status.IPsec{CharonRunning: true},
+		Routes: []status.Route{},
 	}
 	srv, err := status.NewServer(status.Config{
 		Status: func() status.Document { return doc },
