@@ -60,6 +60,44 @@ func TestLab(t *testing.T) {
 		if !s.VPCReach {
 			t.Error("the VLAN host does not reach the VPC host")
 		}
+		// The status API and metrics, read from the VLAN host as an
+		// operator would, agree; no secret appears in them.
+		for _, g := range l.Gateways {
+			want := map[string]string{"vpn-gw-1": "master", "vpn-gw-2": "backup"}[g.Name]
+			d, body, err := l.GatewayStatus(ctx, g)
+			if err != nil {
+				t.Errorf("%s status API: %v", g.Name, err)
+				continue
+			}
+			if d.Gateway != g.Name || d.Phase != "running" || d.VRRP == nil || d.VRRP.State != want {
+				t.Errorf("%s /status: gateway %q phase %q vrrp %+v, want %s running %s", g.Name, d.Gateway, d.Phase, d.VRRP, g.Name, want)
+			}
+			up := 0
+			if d.IPsec != nil {
+				for _, tn := range d.IPsec.Tunnels {
+					if tn.Up {
+						up++
+					}
+				}
+			}
+			if up != 2 {
+				t.Errorf("%s /status: %d tunnels up, want 2", g.Name, up)
+			}
+			metrics, err := l.GatewayMetrics(ctx, g)
+			if err != nil {
+				t.Errorf("%s metrics: %v", g.Name, err)
+			}
+			for _, tn := range l.Site.Gateways {
+				for _, tt := range tn.Tunnels {
+					if strings.Contains(string(body), tt.PSK.Reveal()) || strings.Contains(metrics, tt.PSK.Reveal()) {
+						t.Errorf("%s: a pre-shared key is in the status API", g.Name)
+					}
+				}
+			}
+			if !strings.Contains(metrics, "tidegate_tunnel_up{") {
+				t.Errorf("%s metrics lack tidegate_tunnel_up", g.Name)
+			}
+		}
 	})
 	if t.Failed() {
 		return

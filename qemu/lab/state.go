@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tidegate/tidegate/services/status"
 )
 
 // State is what the lab looks like from outside the gateways: from the AWS
@@ -204,4 +206,24 @@ func (s State) Table() string {
 	fmt.Fprintf(&b, "VLAN host first hop:        %s\n", orDash(s.FirstHop))
 	fmt.Fprintf(&b, "VLAN host reaches %s: %v\n", VPCHost, s.VPCReach)
 	return b.String()
+}
+
+// GatewayStatus reads a gateway's status API from the VLAN host, where it
+// is served (VLAN address, port status.Port).
+func (l *Lab) GatewayStatus(ctx context.Context, g *Gateway) (*status.Document, []byte, error) {
+	body, err := l.Host.HTTPGet(ctx, fmt.Sprintf("http://%s/status", netip.AddrPortFrom(g.VLAN.Addr(), status.Port)))
+	if err != nil {
+		return nil, nil, err
+	}
+	var d status.Document
+	if err := json.Unmarshal(body, &d); err != nil {
+		return nil, body, fmt.Errorf("%s /status: %w", g.Name, err)
+	}
+	return &d, body, nil
+}
+
+// GatewayMetrics reads a gateway's Prometheus metrics from the VLAN host.
+func (l *Lab) GatewayMetrics(ctx context.Context, g *Gateway) (string, error) {
+	body, err := l.Host.HTTPGet(ctx, fmt.Sprintf("http://%s/metrics", netip.AddrPortFrom(g.VLAN.Addr(), status.Port)))
+	return string(body), err
 }
