@@ -104,14 +104,7 @@ func TestLab(t *testing.T) {
 	}
 
 	t.Run("3 one tunnel of gw-1 dies", func(t *testing.T) {
-		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
-		if err := p.WaitReplies(ctx, 50); err != nil {
-			t.Fatal(err)
-		}
+		p := pinging(ctx, t, l, 50)
 		start := time.Now()
 		// AWS's side terminates the first tunnel (as a tunnel endpoint
 		// replacement does); tidegate initiates it again.
@@ -131,14 +124,7 @@ func TestLab(t *testing.T) {
 	})
 
 	t.Run("4 both tunnels of gw-1 die", func(t *testing.T) {
-		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
-		if err := p.WaitReplies(ctx, 50); err != nil {
-			t.Fatal(err)
-		}
+		p := pinging(ctx, t, l, 50)
 		start := time.Now()
 		// AWS takes both of gw-1's tunnels out of service: DELETEs, and
 		// gw-1's attempts to bring them back are refused.
@@ -173,14 +159,7 @@ func TestLab(t *testing.T) {
 	}
 
 	t.Run("2 gw-1 crashes", func(t *testing.T) {
-		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
-		if err := p.WaitReplies(ctx, 50); err != nil {
-			t.Fatal(err)
-		}
+		p := pinging(ctx, t, l, 50)
 		gw1 := l.Gateway("vpn-gw-1")
 		start := time.Now()
 		gw1.VM.Kill()
@@ -208,14 +187,7 @@ func TestLab(t *testing.T) {
 	}
 
 	t.Run("2b gw-1 comes back", func(t *testing.T) {
-		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
-		if err := p.WaitReplies(ctx, 50); err != nil {
-			t.Fatal(err)
-		}
+		p := pinging(ctx, t, l, 50)
 		start := time.Now()
 		if err := l.BootGateway(l.Gateway("vpn-gw-1"), qemu.Image()); err != nil {
 			t.Fatal(err)
@@ -236,14 +208,7 @@ func TestLab(t *testing.T) {
 	}
 
 	t.Run("6 planned reimage of gw-1", func(t *testing.T) {
-		p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
-		if err := p.WaitReplies(ctx, 100); err != nil {
-			t.Fatal(err)
-		}
+		p := pinging(ctx, t, l, 100)
 		start := time.Now()
 		gw1 := l.Gateway("vpn-gw-1")
 		// A Linode shutdown or rebuild presses the ACPI power button.
@@ -302,6 +267,21 @@ func TestLab(t *testing.T) {
 		}
 		waitFor(ctx, t, l, "gw-2's tunnels and BGP back after the fix", func(s State) bool { return s.ChildSAs == 4 && s.BGPUp == 4 })
 	})
+}
+
+// pinging starts the VLAN host pinging the VPC host every 10 ms, stopped
+// at the end of the test, and waits until n replies came back.
+func pinging(ctx context.Context, t *testing.T, l *Lab, n int) *Pinger {
+	t.Helper()
+	p, err := l.StartPinger(VPCHost.String(), 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	if err := p.WaitReplies(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func waitFor(ctx context.Context, t *testing.T, l *Lab, what string, ok func(State) bool) State {
