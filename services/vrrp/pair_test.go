@@ -173,12 +173,15 @@ func TestPairPreemptDelay(t *testing.T) {
 func TestPairTrack(t *testing.T) {
 	l := newLab(t)
 	a, b := startPair(t, l, nil, nil)
-	n := b.count()
+	n, na0 := b.count(), a.count()
 	a.command("track aws -20")
 	_, ev := b.waitState(n, "master", 5*time.Second)
 	if ev.Reason != "preempt" {
 		t.Errorf("b became master for %q", ev.Reason)
 	}
+	// a steps down when b's first advert as master arrives, a moment after
+	// b's own transition.
+	a.waitState(na0, "backup", 5*time.Second)
 	if s := a.status(); s.EffectivePriority != 80 || s.State != "backup" {
 		t.Errorf("a: %+v", s)
 	}
