@@ -2,18 +2,36 @@ package gateway
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tidegate/tidegate/services/vrrp"
 )
 
 type fakeReturnPath struct {
 	held, gone, back bool
-	calls            int
+	holds            int
 }
 
-func (f *fakeReturnPath) HoldReturnPath(on bool) { f.held = on; f.calls++ }
-func (f *fakeReturnPath) PeerGone(gone bool)     { f.gone = gone; f.calls++ }
-func (f *fakeReturnPath) PeerBack() bool         { return f.back }
+func (f *fakeReturnPath) HoldReturnPath(on bool) {
+	f.held = on
+	if on {
+		f.holds++
+	}
+}
+func (f *fakeReturnPath) PeerGone(gone bool) { f.gone = gone }
+func (f *fakeReturnPath) PeerBack() bool     { return f.back }
+
+// fakeRx is the VLAN interface's receive counter.
+type fakeRx struct{ n uint64 }
+
+func (r *fakeRx) read() (uint64, error) { return r.n, nil }
+
+func newTestFailover() (*failover, *fakeReturnPath, *fakeRx) {
+	b, rx := &fakeReturnPath{}, &fakeRx{n: 1000}
+	return &failover{bgp: b, rx: rx.read}, b, rx
+}
+
+var masterDown = vrrp.StateChange{State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown}
 
 func TestFailoverHoldsOnlyAfterASilentPeer(t *testing.T) {
 	for _, tc := range []struct {
@@ -24,45 +42,84 @@ func TestFailoverHoldsOnlyAfterASilentPeer(t *testing.T) {
 		{vrrp.ReasonPriorityZero, false}, // a planned handover
 		{vrrp.ReasonPreempt, false},
 	} {
-		b := &fakeReturnPath{}
-		f := &failover{bgp: b}
+		f, b, rx := newTestFailover()
 		f.vrrpChange(vrrp.StateChange{State: vrrp.StateMaster, Reason: tc.reason})
+		rx.n += evidenceFrames
+		f.check(time.Now())
 		if b.held != tc.hold || b.gone != tc.hold || f.holding != tc.hold {
 			t.Errorf("master by %q: held %v gone %v, want %v", tc.reason, b.held, b.gone, tc.hold)
 		}
 	}
 }
 
+// A gateway cut off from the VLAN (split brain) sees no frames there and
+// must not draw AWS's return traffic to itself.
+func TestFailoverHoldsOnlyWithVLANTraffic(t *testing.T) {
+	f, b, rx := newTestFailover()
+	f.vrrpChange(masterDown)
+	if !b.gone {
+		t.Error("the silent peer's iBGP paths are still used")
+	}
+	now := time.Now()
+	for i := range evidenceFrames - 1 { // a frame now and then, not enough yet
+		rx.n++
+		f.check(now.Add(time.Duration(i) * 100 * time.Millisecond))
+	}
+	if b.held {
+		t.Fatalf("held the return path after %d frames, want %d", rx.n-1000, evidenceFrames)
+	}
+	rx.n = 1000 + evidenceFrames
+	if msg, ev := f.check(now.Add(time.Second)); msg == "" || !ev || !b.held || !f.holding {
+		t.Fatalf("VLAN traffic seen but the return path is not held (%q)", msg)
+	}
+}
+
 func TestFailoverReleases(t *testing.T) {
 	t.Run("peer back", func(t *testing.T) {
-		b := &fakeReturnPath{}
-		f := &failover{bgp: b}
-		f.vrrpChange(vrrp.StateChange{State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown})
-		if f.check() != "" || !b.held {
+		f, b, rx := newTestFailover()
+		f.vrrpChange(masterDown)
+		rx.n += evidenceFrames
+		now := time.Now()
+		f.check(now)
+		if !b.held {
+			t.Fatal("not held")
+		}
+		if msg, _ := f.check(now.Add(2 * time.Second)); msg != "" || !b.held {
 			t.Fatal("released before the peer was back")
 		}
 		b.back = true
-		if f.check() == "" || b.held || b.gone || f.holding || !f.since.IsZero() {
+		if msg, _ := f.check(now.Add(4 * time.Second)); msg == "" || b.held || b.gone || f.holding || !f.since.IsZero() {
 			t.Errorf("peer back: held %v gone %v holding %v", b.held, b.gone, f.holding)
 		}
 	})
+	t.Run("peer back before any VLAN traffic", func(t *testing.T) {
+		f, b, _ := newTestFailover()
+		f.vrrpChange(masterDown)
+		b.back = true
+		f.check(time.Now().Add(2 * time.Second))
+		if b.gone || f.pending || b.holds != 0 {
+			t.Errorf("gone %v pending %v holds %d", b.gone, f.pending, b.holds)
+		}
+	})
 	t.Run("preempted", func(t *testing.T) {
-		b := &fakeReturnPath{}
-		f := &failover{bgp: b}
-		f.vrrpChange(vrrp.StateChange{State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown})
+		f, b, rx := newTestFailover()
+		f.vrrpChange(masterDown)
+		rx.n += evidenceFrames
+		f.check(time.Now())
 		f.vrrpChange(vrrp.StateChange{State: vrrp.StateBackup, Reason: vrrp.ReasonPreempt})
 		if b.held || b.gone {
 			t.Errorf("backup again: held %v gone %v", b.held, b.gone)
 		}
 	})
 	t.Run("repeated master events hold once", func(t *testing.T) {
-		b := &fakeReturnPath{}
-		f := &failover{bgp: b}
+		f, b, rx := newTestFailover()
 		for range 3 {
-			f.vrrpChange(vrrp.StateChange{State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown})
+			f.vrrpChange(masterDown)
+			rx.n += evidenceFrames
+			f.check(time.Now())
 		}
-		if b.calls != 2 {
-			t.Errorf("%d calls into bgp, want 2", b.calls)
+		if b.holds != 1 {
+			t.Errorf("%d holds, want 1", b.holds)
 		}
 	})
 }

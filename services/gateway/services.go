@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,9 +52,21 @@ func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
 	// Only with an iBGP peer: without one there is nobody whose stale routes
 	// AWS could hold (and no way to tell that the peer is back).
 	if bc.IBGPPeer.IsValid() {
-		w.fo = &failover{bgp: speakerReturnPath{s.bgp}}
+		w.fo = &failover{bgp: speakerReturnPath{s.bgp}, rx: rxPackets(role.Site.VLAN.Interface)}
 	}
 	return s, nil
+}
+
+// rxPackets reads how many packets the interface received.
+func rxPackets(iface string) func() (uint64, error) {
+	path := "/sys/class/net/" + iface + "/statistics/rx_packets"
+	return func() (uint64, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, err
+		}
+		return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	}
 }
 
 // speakerReturnPath adapts the BGP speaker for the failover.

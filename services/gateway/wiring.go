@@ -140,7 +140,9 @@ func (w *wiring) start() {
 // run carries events until ctx ends. tunnels may be closed (ipsec's channel
 // closes when the service stops); vrrpEvents never is.
 func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrpEvents <-chan vrrp.StateChange) {
-	tick := time.NewTicker(time.Second)
+	// The failover looks for VLAN traffic right after a takeover, so the
+	// tick is short; what it does per tick is a counter read.
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
@@ -148,8 +150,12 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 			return
 		case <-tick.C:
 			if w.fo != nil {
-				if msg := w.fo.check(); msg != "" {
+				msg, evidence := w.fo.check(time.Now())
+				if msg != "" {
 					w.log.Info(msg)
+				}
+				if evidence {
+					w.bgp.SetMaster(true)
 				}
 			}
 		case ev, ok := <-tunnels:
@@ -201,7 +207,11 @@ func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 	changed := master != w.master
 	w.master = master
 	w.mu.Unlock()
-	if changed {
+	// A master by the master-down timer keeps prepending toward AWS until
+	// the VLAN shows traffic (failover.go): if it is the side cut off from
+	// the VLAN, AWS must keep returning traffic to the other gateway.
+	deferred := master && sc.Reason == vrrp.ReasonMasterDown && w.fo != nil
+	if changed && !deferred {
 		w.bgp.SetMaster(master)
 	}
 	if w.fo != nil {
