@@ -145,8 +145,12 @@ func TestIPsecDataPath(t *testing.T) {
 		t.Errorf("no BGP route to the VLAN prefix on AWS's side: %v\n%s", err, out)
 	} else {
 		t.Logf("BGP route to 10.0.1.0/24 on AWS's side: %.1f s\n%s", since(), route)
-		out, err := peer.ShellOK(ctx, "ping -c 3 -W 2 -I "+awspeer.DefaultVPCHost.String()+" 10.0.1.2")
-		if err != nil || !strings.Contains(out, " 0% packet loss") {
+		// The gateway installs its route to the VPC a moment after AWS has
+		// the VLAN's: allow it that long.
+		pingCtx, pingCancel := context.WithTimeout(ctx, 20*time.Second)
+		out, err := poll(pingCtx, peer, "ping -c 1 -W 1 -I "+awspeer.DefaultVPCHost.String()+" 10.0.1.2", regexp.MustCompile(` 0% packet loss`))
+		pingCancel()
+		if err != nil {
 			t.Errorf("the VPC host cannot reach the gateway's VLAN address: %v\n%s", err, out)
 		} else {
 			t.Logf("VPC host %s -> gateway VLAN address 10.0.1.2 over BGP routes both ways:\n%s", awspeer.DefaultVPCHost, out)

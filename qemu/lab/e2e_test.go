@@ -245,6 +245,42 @@ func TestLab(t *testing.T) {
 		return
 	}
 
+	t.Run("split brain: gw-2 cut off from the VLAN", func(t *testing.T) {
+		p := pinging(ctx, t, l, 50)
+		start := time.Now()
+		// gw-2's VLAN port leaves the switch: its link stays up, it hears
+		// no adverts, becomes master too, and must not draw AWS's return
+		// traffic into a VLAN it cannot reach.
+		if err := l.Switch.IP("link", "set", "tap21", "nomaster"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := l.Gateway("vpn-gw-2").VM.WaitFor(ctx, 0, regexp.MustCompile(`vrrp role.*state=master.*reason="master-down timer"`)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second)
+		s := l.State(ctx)
+		gap, _ := p.LongestGap(start)
+		t.Logf("during the cut: %s; longest gap %v", s.Summary(), gap)
+		if s.MoreSpecifics != 0 || s.BestVia != "vpn-gw-1" || !s.VPCReach {
+			t.Errorf("split brain: AWS has %d more-specifics and sends to %q, VPC reachable %v; want none, vpn-gw-1, true", s.MoreSpecifics, s.BestVia, s.VPCReach)
+		}
+		if gap > time.Second {
+			t.Errorf("traffic through gw-1 stopped for %v while gw-2 was cut off", gap)
+		}
+		if err := l.Switch.IP("link", "set", "tap21", "master", "vlan"); err != nil {
+			t.Fatal(err)
+		}
+		s = waitFor(ctx, t, l, "one master again after the heal, normal announcements", func(s State) bool {
+			return s.VIPOwner == "vpn-gw-1" && s.BestVia == "vpn-gw-1" && s.MoreSpecifics == 0 && s.BGPUp == 4
+		})
+		if gap, _ := p.LongestGap(start); gap > time.Second {
+			t.Errorf("longest gap across the split brain and heal %v", gap)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
 	t.Run("8 bad user data on gw-2", func(t *testing.T) {
 		gw2 := l.Gateway("vpn-gw-2")
 		good := l.opts.SiteYAML

@@ -112,6 +112,12 @@ func Start(o Options) (l *Lab, err error) {
 		return nil, err
 	}
 	l.closers = append(l.closers, func() { l.Switch.Close() })
+	// The switch namespace is wiring, not a host: its TAP devices must not
+	// send frames of their own (IPv6 DAD, MLD) to the guests, in
+	// particular to a gateway whose port was cut from the VLAN.
+	if out, err := l.Switch.Command("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("sysctl in %s: %v: %s", l.Switch.Name, err, out)
+	}
 	if err = l.Switch.Bridge("inet", "192.0.2.1/24", qemu.MetadataAddr+"/32"); err != nil {
 		return nil, err
 	}
