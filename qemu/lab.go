@@ -124,11 +124,17 @@ func Image() string {
 	if p := os.Getenv("TIDEGATE_IMAGE"); p != "" {
 		return p
 	}
+	return filepath.Join(RepoRoot(), "out", "tidegate.img")
+}
+
+// RepoRoot is the repository root: the nearest directory up from the
+// working directory that holds go.mod ("." when there is none).
+func RepoRoot() string {
 	wd, _ := os.Getwd()
 	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "out", "tidegate.img")
+			return dir
 		}
 	}
-	return "out/tidegate.img"
+	return "."
 }

@@ -62,7 +62,7 @@ var (
 // LabSite is the seed's site YAML with the AWS outside addresses moved onto
 // the lab's "Internet" segment (192.0.2.21-24), where the AWS peer answers.
 func LabSite() ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(), "configs", "examples", "seed.yaml"))
+	b, err := os.ReadFile(filepath.Join(qemu.RepoRoot(), "configs", "examples", "seed.yaml"))
 	if err != nil {
 		return nil, err
 	}
@@ -307,14 +307,4 @@ func (l *Lab) Close() {
 		l.closers[i]()
 	}
 	l.closers = nil
-}
-
-func repoRoot() string {
-	wd, _ := os.Getwd()
-	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-	}
-	return "."
 }
