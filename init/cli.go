@@ -373,9 +373,7 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	prepend := strings.TrimSpace(strings.Repeat(strconv.FormatUint(uint64(site.BGP.ASN), 10)+" ", site.BGP.BackupPrepend))
 	for _, t := range self.Tunnels {
 		p("route-map to-aws-%s permit 10", t.Name)
-		// As services/gateway hands it to the BGP speaker, which reads 0
-		// as "its own default": a configured 0 is sent as 1.
-		p(" set metric %d", max(t.MED, 1))
+		p(" set metric %d", t.MED)
 		if prepend != "" {
 			p(" ! while VRRP backup:")
 			p(" set as-path prepend %s", prepend)

@@ -155,7 +155,7 @@ func TestRender(t *testing.T) {
 		"hostname vpn-gw-1\n", " authentication psk *****\n", " ip address 10.0.1.2/24\n",
 		" proposals aes256gcm16-prfsha384-ecp384 aes256-sha256-modp2048\n", " ike-lifetime 8h\n", " dpd-delay 10s\n",
 		"router bgp 65000\n", " neighbor 10.0.1.3 remote-as 65000\n", "  network 10.0.1.0/24\n",
-		" set metric 1\n", " set metric 100\n", " track aws weight -10\n", " set as-path prepend 65000 65000\n",
+		" set metric 0\n", " set metric 100\n", " track aws weight -10\n", " set as-path prepend 65000 65000\n",
 		"vrrp 10\n", " version 3\n", " priority 100\n", " virtual-ip 10.0.1.200/24\n", " advertisement-interval 1s\n",
 	} {
 		if !strings.Contains(out, want) {

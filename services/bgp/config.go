@@ -21,17 +21,18 @@ const (
 	keepalive        = 10 * time.Second
 	connectRetry     = 3 * time.Second
 
-	defaultPrepend             = 2
-	defaultReconcile           = 60 * time.Second
-	defaultStartupGrace        = 30 * time.Second
-	defaultRouteMetric         = 20
-	defaultPort                = 179
-	ibgpLocalPref              = 50 // below the default 100 of routes from our own tunnels
-	defaultMEDStep      uint32 = 100
+	defaultReconcile    = 60 * time.Second
+	defaultStartupGrace = 30 * time.Second
+	defaultRouteMetric  = 20
+	defaultPort         = 179
+	ibgpLocalPref       = 50 // below the default 100 of routes from our own tunnels
 )
 
-// Config is one gateway's BGP configuration. The zero values of optional
-// fields select the defaults documented on each.
+// Config is one gateway's BGP configuration. Routing values (MED,
+// BackupPrepend) are taken literally: their zero is a real setting, and
+// the site's defaults for them live in package configs alone. Only the
+// speaker's own operational knobs (Port, RouteMetric, timers, Logger) and
+// RemoteASN, whose zero is not an ASN, select a default when left zero.
 type Config struct {
 	// RouterID is this gateway's VLAN address; it is also the local
 	// address of the iBGP session.
@@ -42,8 +43,9 @@ type Config struct {
 	// at most MaxAdvertised.
 	Advertise []netip.Prefix
 	// BackupPrepend is how many times the ASN is prepended toward AWS
-	// while this gateway is VRRP backup. 0 selects 2; a negative value
-	// disables prepending.
+	// while this gateway is VRRP backup; 0 means no prepend. Negative
+	// values are refused. (configs defaults backup_prepend to 2, as the
+	// seed does.)
 	BackupPrepend int
 	// Tunnels are the eBGP sessions to AWS, one per IPsec tunnel. The first
 	// tunnel is preferred unless MEDs say otherwise.
@@ -98,7 +100,8 @@ type Tunnel struct {
 	RemoteASN uint32
 	// MED is sent to AWS on our prefixes and, when there are several
 	// tunnels, set on the routes learned from this tunnel; lower is
-	// preferred. 0 selects 100*(index+1).
+	// preferred, equal MEDs give ECMP. 0 is MED 0, the most preferred
+	// (configs gives tunnel i the MED 100*i unless the site sets one).
 	MED uint32
 	// Device is the tunnel's XFRM interface; "" lets the kernel resolve
 	// the next hop (tests run over veth pairs).
@@ -158,9 +161,6 @@ func (c Config) withDefaults() (Config, error) {
 		if t.RemoteASN == c.ASN {
 			bad("tunnel %q: remote ASN %d equals ours: AWS sessions are eBGP", t.Name, t.RemoteASN)
 		}
-		if t.MED == 0 {
-			t.MED = defaultMEDStep * uint32(i+1)
-		}
 		tunnels[i] = t
 	}
 	c.Tunnels = tunnels
@@ -170,6 +170,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.IBGPPeer == c.RouterID && c.IBGPPeer.IsValid() {
 		bad("iBGP peer %v: is our own router ID", c.IBGPPeer)
 	}
+	if c.BackupPrepend < 0 {
+		bad("backup prepend %d: must be 0 (none) or more", c.BackupPrepend)
+	}
 	if c.Port < 0 || c.Port > 65535 {
 		bad("port %d: out of range", c.Port)
 	}
@@ -177,12 +180,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("bgp: invalid configuration: %w", errors.Join(errs...))
 	}
 
-	if c.BackupPrepend == 0 {
-		c.BackupPrepend = defaultPrepend
-	}
-	if c.BackupPrepend < 0 {
-		c.BackupPrepend = 0
-	}
 	if c.Port == 0 {
 		c.Port = defaultPort
 	}

@@ -5,13 +5,17 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
 )
 
 func validConfig() Config {
 	return Config{
-		RouterID:  netip.MustParseAddr("10.0.1.2"),
-		ASN:       65000,
-		Advertise: []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24")},
+		RouterID:      netip.MustParseAddr("10.0.1.2"),
+		ASN:           65000,
+		Advertise:     []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24")},
+		BackupPrepend: 2,
 		Tunnels: []Tunnel{
 			{Name: "vpn-1a", Local: netip.MustParseAddr("169.254.80.146"), Remote: netip.MustParseAddr("169.254.80.145")},
 			{Name: "vpn-1b", Local: netip.MustParseAddr("169.254.81.146"), Remote: netip.MustParseAddr("169.254.81.145"), MED: 50},
@@ -25,12 +29,72 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Tunnels[0].RemoteASN != 64512 || c.Tunnels[0].MED != 100 || c.Tunnels[1].MED != 50 {
-		t.Errorf("tunnel defaults: %+v", c.Tunnels)
+	if c.Tunnels[0].RemoteASN != 64512 || c.Tunnels[1].RemoteASN != 64512 {
+		t.Errorf("remote ASN defaults: %+v", c.Tunnels)
 	}
-	if c.BackupPrepend != 2 || c.Port != 179 || c.RouteMetric != 20 || c.Logger == nil {
-		t.Errorf("defaults: prepend %d port %d metric %d", c.BackupPrepend, c.Port, c.RouteMetric)
+	if c.Port != 179 || c.RouteMetric != 20 || c.ReconcileInterval != 60*time.Second ||
+		c.StartupGrace != 30*time.Second || c.Logger == nil {
+		t.Errorf("defaults: port %d metric %d reconcile %v grace %v", c.Port, c.RouteMetric, c.ReconcileInterval, c.StartupGrace)
 	}
+}
+
+// TestConfigLiteral: MED and BackupPrepend are taken as given, zero
+// included; their defaults belong to package configs (which gives the first
+// tunnel MED 0, the next 100, and allows backup_prepend: 0 for none).
+func TestConfigLiteral(t *testing.T) {
+	tests := []struct {
+		name    string
+		meds    [2]uint32
+		prepend int
+	}{
+		{"configs defaults", [2]uint32{0, 100}, 2},
+		{"no prepend", [2]uint32{0, 100}, 0},
+		{"equal MEDs", [2]uint32{0, 0}, 1},
+		{"explicit", [2]uint32{50, 7}, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validConfig()
+			in.BackupPrepend = tt.prepend
+			in.Tunnels[0].MED, in.Tunnels[1].MED = tt.meds[0], tt.meds[1]
+			c, err := in.withDefaults()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := [2]uint32{c.Tunnels[0].MED, c.Tunnels[1].MED}; got != tt.meds || c.BackupPrepend != tt.prepend {
+				t.Errorf("MEDs %v prepend %d, want %v and %d", got, c.BackupPrepend, tt.meds, tt.prepend)
+			}
+			// What AWS is told while backup: exactly these MEDs, and the
+			// prepend only when asked for.
+			for i, s := range exportStatements(c, policyState{}) {
+				if s.Actions.Med == nil || s.Actions.Med.Value != int64(tt.meds[i]) {
+					t.Errorf("tunnel %d export MED %v, want %d", i, s.Actions.Med, tt.meds[i])
+				}
+				switch p := s.Actions.AsPrepend; {
+				case tt.prepend == 0 && p != nil:
+					t.Errorf("tunnel %d prepends %dx while backup, want no prepend", i, p.Repeat)
+				case tt.prepend > 0 && (p == nil || p.Repeat != uint32(tt.prepend) || p.Asn != 65000):
+					t.Errorf("tunnel %d prepend %v, want 65000x%d", i, p, tt.prepend)
+				}
+			}
+		})
+	}
+}
+
+// exportStatements are the statements exporting the advertised prefixes
+// to each tunnel, in tunnel order.
+func exportStatements(c Config, st policyState) []*api.Statement {
+	var out []*api.Statement
+	for _, p := range policies(c, st).Policies {
+		for _, s := range p.Statements {
+			for i := range c.Tunnels {
+				if s.Name == fmt.Sprintf("tg-tunnel-%d-out", i) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -55,6 +119,7 @@ func TestConfigErrors(t *testing.T) {
 		{"same remote", func(c *Config) { c.Tunnels[1].Remote = c.Tunnels[0].Remote }, "used by another peer"},
 		{"iBGP ASN on tunnel", func(c *Config) { c.Tunnels[0].RemoteASN = 65000 }, "eBGP"},
 		{"iBGP peer is us", func(c *Config) { c.IBGPPeer = c.RouterID }, "own router ID"},
+		{"negative prepend", func(c *Config) { c.BackupPrepend = -1 }, "backup prepend -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,14 +174,14 @@ func TestPolicies(t *testing.T) {
 		st   policyState
 		want string
 	}{
-		{policyState{}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
-			out + "tg-tunnel-0-out:ACCEPT prepend 65000x2 med 100; tg-tunnel-0-out-halves:ACCEPT med 100; " +
+		{policyState{}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
+			out + "tg-tunnel-0-out:ACCEPT prepend 65000x2 med 0; tg-tunnel-0-out-halves:ACCEPT med 0; " +
 			"tg-tunnel-1-out:ACCEPT prepend 65000x2 med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
-		{policyState{Master: true}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
-			out + "tg-tunnel-0-out:ACCEPT med 100; tg-tunnel-0-out-halves:ACCEPT med 100; " +
+		{policyState{Master: true}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
+			out + "tg-tunnel-0-out:ACCEPT med 0; tg-tunnel-0-out-halves:ACCEPT med 0; " +
 			"tg-tunnel-1-out:ACCEPT med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
-		{policyState{Master: true, PeerGone: true}, "tg-ibgp-gone:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 100; tg-tunnel-1-in:ACCEPT med 50; " +
-			out + "tg-tunnel-0-out:ACCEPT med 100; tg-tunnel-0-out-halves:ACCEPT med 100; " +
+		{policyState{Master: true, PeerGone: true}, "tg-ibgp-gone:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
+			out + "tg-tunnel-0-out:ACCEPT med 0; tg-tunnel-0-out-halves:ACCEPT med 0; " +
 			"tg-tunnel-1-out:ACCEPT med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
 	}
 	for _, tt := range tests {

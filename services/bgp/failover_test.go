@@ -290,15 +290,16 @@ func TestSplitBrainWithFRR(t *testing.T) {
 		ASN:       65000,
 		Advertise: []netip.Prefix{netip.MustParsePrefix(vlan)},
 		Tunnels: []Tunnel{
-			{Name: "t1", Local: netip.MustParseAddr("169.254.10.2"), Remote: netip.MustParseAddr("169.254.10.1"), Device: "t1"},
+			{Name: "t1", Local: netip.MustParseAddr("169.254.10.2"), Remote: netip.MustParseAddr("169.254.10.1"), Device: "t1", MED: 100},
 		},
-		IBGPPeer:   netip.MustParseAddr("10.0.1.3"),
-		VLANDevice: "vlan",
-		Master:     true,
+		BackupPrepend: 2,
+		IBGPPeer:      netip.MustParseAddr("10.0.1.3"),
+		VLANDevice:    "vlan",
+		Master:        true,
 	}
 	specB := specA
 	specB.RouterID, specB.IBGPPeer, specB.Master = specA.IBGPPeer, specA.RouterID, false
-	specB.Tunnels = []Tunnel{{Name: "t3", Local: netip.MustParseAddr("169.254.20.2"), Remote: netip.MustParseAddr("169.254.20.1"), Device: "t3"}}
+	specB.Tunnels = []Tunnel{{Name: "t3", Local: netip.MustParseAddr("169.254.20.2"), Remote: netip.MustParseAddr("169.254.20.1"), Device: "t3", MED: 100}}
 	spA, spB := startSpeaker(t, a, specA), startSpeaker(t, b, specB)
 	spA.established(40*time.Second, "t1", "ibgp")
 	spB.established(40*time.Second, "t3", "ibgp")

@@ -85,9 +85,10 @@ func gwSpec() speakerSpec {
 		ASN:       65000,
 		Advertise: []netip.Prefix{netip.MustParsePrefix(vlan)},
 		Tunnels: []Tunnel{
-			{Name: "t1", Local: netip.MustParseAddr("169.254.10.2"), Remote: netip.MustParseAddr("169.254.10.1"), Device: "t1"},
-			{Name: "t2", Local: netip.MustParseAddr("169.254.11.2"), Remote: netip.MustParseAddr("169.254.11.1")},
+			{Name: "t1", Local: netip.MustParseAddr("169.254.10.2"), Remote: netip.MustParseAddr("169.254.10.1"), Device: "t1", MED: 100},
+			{Name: "t2", Local: netip.MustParseAddr("169.254.11.2"), Remote: netip.MustParseAddr("169.254.11.1"), MED: 200},
 		},
+		BackupPrepend:     2,
 		IBGPPeer:          netip.MustParseAddr("10.0.1.3"),
 		VLANDevice:        "vlan",
 		StartupGrace:      2 * time.Second,

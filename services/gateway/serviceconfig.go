@@ -40,18 +40,13 @@ func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning
 		VLANDevice:    site.VLAN.Interface,
 		Logger:        log,
 	}
-	// configs allows backup_prepend: 0 (no prepend); bgp reads 0 as "the
-	// default 2" and a negative value as "none".
-	if cfg.BackupPrepend == 0 {
-		cfg.BackupPrepend = -1
-	}
 	for _, t := range self.Tunnels {
 		bt := bgp.Tunnel{
 			Name:      t.Name,
 			Local:     t.LocalInside().Addr(),
 			Remote:    t.RemoteInside(),
 			RemoteASN: t.RemoteASN,
-			MED:       bgpMED(t.MED),
+			MED:       t.MED,
 		}
 		if o.XFRMInterfaces {
 			bt.Device, _ = ipsec.InterfaceFor(t)
@@ -71,16 +66,6 @@ func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning
 		cfg.IBGPPeer = peer.VLANAddress.Addr()
 	}
 	return cfg, warning
-}
-
-// bgpMED maps a configured MED onto bgp.Tunnel.MED. configs gives the
-// first tunnel MED 0 and the next ones 100, 200, ...; bgp reads 0 as "pick
-// 100*(index+1)", which would give the first two tunnels the same MED (ECMP
-// instead of a preferred tunnel). A configured 0 is therefore sent as 1,
-// which keeps the order (only an explicit 0 next to an explicit 1 would
-// tie).
-func bgpMED(med uint32) uint32 {
-	return max(med, 1)
 }
 
 func vrrpConfig(role *Role, log *slog.Logger) vrrp.Config {

@@ -84,7 +84,7 @@ func TestVRRPConfig(t *testing.T) {
 func TestBGPConfig(t *testing.T) {
 	a := netip.MustParseAddr
 	seed1 := []bgp.Tunnel{
-		{Name: "vpn-1a", Local: a("169.254.80.146"), Remote: a("169.254.80.145"), RemoteASN: 64512, MED: 1},
+		{Name: "vpn-1a", Local: a("169.254.80.146"), Remote: a("169.254.80.145"), RemoteASN: 64512, MED: 0},
 		{Name: "vpn-1b", Local: a("169.254.81.150"), Remote: a("169.254.81.149"), RemoteASN: 64512, MED: 100},
 	}
 	withDevices := func(ts []bgp.Tunnel, role *Role) []bgp.Tunnel {
@@ -119,7 +119,7 @@ func TestBGPConfig(t *testing.T) {
 			routerID: a("10.0.1.3"), ibgp: a("10.0.1.2"), prepend: 2,
 			tunnels: func(*Role) []bgp.Tunnel {
 				return []bgp.Tunnel{
-					{Name: "vpn-2a", Local: a("169.254.82.154"), Remote: a("169.254.82.153"), RemoteASN: 64512, MED: 1},
+					{Name: "vpn-2a", Local: a("169.254.82.154"), Remote: a("169.254.82.153"), RemoteASN: 64512, MED: 0},
 					{Name: "vpn-2b", Local: a("169.254.83.158"), Remote: a("169.254.83.157"), RemoteASN: 64512, MED: 100},
 				}
 			},
@@ -130,7 +130,7 @@ func TestBGPConfig(t *testing.T) {
 				"backup_prepend: 2", "backup_prepend: 0",
 				"psk: EXAMPLE.psk.for.vpn_1a\n        remote_asn: 64512", "psk: EXAMPLE.psk.for.vpn_1a\n        remote_asn: 65100\n        med: 50",
 			},
-			routerID: a("10.0.1.2"), ibgp: a("10.0.1.3"), prepend: -1,
+			routerID: a("10.0.1.2"), ibgp: a("10.0.1.3"), prepend: 0,
 			tunnels: func(*Role) []bgp.Tunnel {
 				ts := slices.Clone(seed1)
 				ts[0].RemoteASN, ts[0].MED = 65100, 50
