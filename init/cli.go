@@ -22,6 +22,8 @@ import (
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/configs/awsimport"
 	"github.com/tidegate/tidegate/scripts/linode"
+	"github.com/tidegate/tidegate/services/bgp"
+	"github.com/tidegate/tidegate/services/gateway"
 	"github.com/tidegate/tidegate/services/ipsec"
 	"github.com/tidegate/tidegate/services/status"
 )
@@ -271,14 +273,13 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// AWS's BGP timers, which the BGP service uses for every tunnel.
-const (
-	awsKeepalive = 10
-	awsHoldTime  = 30
-)
-
+// render prints what gateway name of site loads on the appliance, from the
+// services' configurations that services/gateway builds its services from
+// (gateway.Role.Configs): the mapping is never re-derived here, so render
+// and the gateway cannot disagree. The FRR-like syntax is only a way to
+// read them.
 func render(w io.Writer, site *configs.Site, name, file string) error {
-	self, err := site.Gateway(name)
+	role, err := gateway.NewRole(site, name)
 	if err != nil {
 		return err
 	}
@@ -286,9 +287,14 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	if err != nil {
 		return err
 	}
-	vlanAddr := func(g *configs.Gateway) string {
-		if g.VLANAddress.IsValid() {
-			return g.VLANAddress.Addr().String()
+	cfg := role.Configs(gateway.ApplianceOptions(""))
+	sec, bc, vc := cfg.IPsec, cfg.BGP, cfg.VRRP
+	self := role.Self
+	// The gateway knows its own VLAN address from the configuration or,
+	// on the appliance, from its Metadata Service's ipam_address.
+	addr := func(a netip.Addr, g *configs.Gateway) string {
+		if a.IsValid() {
+			return a.String()
 		}
 		return "<" + g.Name + "'s ipam_address>"
 	}
@@ -296,35 +302,51 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 
 	p("! tidegate render: gateway %s of site %s (%s)", self.Name, site.Site, file)
 	p("! what the gateway loads for this configuration; secrets are shown as *****")
+	for _, warning := range cfg.Warnings {
+		p("! warning: %s", warning)
+	}
 	p("!")
 	p("hostname %s", self.Name)
 	p("!")
-	p("interface eth0")
+	p("interface %s", sec.Uplink)
 	p(" description uplink: DHCP; its address is the customer gateway address AWS knows")
+	if sec.Firewall {
+		p(" ! firewall (nftables inet table %s): in, only IKE, ESP, ICMP, DHCP replies and established; no forwarding from here", ipsec.FirewallTable)
+		p(" ! TCP MSS clamped to %d through the tunnels", ipsec.MSS)
+	}
+	if sec.Sysctls {
+		p(" ! sysctls: IPv4 forwarding on, reverse-path filtering off")
+	}
 	p("!")
-	p("interface %s", site.VLAN.Interface)
-	if self.VLANAddress.IsValid() {
-		p(" ip address %s", self.VLANAddress)
+	p("interface %s", vc.Interface)
+	if role.VLANAddress.IsValid() {
+		p(" ip address %s", role.VLANAddress)
 	} else {
 		p(" ! ip address: the Metadata Service's ipam_address (no vlan_address configured)")
 	}
 	p("!")
-	for _, t := range self.Tunnels {
-		ifname, id := ipsec.InterfaceFor(t)
-		p("interface %s", ifname)
-		p(" description tunnel %s to %s", t.Name, t.OutsideAddress)
-		p(" xfrm if-id %d", id)
-		p(" ip address %s", t.LocalInside())
-		p(" mtu %d", ipsec.MTU)
-		p("!")
+	if sec.XFRMInterfaces {
+		for _, t := range sec.Tunnels {
+			ifname, id := ipsec.InterfaceFor(t)
+			p("interface %s", ifname)
+			p(" description tunnel %s to %s", t.Name, t.OutsideAddress)
+			p(" xfrm if-id %d dev %s", id, sec.Uplink)
+			p(" ip address %s", t.LocalInside())
+			p(" mtu %d", ipsec.MTU)
+			p("!")
+		}
 	}
-	for _, t := range self.Tunnels {
+	local := "%any (" + sec.Uplink + ")"
+	if sec.LocalAddress.IsValid() {
+		local = sec.LocalAddress.String()
+	}
+	for _, t := range sec.Tunnels {
 		ifname, id := ipsec.InterfaceFor(t)
 		p("ipsec connection %s", t.Name)
 		p(" ike-version %d", t.IKEVersion)
-		p(" local %%any (eth0)")
+		p(" local %s", local)
 		p(" remote %s", t.OutsideAddress)
-		p(" authentication psk %s", t.PSK)
+		p(" authentication psk %s", t.PSK) // configs.Secret prints *****
 		p(" proposals %s", strings.Join(t.Proposals, " "))
 		p(" esp-proposals %s", strings.Join(t.ESPProposals, " "))
 		p(" ike-lifetime %s", dur(t.IKELifetime))
@@ -333,45 +355,56 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		// services/ipsec: the customer gateway initiates and never gives up
 		// (AWS's default startup action is "add": AWS never initiates).
 		p(" start-action start dpd-action restart close-action start keyingtries 0")
-		p(" child %s 0.0.0.0/0 === 0.0.0.0/0 if-id %d interface %s", t.Name, id, ifname)
+		if sec.XFRMInterfaces {
+			p(" child %s 0.0.0.0/0 === 0.0.0.0/0 if-id %d interface %s", t.Name, id, ifname)
+		} else {
+			p(" child %s 0.0.0.0/0 === 0.0.0.0/0", t.Name)
+		}
 		p(" inside %s (AWS %s)", t.LocalInside(), t.RemoteInside())
 		p("!")
 	}
-	p("router bgp %d", site.BGP.ASN)
-	p(" bgp router-id %s", vlanAddr(self))
-	for _, t := range self.Tunnels {
-		ifname, _ := ipsec.InterfaceFor(t)
-		n := t.RemoteInside()
-		p(" neighbor %s remote-as %d", n, t.RemoteASN)
-		p(" neighbor %s description AWS over %s (%s)", n, t.Name, ifname)
-		p(" neighbor %s update-source %s", n, t.LocalInside().Addr())
-		p(" neighbor %s timers %d %d", n, awsKeepalive, awsHoldTime)
+
+	p("router bgp %d", bc.ASN)
+	p(" bgp router-id %s", addr(bc.RouterID, self))
+	timers := fmt.Sprintf("timers %d %d", bgp.Keepalive/time.Second, bgp.HoldTime/time.Second)
+	for _, t := range bc.Tunnels {
+		asn := t.RemoteASN
+		if asn == 0 {
+			asn = bgp.DefaultRemoteASN
+		}
+		via := t.Name
+		if t.Device != "" {
+			via += " (" + t.Device + ")"
+		}
+		p(" neighbor %s remote-as %d", t.Remote, asn)
+		p(" neighbor %s description AWS over %s", t.Remote, via)
+		p(" neighbor %s update-source %s", t.Remote, t.Local)
+		p(" neighbor %s %s", t.Remote, timers)
 	}
-	// The gateway knows its peer's VLAN address only from the configuration
-	// (the peer's ipam_address is in the peer's own Metadata Service).
-	ibgp := peer.VLANAddress.IsValid()
-	if ibgp {
-		p(" neighbor %s remote-as %d", vlanAddr(peer), site.BGP.ASN)
-		p(" neighbor %s description %s (iBGP over %s)", vlanAddr(peer), peer.Name, site.VLAN.Interface)
+	if bc.IBGPPeer.IsValid() {
+		p(" neighbor %s remote-as %d", bc.IBGPPeer, bc.ASN)
+		p(" neighbor %s description %s (iBGP over %s)", bc.IBGPPeer, peer.Name, bc.VLANDevice)
+		p(" neighbor %s update-source %s", bc.IBGPPeer, addr(bc.RouterID, self))
+		p(" neighbor %s %s", bc.IBGPPeer, timers)
 	} else {
 		p(" ! no iBGP: %s has no vlan_address in the configuration", peer.Name)
 	}
 	p(" !")
 	p(" address-family ipv4 unicast")
-	for _, a := range site.BGP.Advertise {
+	for _, a := range bc.Advertise {
 		p("  network %s", a)
 	}
-	for _, t := range self.Tunnels {
-		p("  neighbor %s route-map to-aws-%s out", t.RemoteInside(), t.Name)
+	for _, t := range bc.Tunnels {
+		p("  neighbor %s route-map to-aws-%s out", t.Remote, t.Name)
 	}
-	if ibgp {
-		p("  neighbor %s next-hop-self", vlanAddr(peer))
-		p("  neighbor %s soft-reconfiguration inbound", vlanAddr(peer))
+	if bc.IBGPPeer.IsValid() {
+		p("  neighbor %s next-hop-self", bc.IBGPPeer)
+		p("  neighbor %s soft-reconfiguration inbound", bc.IBGPPeer)
 	}
 	p(" exit-address-family")
 	p("!")
-	prepend := strings.TrimSpace(strings.Repeat(strconv.FormatUint(uint64(site.BGP.ASN), 10)+" ", site.BGP.BackupPrepend))
-	for _, t := range self.Tunnels {
+	prepend := strings.TrimSpace(strings.Repeat(strconv.FormatUint(uint64(bc.ASN), 10)+" ", bc.BackupPrepend))
+	for _, t := range bc.Tunnels {
 		p("route-map to-aws-%s permit 10", t.Name)
 		p(" set metric %d", t.MED)
 		if prepend != "" {
@@ -380,29 +413,27 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		}
 		p("!")
 	}
-	v := site.VRRP
-	p("vrrp %d", v.VRID)
-	p(" interface %s", site.VLAN.Interface)
-	p(" version %d", v.Version)
-	p(" priority %d", self.Priority)
-	p(" advertisement-interval %s", dur(v.AdvertInterval))
-	p(" virtual-ip %s", netip.PrefixFrom(site.VLAN.VirtualIP, site.VLAN.Prefix.Bits()))
-	if v.Preempt {
-		p(" preempt delay %s", dur(v.PreemptDelay))
+
+	p("vrrp %d", vc.VRID)
+	p(" interface %s", vc.Interface)
+	p(" version %d", vc.Version)
+	p(" priority %d", vc.Priority)
+	p(" advertisement-interval %s", dur(vc.AdvertInterval))
+	for _, v := range vc.VirtualIPs {
+		p(" virtual-ip %s", v)
+	}
+	if vc.Preempt {
+		p(" preempt delay %s", dur(vc.PreemptDelay))
 	} else {
 		p(" no preempt")
 	}
-	// services/gateway's health tracking: without a path to AWS the
-	// priority drops by this much, below the peer's.
-	lo, hi := 255, 0
-	for _, g := range site.Gateways {
-		lo, hi = min(lo, int(g.Priority)), max(hi, int(g.Priority))
+	// The gateway's health tracking: without a path to AWS the priority
+	// drops by this much, below the peer's.
+	p(" track %s weight %d", gateway.TrackAWS, cfg.AWSTrackWeight)
+	if vc.AuthPass != "" {
+		p(" authentication pass %s", configs.NewSecret(vc.AuthPass)) // prints *****
 	}
-	p(" track aws weight -%d", max(10, hi-lo+1))
-	if v.Version == 2 && !v.AuthPass.IsZero() {
-		p(" authentication pass %s", v.AuthPass)
-	}
-	p(" ! peer %s priority %d at %s", peer.Name, peer.Priority, vlanAddr(peer))
+	p(" ! peer %s priority %d at %s", peer.Name, peer.Priority, addr(peer.VLANAddress.Addr(), peer))
 	p("!")
 	p("end")
 	return nil

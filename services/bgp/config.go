@@ -17,9 +17,13 @@ const (
 	// DefaultRemoteASN is the ASN of a virtual private gateway unless the
 	// customer chose another one.
 	DefaultRemoteASN = 64512
-	holdTime         = 30 * time.Second
-	keepalive        = 10 * time.Second
-	connectRetry     = 3 * time.Second
+	// HoldTime and Keepalive are the timers of every session, AWS's and
+	// the iBGP one (tidegate render prints them).
+	HoldTime     = 30 * time.Second
+	Keepalive    = 10 * time.Second
+	holdTime     = HoldTime
+	keepalive    = Keepalive
+	connectRetry = 3 * time.Second
 
 	defaultReconcile    = 60 * time.Second
 	defaultStartupGrace = 30 * time.Second

@@ -37,14 +37,14 @@ func roleFromFile(path, name string) (*Role, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := site.Gateway(name)
+	role, err := NewRole(site, name)
 	if err != nil {
 		return nil, err
 	}
-	if !self.VLANAddress.IsValid() {
+	if !role.VLANAddress.IsValid() {
 		return nil, fmt.Errorf("%s: gateways[%s].vlan_address is required when running with --config (there is no Metadata Service to give an ipam_address)", path, name)
 	}
-	return &Role{Site: site, Self: self, VLANAddress: self.VLANAddress}, nil
+	return role, nil
 }
 
 // roleFromMetadata polls the Metadata Service until its user data holds a
@@ -112,14 +112,13 @@ func roleFrom(info *metadata.Info, ipam netip.Prefix) (*Role, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := site.Gateway(info.Label)
+	role, err := NewRole(site, info.Label)
 	if err != nil {
 		return nil, err
 	}
-	role := &Role{Site: site, Self: self, VLANAddress: self.VLANAddress}
 	if !role.VLANAddress.IsValid() {
 		if !ipam.IsValid() {
-			return nil, fmt.Errorf("gateway %s has no vlan_address and the Metadata Service lists no VLAN interface with an ipam_address (yet)", self.Name)
+			return nil, fmt.Errorf("gateway %s has no vlan_address and the Metadata Service lists no VLAN interface with an ipam_address (yet)", role.Self.Name)
 		}
 		if err := site.CheckVLANAddress(ipam); err != nil {
 			return nil, fmt.Errorf("ipam_address %s from the Metadata Service: %w", ipam, err)

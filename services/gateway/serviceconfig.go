@@ -5,13 +5,76 @@ import (
 	"net/netip"
 	"path/filepath"
 
+	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/ipsec"
 	"github.com/tidegate/tidegate/services/vrrp"
 )
 
 // This file maps the site configuration onto each service's Config. It is
-// pure (no sockets, no goroutines) so that the mapping is unit-tested.
+// pure (no sockets, no goroutines) so that the mapping is unit-tested, and
+// exported (Role.Configs) so that `tidegate render` prints the very values
+// the gateway loads instead of a second copy of the rules.
+
+// ServiceConfigs is what one gateway loads into its services.
+type ServiceConfigs struct {
+	// IPsec is the IPsec service's configuration: charon's connections.
+	// It holds the pre-shared keys (as configs.Secret, masked when
+	// printed).
+	IPsec ipsec.Config
+	// BGP is the speaker's configuration; OnAWSPaths is left nil (the
+	// gateway wires it to its health tracking).
+	BGP bgp.Config
+	// VRRP is the router's configuration. AuthPass is the plain VRRPv2
+	// password: mask it before printing it.
+	VRRP vrrp.Config
+	// AWSTrackWeight is the weight (negative) of the VRRP track TrackAWS
+	// while this gateway has no working path to AWS.
+	AWSTrackWeight int
+	// Warnings are what the mapping had to leave out and why (no iBGP
+	// without the peer's VLAN address), for the log.
+	Warnings []string
+}
+
+// ApplianceOptions are the Options of the appliance's gateway (init's
+// "gateway" sub-command): the box owns its kernel, so the XFRM interfaces,
+// the uplink firewall and the sysctls are all on. metadataURL "" is the
+// Linode Metadata Service.
+func ApplianceOptions(metadataURL string) Options {
+	return Options{MetadataURL: metadataURL, XFRMInterfaces: true, Firewall: true, Sysctls: true}
+}
+
+// NewRole returns the role of gateway name in site: its own section, and
+// its configured vlan_address, which is the zero Prefix when the Metadata
+// Service's ipam_address is to give it. PublicAddress is left zero (DHCP
+// gives it on the appliance).
+func NewRole(site *configs.Site, name string) (*Role, error) {
+	self, err := site.Gateway(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Role{Site: site, Self: self, VLANAddress: self.VLANAddress}, nil
+}
+
+// Configs returns what the gateway of role r, run with options o, loads
+// into IPsec, BGP and VRRP. The gateway builds its services from exactly
+// this; `tidegate render` prints it. A zero r.VLANAddress gives a zero BGP
+// router ID (the speaker refuses it; the gateway always knows its address
+// before it starts the services).
+func (r *Role) Configs(o Options) ServiceConfigs {
+	o.defaults()
+	c := ServiceConfigs{
+		IPsec:          ipsecConfig(o, r, o.Log.With("svc", "ipsec")),
+		VRRP:           vrrpConfig(r, o.Log.With("svc", "vrrp")),
+		AWSTrackWeight: awsWeight(r.Site),
+	}
+	var warning string
+	c.BGP, warning = bgpConfig(o, r, o.Log.With("svc", "bgp"))
+	if warning != "" {
+		c.Warnings = append(c.Warnings, warning)
+	}
+	return c
+}
 
 func ipsecConfig(o Options, role *Role, log *slog.Logger) ipsec.Config {
 	return ipsec.Config{
@@ -29,7 +92,8 @@ func ipsecConfig(o Options, role *Role, log *slog.Logger) ipsec.Config {
 
 // bgpConfig returns the speaker's configuration and, when the peer's VLAN
 // address is unknown, a warning for the log. OnAWSPaths is left to the
-// caller.
+// caller. MEDs and the backup prepend are the site's as they are: configs
+// fills their defaults, and bgp takes every value literally.
 func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning string) {
 	site, self := role.Site, role.Self
 	cfg = bgp.Config{

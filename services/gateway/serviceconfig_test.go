@@ -182,3 +182,52 @@ func TestIPsecConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleConfigs: the exported mapping (what newServices builds the
+// services from and tidegate render prints) is the per-service mapping
+// above, with the appliance's options filled in.
+func TestRoleConfigs(t *testing.T) {
+	site, err := configs.Load("testdata/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRole(site, "nope"); err == nil {
+		t.Error("NewRole of an unknown gateway: no error")
+	}
+	role, err := NewRole(site, "vpn-gw-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role.Self.Name != "vpn-gw-2" || role.VLANAddress != netip.MustParsePrefix("10.0.1.3/24") || role.PublicAddress.IsValid() {
+		t.Errorf("role: %+v", role)
+	}
+	o := ApplianceOptions("")
+	c := role.Configs(o)
+	o.defaults()
+	bc, _ := bgpConfig(o, role, discard)
+	vc := vrrpConfig(role, discard)
+	ic := ipsecConfig(o, role, discard)
+	if !slices.Equal(c.BGP.Tunnels, bc.Tunnels) || c.BGP.IBGPPeer != bc.IBGPPeer || c.BGP.BackupPrepend != bc.BackupPrepend ||
+		c.BGP.RouterID != bc.RouterID || c.BGP.Logger == nil || c.BGP.OnAWSPaths != nil {
+		t.Errorf("BGP: %+v, want %+v", c.BGP, bc)
+	}
+	if c.VRRP.Priority != vc.Priority || c.VRRP.AuthPass != vc.AuthPass || !slices.Equal(c.VRRP.VirtualIPs, vc.VirtualIPs) || c.VRRP.Logger == nil {
+		t.Errorf("VRRP: %+v, want %+v", c.VRRP, vc)
+	}
+	if c.IPsec.RunDir != "/run/tidegate/ipsec" || c.IPsec.Charon != "/usr/lib/ipsec/charon" || c.IPsec.Uplink != "eth0" ||
+		!c.IPsec.XFRMInterfaces || !c.IPsec.Firewall || !c.IPsec.Sysctls || len(c.IPsec.Tunnels) != len(ic.Tunnels) {
+		t.Errorf("IPsec: %+v", c.IPsec)
+	}
+	if c.BGP.Tunnels[0].Device == "" {
+		t.Errorf("appliance BGP tunnels have no XFRM device: %+v", c.BGP.Tunnels)
+	}
+	if c.AWSTrackWeight != awsWeight(site) || len(c.Warnings) != 0 {
+		t.Errorf("weight %d warnings %q", c.AWSTrackWeight, c.Warnings)
+	}
+
+	// The peer's address unknown: the warning comes with the configs.
+	role = testRole(t, "vpn-gw-1", "    vlan_address: 10.0.1.3/24\n", "")
+	if c := role.Configs(Options{Log: discard}); c.BGP.IBGPPeer.IsValid() || len(c.Warnings) != 1 || !strings.HasPrefix(c.Warnings[0], "no iBGP") {
+		t.Errorf("no peer address: iBGP %v warnings %q", c.BGP.IBGPPeer, c.Warnings)
+	}
+}

@@ -30,22 +30,23 @@ type services struct {
 
 // newServices builds the services for role; nothing runs yet.
 func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
-	w := newWiring(role.Self.Tunnels, awsWeight(role.Site), log)
+	cfg := role.Configs(o) // what tidegate render prints
+	for _, warning := range cfg.Warnings {
+		log.Warn(warning)
+	}
+	w := newWiring(role.Self.Tunnels, cfg.AWSTrackWeight, log)
 	s := &services{log: log, interval: role.Site.VRRP.AdvertInterval, w: w}
 
 	var err error
-	if s.vrrp, err = vrrp.New(vrrpConfig(role, o.Log.With("svc", "vrrp"))); err != nil {
+	if s.vrrp, err = vrrp.New(cfg.VRRP); err != nil {
 		return nil, fmt.Errorf("vrrp: %w", err)
 	}
-	bc, warning := bgpConfig(o, role, o.Log.With("svc", "bgp"))
-	if warning != "" {
-		log.Warn(warning)
-	}
+	bc := cfg.BGP
 	bc.OnAWSPaths = w.onAWSPaths
 	if s.bgp, err = bgp.New(bc); err != nil {
 		return nil, fmt.Errorf("bgp: %w", err)
 	}
-	if s.sec, err = ipsec.New(ipsecConfig(o, role, o.Log.With("svc", "ipsec"))); err != nil {
+	if s.sec, err = ipsec.New(cfg.IPsec); err != nil {
 		return nil, fmt.Errorf("ipsec: %w", err)
 	}
 	w.bgp, w.vrrp = s.bgp, s.vrrp
