@@ -32,6 +32,10 @@ func runShell(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer stop()
 	sh := &shell.Shell{In: os.Stdin, Out: os.Stdout, Source: c, Where: *sock, Signal: signalInit()}
+	if sh.Signal != nil {
+		// Only on the appliance: debug kill charon.
+		sh.Kill = func(pid int, sig syscall.Signal) error { return unix.Kill(pid, sig) }
+	}
 	// On a terminal, Ctrl-D ends a read but not the console: there is
 	// nothing to log out to. Piped commands end with their input.
 	tty := isTerminal(os.Stdin)

@@ -13,8 +13,9 @@
 //	Neighbor        AS     Up/Down   State/PfxRcd  PfxAcc  PfxSnt  Desc
 //	169.254.80.145  64512  00:59:50  1             1       1       vpn-1a
 //
-// Commands: show status|tunnels|bgp|vrrp|routes|config|log [N], help,
-// reboot and poweroff. Words may be abbreviated (`sh bgp`), and a few FRR
+// Commands: show status|tunnels|bgp|vrrp|routes|config|log [N]|system,
+// help, reboot and poweroff, and debug kill charon (a crash of charon on
+// purpose, to see the gateway recover; it asks first). Words may be abbreviated (`sh bgp`), and a few FRR
 // and VyOS spellings are understood (`show ip bgp summary`,
 // `show ip route`, `show running-config`, `show vpn ipsec sa`).
 //

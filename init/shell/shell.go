@@ -38,6 +38,10 @@ type Shell struct {
 	// Signal signals PID 1 for reboot and poweroff. Nil means the shell
 	// refuses both (not the appliance).
 	Signal func(syscall.Signal) error
+	// Kill signals a process, for debug kill charon; nil refuses it.
+	Kill func(pid int, sig syscall.Signal) error
+	// Proc is where /proc is [/proc], for show system and finding charon.
+	Proc string
 	// Timeout bounds each request to the gateway [5s].
 	Timeout time.Duration
 }
@@ -173,6 +177,7 @@ func init() {
 		{words: []string{"show", "routes"}, help: "routes BGP installed in the kernel", run: show(status.WriteRoutes)},
 		{words: []string{"show", "config"}, help: "the effective site configuration (secrets masked)", run: (*Shell).showConfig},
 		{words: []string{"show", "log"}, args: true, help: "the gateway's recent log lines (show log N: the last N)", run: (*Shell).showLog},
+		{words: []string{"show", "system"}, help: "uptime, memory and the processes' resident memory", run: (*Shell).showSystem},
 		{words: []string{"help"}, help: "this list", run: func(s *Shell, _ context.Context, _ []string, _ <-chan string) error { s.help(); return nil }},
 		{words: []string{"reboot"}, help: "reboot, after a planned handover to the peer", run: func(s *Shell, ctx context.Context, _ []string, l <-chan string) error {
 			return s.power(ctx, l, "reboot", SignalReboot)
@@ -180,6 +185,7 @@ func init() {
 		{words: []string{"poweroff"}, help: "power off, after a planned handover to the peer", run: func(s *Shell, ctx context.Context, _ []string, l <-chan string) error {
 			return s.power(ctx, l, "poweroff", SignalPowerOff)
 		}},
+		{words: []string{"debug", "kill", "charon"}, help: "kill charon as a crash would, to test recovery", run: (*Shell).debugKillCharon},
 
 		// FRR's and VyOS's spellings, for the fingers that know them.
 		{words: []string{"?"}, hidden: true, run: func(s *Shell, _ context.Context, _ []string, _ <-chan string) error { s.help(); return nil }},
@@ -253,12 +259,12 @@ func (s *Shell) help() {
 		if c.args {
 			name += " [N]"
 		}
-		fmt.Fprintf(s.Out, "  %-16s %s\n", name, c.help)
+		fmt.Fprintf(s.Out, "  %-18s %s\n", name, c.help)
 	}
 }
 
 func (s *Shell) shortHelp() {
-	fmt.Fprintln(s.Out, "  show status|tunnels|bgp|vrrp|routes|config|log [N], help, reboot, poweroff")
+	fmt.Fprintln(s.Out, "  show status|tunnels|bgp|vrrp|routes|config|log [N]|system, help, reboot, poweroff")
 }
 
 // fetch gets the status document, or says why there is none.
@@ -375,20 +381,7 @@ func (s *Shell) power(ctx context.Context, lines <-chan string, what string, sig
 		fmt.Fprintf(s.Out, "Planned handover first: the gateway is %s and holds no virtual IP.\n", d.Phase)
 	}
 	fmt.Fprintf(s.Out, "%s %s now? [y/N] ", capitalize(what), name)
-	var answer string
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(s.Out)
-		return nil
-	case l, ok := <-lines:
-		if !ok {
-			fmt.Fprintln(s.Out)
-			return nil
-		}
-		answer = strings.ToLower(strings.TrimSpace(l))
-	}
-	if answer != "y" && answer != "yes" {
-		fmt.Fprintln(s.Out, "Cancelled.")
+	if !s.confirm(ctx, lines) {
 		return nil
 	}
 	if err := s.Signal(sig); err != nil {
@@ -397,6 +390,28 @@ func (s *Shell) power(ctx context.Context, lines <-chan string, what string, sig
 	}
 	fmt.Fprintf(s.Out, "%s: planned handover under way; the console shows the shutdown.\n", capitalize(what))
 	return nil
+}
+
+// confirm reads the answer to a question just printed: y or yes go on,
+// anything else cancels.
+func (s *Shell) confirm(ctx context.Context, lines <-chan string) bool {
+	var answer string
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(s.Out)
+		return false
+	case l, ok := <-lines:
+		if !ok {
+			fmt.Fprintln(s.Out)
+			return false
+		}
+		answer = strings.ToLower(strings.TrimSpace(l))
+	}
+	if answer != "y" && answer != "yes" {
+		fmt.Fprintln(s.Out, "Cancelled.")
+		return false
+	}
+	return true
 }
 
 func capitalize(s string) string {

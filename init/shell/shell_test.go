@@ -271,7 +271,7 @@ func TestLookup(t *testing.T) {
 		{"show ip bgp summary", "show ip bgp summary", "", ""},
 		{"show ip", "", "", "unknown command: show ip"},
 		{"reb", "reboot", "", ""},
-		{"show", "", "", "incomplete command; one of: show status, show tunnels, show bgp, show vrrp, show routes, show config, show log"},
+		{"show", "", "", "incomplete command; one of: show status, show tunnels, show bgp, show vrrp, show routes, show config, show log, show system"},
 		{"show x", "", "", "unknown command: show x"},
 	} {
 		c, args, err := lookup(strings.Fields(tc.in))
