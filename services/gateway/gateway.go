@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/tidegate/tidegate/init/console"
 	"github.com/tidegate/tidegate/services/metadata"
 	"github.com/tidegate/tidegate/services/netconf"
+	"github.com/tidegate/tidegate/services/status"
 )
 
 // Options say where the gateway's configuration comes from.
@@ -73,6 +76,14 @@ type Gateway struct {
 	err   string    // why the services stopped, if one failed
 	// configErrors are the user data's problems while configuring.
 	configErrors []string
+
+	// statusAddr is the address of the status API's TCP listener, the
+	// zero Addr until the role is known; statusWake tells the status server
+	// that it changed (statusserver.go).
+	statusAddr netip.Addr
+	statusWake chan struct{}
+	// listenVLAN opens that listener (status.ListenVLAN; tests replace it).
+	listenVLAN func(context.Context, netip.Addr) (net.Listener, error)
 }
 
 // Phases of a Gateway, as Status reports them.
@@ -88,7 +99,10 @@ const (
 // New returns a Gateway that does nothing until Run.
 func New(o Options) *Gateway {
 	o.defaults()
-	return &Gateway{o: o, log: o.Log.With("svc", "gateway"), started: time.Now(), phase: PhaseStarting}
+	return &Gateway{
+		o: o, log: o.Log.With("svc", "gateway"), started: time.Now(), phase: PhaseStarting,
+		statusWake: make(chan struct{}, 1), listenVLAN: status.ListenVLAN,
+	}
 }
 
 // Run runs a gateway with options o until ctx ends; see Gateway.Run.
@@ -136,6 +150,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			return g.fail(err)
 		}
 	}
+	g.setRole(role) // the status API moves onto the VLAN address
 	log.Info("configured", "gateway", role.Self.Name, "site", role.Site.Site,
 		"vlan", role.Site.VLAN.Interface, "addr", role.VLANAddress,
 		"tunnels", len(role.Self.Tunnels), "since_boot", console.Uptime().Round(time.Millisecond))
@@ -145,7 +160,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return g.fail(err)
 	}
 	g.mu.Lock()
-	g.role, g.svcs, g.phase = role, svcs, PhaseRunning
+	g.svcs, g.phase = svcs, PhaseRunning
 	g.mu.Unlock()
 
 	err = svcs.run(ctx, func() { g.setPhase(PhaseStopping) })

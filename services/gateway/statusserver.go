@@ -3,7 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"net"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
@@ -15,12 +15,13 @@ import (
 // The status API (package services/status): the JSON status document,
 // Prometheus metrics, /healthz for the rolling reimage, the recent log and
 // the masked configuration, on the run directory's unix socket (for the
-// console shell, from the start) and on the VLAN address, port 9090 (once
-// the role, and so the address, is known; never on eth0).
+// console shell, from the start) and on the VLAN address, port Port (once
+// the role, and so the address, is known; never on eth0 nor on the
+// wildcard address).
 
-// statusPoll is how often the status server looks for the VLAN address
-// while the gateway is still configuring.
-const statusPoll = 500 * time.Millisecond
+// statusRetry is how long the status server waits before it tries again to
+// listen on the VLAN address after it could not.
+var statusRetry = 5 * time.Second
 
 // startStatus starts the status API and returns the function that stops
 // it. Run stops it when it returns, so that the API also shows the
@@ -39,39 +40,91 @@ func (g *Gateway) startStatus() (stop func()) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	serve := func(ln net.Listener) {
-		g.log.Info("status API listening", "addr", ln.Addr())
-		_ = srv.Serve(ctx, ln)
-	}
 	if ln, err := status.ListenUnix(filepath.Join(g.o.RunDir, status.SocketName)); err != nil {
 		g.log.Warn("status API: no console socket", "err", err)
 	} else {
-		wg.Go(func() { serve(ln) })
+		wg.Go(func() {
+			g.log.Info("status API listening", "addr", ln.Addr())
+			_ = srv.Serve(ctx, ln)
+		})
 	}
-	wg.Go(func() {
-		t := time.NewTicker(statusPoll)
-		defer t.Stop()
-		for {
-			g.mu.Lock()
-			role := g.role
-			g.mu.Unlock()
-			if role != nil {
-				ln, err := status.ListenVLAN(ctx, role.VLANAddress.Addr())
-				if err != nil {
-					g.log.Warn("status API: not on the VLAN", "err", err)
-					return
-				}
-				serve(ln)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	})
+	wg.Go(func() { g.serveVLAN(ctx, srv) })
 	return func() { cancel(); wg.Wait() }
+}
+
+// setRole records the role once it is known (before the services are
+// built, so that the API is on the VLAN even if building them fails) and
+// puts the status API on its VLAN address.
+func (g *Gateway) setRole(r *Role) {
+	g.mu.Lock()
+	g.role = r
+	g.mu.Unlock()
+	g.setStatusAddress(r.VLANAddress.Addr())
+}
+
+// setStatusAddress moves the status API's TCP listener to addr (the zero
+// Addr closes it). The gateway calls it when it learns its VLAN address;
+// it never blocks.
+func (g *Gateway) setStatusAddress(addr netip.Addr) {
+	g.mu.Lock()
+	g.statusAddr = addr
+	g.mu.Unlock()
+	select {
+	case g.statusWake <- struct{}{}:
+	default: // a wake-up is pending; it will read the latest address
+	}
+}
+
+// serveVLAN keeps srv on the gateway's VLAN address until ctx ends: no TCP
+// listener while the address is unknown, then one bound to that address
+// only (status.ListenVLAN refuses the wildcard), moved when the address
+// changes and retried every statusRetry while it cannot be opened.
+func (g *Gateway) serveVLAN(ctx context.Context, srv *status.Server) {
+	var (
+		have    netip.Addr // the address served, if any
+		stop    = func() {}
+		retry   <-chan time.Time
+		lastErr string
+	)
+	defer func() { stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.statusWake:
+		case <-retry:
+		}
+		g.mu.Lock()
+		want := g.statusAddr
+		g.mu.Unlock()
+		if want == have && (have.IsValid() || retry == nil) {
+			continue
+		}
+		stop()
+		stop, have, retry = func() {}, netip.Addr{}, nil
+		if !want.IsValid() {
+			continue
+		}
+		ln, err := g.listenVLAN(ctx, want)
+		if err != nil {
+			// Logged when it changes: the console is a 19200-baud line.
+			if msg := err.Error(); msg != lastErr {
+				g.log.Warn("status API: not on the VLAN yet", "addr", want, "err", err, "retry_every", statusRetry)
+				lastErr = msg
+			}
+			retry = time.After(statusRetry)
+			continue
+		}
+		lastErr, have = "", want
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			g.log.Info("status API listening", "addr", ln.Addr())
+			_ = srv.Serve(sctx, ln) // closes ln when sctx ends
+		}()
+		stop = func() { cancel(); <-done }
+	}
 }
 
 // statusDocument is Status as the status API serves it. The document has

@@ -10,8 +10,10 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,9 +153,7 @@ func TestStatusAPI(t *testing.T) {
 	}
 	self, _ := site.Gateway("vpn-gw-1")
 	vlan := netip.MustParsePrefix("127.77.0.1/8")
-	g.mu.Lock()
-	g.role = &Role{Site: site, Self: self, VLANAddress: vlan}
-	g.mu.Unlock()
+	g.setRole(&Role{Site: site, Self: self, VLANAddress: vlan})
 
 	addr := netip.AddrPortFrom(vlan.Addr(), status.Port).String()
 	deadline := time.Now().Add(5 * time.Second)
@@ -201,6 +201,154 @@ func TestStatusAPI(t *testing.T) {
 
 	stop()
 	if _, err := c.Status(ctx); !status.NotRunning(err) {
+		t.Errorf("after stop: %v, want nothing listening", err)
+	}
+}
+
+// listenCall is one attempt of the status server to open its TCP listener.
+type listenCall struct {
+	asked netip.Addr
+	bound net.Addr // nil when it failed
+}
+
+// TestStatusAPIFollowsTheVLANAddress: the console socket answers from the
+// start; the TCP listener appears only once the role (its VLAN address)
+// arrives, late here, is bound to that address and never to the wildcard,
+// moves when the address changes, and is retried when it cannot be opened.
+func TestStatusAPIFollowsTheVLANAddress(t *testing.T) {
+	defer func(d time.Duration) { statusRetry = d }(statusRetry)
+	statusRetry = 50 * time.Millisecond
+
+	dir := t.TempDir()
+	g := New(Options{RunDir: dir, Log: discard})
+	var (
+		mu    sync.Mutex
+		calls []listenCall
+		fail  = map[netip.Addr]int{} // failures to inject, by address
+	)
+	g.listenVLAN = func(ctx context.Context, a netip.Addr) (net.Listener, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if fail[a] > 0 {
+			fail[a]--
+			calls = append(calls, listenCall{asked: a})
+			return nil, errors.New("injected failure")
+		}
+		ln, err := status.ListenVLAN(ctx, a)
+		if err == nil {
+			calls = append(calls, listenCall{asked: a, bound: ln.Addr()})
+		}
+		return ln, err
+	}
+	listens := func() []listenCall {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(calls)
+	}
+	stop := g.startStatus()
+	defer stop()
+
+	ctx := context.Background()
+	sock, err := status.NewClient(filepath.Join(dir, status.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := sock.Status(ctx); err != nil || d.Phase != PhaseStarting {
+		t.Fatalf("console socket before the role: %+v %v", d, err)
+	}
+
+	// answers reports whether a status API answers on a:9090, with the
+	// gateway name it reports.
+	answers := func(a netip.Addr) (string, bool) {
+		c, err := status.NewClient(a.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		d, err := c.Status(cctx)
+		if err != nil {
+			return "", false
+		}
+		return d.Gateway, true
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; listen calls %+v", what, listens())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	first, second, third := netip.MustParseAddr("127.77.1.1"), netip.MustParseAddr("127.77.1.2"), netip.MustParseAddr("127.77.1.3")
+	// The role is late (the Metadata Service has not given it yet): the
+	// socket serves, nothing listens on TCP.
+	time.Sleep(300 * time.Millisecond)
+	if c := listens(); len(c) != 0 {
+		t.Fatalf("TCP listener opened before the role was known: %+v", c)
+	}
+	if _, ok := answers(first); ok {
+		t.Fatal("status API on the VLAN address before the role was known")
+	}
+
+	site, err := configs.Load("testdata/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := NewRole(site, "vpn-gw-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role.VLANAddress = netip.PrefixFrom(first, 8) // loopback, so the test can connect
+	g.setRole(role)
+	waitFor("the status API on "+first.String(), func() bool { name, ok := answers(first); return ok && name == "vpn-gw-1" })
+	c := listens()
+	if len(c) != 1 || c[0].asked != first || c[0].bound.String() != netip.AddrPortFrom(first, status.Port).String() {
+		t.Fatalf("listen calls %+v, want one bound to %v:%d", c, first, status.Port)
+	}
+
+	// The address changes (a metadata update): the listener moves.
+	g.setStatusAddress(second)
+	waitFor("the status API to move to "+second.String(), func() bool {
+		_, onNew := answers(second)
+		_, onOld := answers(first)
+		return onNew && !onOld
+	})
+
+	// An address that cannot be listened on at first is retried.
+	mu.Lock()
+	fail[third] = 2
+	mu.Unlock()
+	g.setStatusAddress(third)
+	waitFor("the status API on "+third.String()+" after two failures", func() bool { _, ok := answers(third); return ok })
+	if _, ok := answers(second); ok {
+		t.Error("still listening on the previous address")
+	}
+
+	for _, call := range listens() {
+		if call.bound == nil {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(call.bound.String())
+		if err != nil || ap.Addr().IsUnspecified() || ap.Addr() != call.asked {
+			t.Errorf("listener bound to %v for %v: want exactly the VLAN address", call.bound, call.asked)
+		}
+	}
+	if got := len(listens()); got != 5 { // first, second, third failed twice, third
+		t.Errorf("%d listen calls, want 5: %+v", got, listens())
+	}
+
+	// No address: no TCP listener; the socket still serves.
+	g.setStatusAddress(netip.Addr{})
+	waitFor("the TCP listener to close", func() bool { _, ok := answers(third); return !ok })
+	if _, err := sock.Status(ctx); err != nil {
+		t.Errorf("console socket: %v", err)
+	}
+	stop()
+	if _, err := sock.Status(ctx); !status.NotRunning(err) {
 		t.Errorf("after stop: %v, want nothing listening", err)
 	}
 }
