@@ -125,6 +125,16 @@ func enterNetNS(path string) error {
 
 // stop asks charon to shut down (it closes its SAs with DELETEs) and kills
 // it if it takes longer than grace.
+// exited says whether charon exits within wait.
+func (c *charon) exited(wait time.Duration) bool {
+	select {
+	case <-c.done:
+		return true
+	case <-time.After(wait):
+		return false
+	}
+}
+
 func (c *charon) stop(grace time.Duration) {
 	select {
 	case <-c.done:

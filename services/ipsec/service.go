@@ -22,6 +22,15 @@ const (
 	stableAfter = time.Minute
 	stopGrace   = 5 * time.Second
 	dialTimeout = 20 * time.Second
+	// crashWait is how long a session that failed waits for charon's exit
+	// to tell a crash from a VICI failure (the socket may close first).
+	crashWait = time.Second
+	// crashGrace is how long tunnels that were up when charon crashed stay
+	// "up" while a new charon negotiates them again: the kernel keeps the
+	// dead charon's SAs, so traffic and the BGP sessions over them go on,
+	// and reporting them down would withdraw routes and move VRRP for
+	// nothing. A tunnel not back by then is reported down.
+	crashGrace = 20 * time.Second
 )
 
 // A Service supervises charon and keeps the configured tunnels loaded and
@@ -101,16 +110,26 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("ipsec: %w", err)
 	}
 	backoff := minBackoff
+	// fresh: the kernel's SAs are not a crashed charon's, which keep
+	// carrying the traffic while a new charon negotiates new ones.
+	fresh := true
 	for {
-		s.setupNetwork(s.configured(), true)
+		s.setupNetwork(s.configured(), fresh)
 		c, err := startCharon(&s.cfg, s.log)
 		if err != nil {
 			s.log.Error("ipsec: charon did not start", "err", err)
+			s.graceOver()
 		} else {
 			s.log.Info("ipsec: charon started", "pid", c.pid, "private_run", c.private)
 			err = s.serve(ctx, c)
+			crashed := ctx.Err() == nil && c.exited(crashWait)
 			c.stop(stopGrace)
-			s.charonDown(c, err)
+			if crashed {
+				s.charonCrashed(c)
+			} else {
+				s.charonDown(c, err)
+			}
+			fresh = !crashed
 			if time.Since(c.started) > stableAfter {
 				backoff = minBackoff
 			}
@@ -125,6 +144,44 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// charonCrashed records that charon died on its own. Its SAs stay in the
+// kernel (nobody deleted them) and keep forwarding, so tunnels that were
+// up are held up for crashGrace while the next charon negotiates them
+// again (see tunnelState.observe).
+func (s *Service) charonCrashed(c *charon) {
+	s.log.Warn("ipsec: charon crashed; its SAs stay in the kernel while a new charon negotiates", "pid", c.pid, "err", c.err, "grace", crashGrace)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.charon.Running = false
+	s.charon.PID = 0
+	reason := fmt.Sprintf("charon exited: %v", c.err)
+	now := time.Now()
+	for _, t := range s.tunnels {
+		st := s.state[t.Name]
+		st.missing = time.Time{} // a new charon starts the tunnels itself
+		switch {
+		case !st.st.Up:
+		case st.graceUntil.IsZero():
+			st.graceUntil = now.Add(crashGrace)
+		case now.After(st.graceUntil):
+			// Crashed again and not back since the last crash.
+			st.observe(nil, reason, s.pub)
+		}
+	}
+}
+
+// graceOver reports down the tunnels held up after a crash whose grace has
+// passed without a charon to negotiate them.
+func (s *Service) graceOver() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tunnels {
+		if st := s.state[t.Name]; !st.graceUntil.IsZero() && time.Now().After(st.graceUntil) {
+			st.observe(nil, "charon not running", s.pub)
+		}
 	}
 }
 

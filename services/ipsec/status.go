@@ -77,6 +77,10 @@ type tunnelState struct {
 	// missing is when the tunnel was first seen without an IKE_SA, or
 	// with an established one but no CHILD_SA; zero otherwise.
 	missing time.Time
+	// graceUntil, after a charon crash, is until when the tunnel stays up
+	// without SAs in charon (the kernel still has the dead charon's);
+	// zero otherwise.
+	graceUntil time.Time
 }
 
 // Status returns a snapshot of charon and every tunnel.
@@ -133,6 +137,7 @@ func (s *Service) forgetSAs(reason string) {
 	defer s.mu.Unlock()
 	for _, t := range s.tunnels {
 		st := s.state[t.Name]
+		st.graceUntil = time.Time{}
 		st.observe(nil, reason, s.pub)
 		st.missing = time.Time{} // a new charon starts the tunnels itself
 	}
@@ -328,6 +333,16 @@ func (st *tunnelState) observe(sas []sa, reason string, pub *publisher) {
 		st.missing = now
 	}
 	up := s.IKEState == "ESTABLISHED" && installed
+	switch {
+	case up:
+		st.graceUntil = time.Time{}
+	case st.graceUntil.IsZero():
+	case now.Before(st.graceUntil):
+		return // held up after a charon crash; the kernel still forwards
+	default:
+		st.graceUntil = time.Time{}
+		reason = "not back after charon crashed (" + reason + ")"
+	}
 	if up != s.Up {
 		s.Up, s.Reason, s.Since = up, reason, now
 		pub.publish(TunnelEvent{Tunnel: s.Name, Up: up, Reason: reason, Time: now})

@@ -1,6 +1,7 @@
 package ipsec
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -104,6 +105,39 @@ func TestTunnelState(t *testing.T) {
 	s.forgetSAs("charon exited: signal: killed")
 	expect(false, "charon exited: signal: killed")
 	observe("list-sas", ike("ESTABLISHED", child("4", "INSTALLED", 0, 0)))
+	expect(true, "list-sas")
+
+	// charon crashed: its SAs stay in the kernel, so the tunnel is held up
+	// while the next charon negotiates it again, and no event goes out.
+	s.charonCrashed(&charon{pid: 42, err: errors.New("signal: killed")})
+	none()
+	observe("list-sas")
+	observe("list-sas", ike("CONNECTING"))
+	none()
+	if st := s.Status().Tunnels[0]; !st.Up {
+		t.Errorf("tunnel reported down during the grace after a charon crash: %+v", st)
+	}
+	observe("child-updown up", ike("ESTABLISHED", child("5", "INSTALLED", 0, 0)))
+	none()
+	// Crashed again, and this time not back within the grace.
+	s.charonCrashed(&charon{pid: 43, err: errors.New("signal: killed")})
+	s.mu.Lock()
+	s.state["vpn-1a"].graceUntil = time.Now().Add(-time.Millisecond)
+	s.mu.Unlock()
+	none()
+	observe("list-sas", ike("CONNECTING"))
+	expect(false, "not back after charon crashed (list-sas)")
+	observe("list-sas", ike("ESTABLISHED", child("6", "INSTALLED", 0, 0)))
+	expect(true, "list-sas")
+	// A crash loop: charon does not even start again; once the grace is
+	// over the tunnel goes down without a list-sas.
+	s.charonCrashed(&charon{pid: 44, err: errors.New("signal: killed")})
+	s.mu.Lock()
+	s.state["vpn-1a"].graceUntil = time.Now().Add(-time.Millisecond)
+	s.mu.Unlock()
+	s.graceOver()
+	expect(false, "not back after charon crashed (charon not running)")
+	observe("list-sas", ike("ESTABLISHED", child("7", "INSTALLED", 0, 0)))
 	expect(true, "list-sas")
 
 	// Removed from the configuration while up.
