@@ -56,7 +56,11 @@
 //
 // # Status
 //
-// Gateway.Status aggregates the services' Status values into one plain,
-// JSON-tagged struct for the status API: version, role, uptime, health, each
-// tunnel, each BGP session and the VRRP state. It holds no secret.
+// Gateway.Status aggregates the services' Status values into the status
+// API's document (status.Document, which package status defines and this
+// package fills, so there is one set of types and JSON keys): version,
+// role, uptime, health, each tunnel, each BGP session and the VRRP state.
+// It holds no secret. The API listens on the run directory's unix socket
+// from the start, and on the VLAN address, port 9090, once the role is
+// known (statusserver.go).
 package gateway

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"net/netip"
 	"path/filepath"
 	"sync"
@@ -29,7 +28,7 @@ var statusRetry = 5 * time.Second
 // cannot listen, the gateway logs why and runs on.
 func (g *Gateway) startStatus() (stop func()) {
 	srv, err := status.NewServer(status.Config{
-		Status: g.statusDocument,
+		Status: g.Status,
 		Config: g.maskedConfig,
 		Log:    console.Recent.Lines,
 		Logger: g.log.With("svc", "status"),
@@ -125,29 +124,6 @@ func (g *Gateway) serveVLAN(ctx context.Context, srv *status.Server) {
 		}()
 		stop = func() { cancel(); <-done }
 	}
-}
-
-// statusDocument is Status as the status API serves it. The document has
-// the same JSON keys (services/status cannot import this package, which
-// imports it), so Status goes through JSON; statusserver_test.go checks
-// that no key is lost on the way.
-func (g *Gateway) statusDocument() status.Document {
-	d := toDocument(g.Status())
-	d.Time = time.Now()
-	return d
-}
-
-func toDocument(st Status) status.Document {
-	var d status.Document
-	b, err := json.Marshal(st)
-	if err == nil {
-		err = json.Unmarshal(b, &d)
-	}
-	if err != nil {
-		// Not reachable with plain data; say so rather than serve zeros.
-		d.Phase, d.Error = "unknown", "status: "+err.Error()
-	}
-	return d
 }
 
 // maskedConfig is the site configuration with its secrets masked, nil

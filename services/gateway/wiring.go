@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/status"
 	"github.com/tidegate/tidegate/services/vrrp"
 )
 
@@ -237,10 +238,10 @@ func (w *wiring) track() {
 }
 
 // snapshot returns the health for Status.
-func (w *wiring) snapshot() (h HealthStatus) {
+func (w *wiring) snapshot() (h status.Health) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return HealthStatus{
+	return status.Health{
 		Healthy:    w.h.healthy(),
 		AWSPaths:   w.h.awsPaths,
 		TunnelsUp:  w.h.tunnelsUp(),
