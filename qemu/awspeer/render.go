@@ -7,13 +7,6 @@ import (
 	"text/template"
 )
 
-// File is one file of the guest's configuration, rendered by Render.
-type File struct {
-	Path string // absolute, inside the guest
-	Mode uint32 // permission bits
-	Data []byte
-}
-
 // Modules are the kernel modules the guest loads, in order (their
 // dependencies come along). aes, cbc, sha1, sha256 and hmac are built into
 // Debian's kernel; drbg is the "stdrng" the IV generators need, without
@@ -251,12 +244,12 @@ func Render(c Config) ([]File, error) {
 		return nil, fmt.Errorf("awspeer: bgpd.conf: %w", err)
 	}
 	return []File{
-		{"/etc/strongswan.conf", 0o644, []byte(strongswanConf)},
-		{"/etc/swanctl/swanctl.conf", 0o600, swanctl.Bytes()},
-		{"/etc/frr/zebra.conf", 0o644, []byte(fmt.Sprintf("hostname %s\nlog file /var/log/frr/zebra.log informational\n", c.Hostname))},
-		{"/etc/frr/bgpd.conf", 0o644, bgpd.Bytes()},
-		{"/etc/frr/vtysh.conf", 0o644, []byte("! root on the console needs no PAM (there is none in the guest)\nusername root nopassword\n")},
-		{"/etc/awspeer/network.sh", 0o644, net.Bytes()},
-		{"/etc/awspeer/modules", 0o644, []byte(strings.Join(Modules, "\n") + "\n")},
+		{Path: "/etc/strongswan.conf", Mode: 0o644, Data: []byte(strongswanConf)},
+		{Path: "/etc/swanctl/swanctl.conf", Mode: 0o600, Data: swanctl.Bytes()},
+		{Path: "/etc/frr/zebra.conf", Mode: 0o644, Data: []byte(fmt.Sprintf("hostname %s\nlog file /var/log/frr/zebra.log informational\n", c.Hostname))},
+		{Path: "/etc/frr/bgpd.conf", Mode: 0o644, Data: bgpd.Bytes()},
+		{Path: "/etc/frr/vtysh.conf", Mode: 0o644, Data: []byte("! root on the console needs no PAM (there is none in the guest)\nusername root nopassword\n")},
+		{Path: "/etc/awspeer/network.sh", Mode: 0o644, Data: net.Bytes()},
+		{Path: "/etc/awspeer/modules", Mode: 0o644, Data: []byte(strings.Join(Modules, "\n") + "\n")},
 	}, nil
 }

@@ -24,20 +24,7 @@ func TestLab(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root for network namespaces and TAP devices")
 	}
-	dir := t.TempDir()
-	l, err := Start(Options{Log: testLog{t}, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, f := range []string{"aws", "vpn-gw-1", "vpn-gw-2"} {
-				b, _ := os.ReadFile(filepath.Join(dir, f+".console"))
-				t.Logf("console of %s (last 6 KiB):\n%s", f, tail(string(b), 6<<10))
-			}
-		}
-		l.Close()
-	})
+	l := startLab(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
@@ -216,7 +203,7 @@ func TestLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		down, cancelDown := context.WithTimeout(ctx, 40*time.Second)
-		err = gw1.VM.Wait(down)
+		err := gw1.VM.Wait(down)
 		cancelDown()
 		if err != nil {
 			t.Fatalf("gw-1 did not power off: %v", err)
@@ -303,6 +290,27 @@ func TestLab(t *testing.T) {
 		}
 		waitFor(ctx, t, l, "gw-2's tunnels and BGP back after the fix", func(s State) bool { return s.ChildSAs == 4 && s.BGPUp == 4 })
 	})
+}
+
+// startLab starts a lab for t, logging its progress to t, and closes it at
+// the end, showing the guests' consoles when t failed.
+func startLab(t *testing.T, o Options) *Lab {
+	t.Helper()
+	o.Log, o.Dir = testLog{t}, t.TempDir()
+	l, err := Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, f := range []string{"aws", "vpn-gw-1", "vpn-gw-2"} {
+				b, _ := os.ReadFile(filepath.Join(o.Dir, f+".console"))
+				t.Logf("console of %s (last 6 KiB):\n%s", f, tail(string(b), 6<<10))
+			}
+		}
+		l.Close()
+	})
+	return l
 }
 
 // pinging starts the VLAN host pinging the VPC host every 10 ms, stopped

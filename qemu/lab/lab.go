@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/qemu/awspeer"
+	"github.com/tidegate/tidegate/qemu/seedstack"
 	"github.com/tidegate/tidegate/services/metadata/fakemetadata"
 )
 
@@ -26,7 +28,15 @@ type Gateway struct {
 	MACs     [2]string // eth0, eth1
 	VM       *qemu.VM
 	Metadata *fakemetadata.Server
+	// Seed, when set, is the seed article's stack running instead of
+	// tidegate (Options.SeedStack); VM is its VM.
+	Seed *qemu.SeedStack
+	// seed says the gateway runs the seed's stack.
+	seed bool
 }
+
+// Tidegate says whether the gateway runs tidegate (not the seed's stack).
+func (g *Gateway) Tidegate() bool { return !g.seed }
 
 // Options describe a lab.
 type Options struct {
@@ -35,6 +45,11 @@ type Options struct {
 	Dir   string    // console logs go here; [a temporary directory]
 	// SiteYAML is the user data both gateways get; [LabSite()].
 	SiteYAML []byte
+	// SeedStack names the gateways that run the seed article's Keepalived
+	// + FRR + strongSwan stack (package seedstack) instead of tidegate,
+	// configured from the same site YAML (which must give both gateways a
+	// vlan_address, as the seed configures them by hand).
+	SeedStack []string
 }
 
 // Lab is a running reference scenario.
@@ -59,10 +74,15 @@ var (
 	VPCHost  = awspeer.DefaultVPCHost
 )
 
-// LabSite is the seed's site YAML with the AWS outside addresses moved onto
-// the lab's "Internet" segment (192.0.2.21-24), where the AWS peer answers.
-func LabSite() ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(qemu.RepoRoot(), "configs", "examples", "seed.yaml"))
+// LabSite is the seed's site YAML (configs/examples/seed.yaml) with the
+// AWS outside addresses moved onto the lab's "Internet" segment
+// (192.0.2.21-24), where the AWS peer answers.
+func LabSite() ([]byte, error) { return LabSiteFrom("seed.yaml") }
+
+// LabSiteFrom is LabSite for another example of configs/examples, e.g.
+// seed-keepalived-v2.yaml, whose VRRP is the article's keepalived.conf.
+func LabSiteFrom(example string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(qemu.RepoRoot(), "configs", "examples", example))
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +158,10 @@ func Start(o Options) (l *Lab, err error) {
 		}
 		if !g.VLAN.IsValid() {
 			g.VLAN = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(1 + n)}), 24)
+		}
+		if g.seed = slices.Contains(o.SeedStack, gw.Name); g.seed {
+			// Built at its first boot, for this site.
+			os.Remove(l.seedDisk(g))
 		}
 		g.Metadata = fakemetadata.New(fakemetadata.Config{
 			Instance: fakemetadata.Instance{ID: 1000 + n, Label: gw.Name, Region: "us-east", Type: "g6-standard-1"},
@@ -261,7 +285,8 @@ func (l *Lab) startAWS() error {
 	return nil
 }
 
-// BootGateway boots (or boots again, after Kill) a gateway from image.
+// BootGateway boots (or boots again, after Kill) a gateway from image, or
+// from its seed-stack disk when it runs the seed's stack.
 func (l *Lab) BootGateway(g *Gateway, image string) error {
 	n := map[string]string{}
 	for i, br := range []string{"inet", "vlan"} {
@@ -274,21 +299,43 @@ func (l *Lab) BootGateway(g *Gateway, image string) error {
 			return err
 		}
 	}
-	l.logf("booting %s from %s (eth0 %s by DHCP, eth1 %s)", g.Name, filepath.Base(image), g.Public, g.VLAN)
-	vm, err := qemu.Start(qemu.Options{
-		Name: g.Name, Netns: l.Switch, Image: image,
-		LogFile: filepath.Join(l.Dir, g.Name+".console"),
-		NICs:    []qemu.NIC{{Tap: n["inet"], MAC: g.MACs[0]}, {Tap: n["vlan"], MAC: g.MACs[1]}},
-	})
+	nics := []qemu.NIC{{Tap: n["inet"], MAC: g.MACs[0]}, {Tap: n["vlan"], MAC: g.MACs[1]}}
+	logFile := filepath.Join(l.Dir, g.Name+".console")
+	var (
+		vm   *qemu.VM
+		seed *qemu.SeedStack
+		err  error
+	)
+	if g.seed {
+		l.logf("booting %s with the seed's stack (Keepalived + FRR + strongSwan; eth0 %s, eth1 %s)", g.Name, g.Public, g.VLAN)
+		seed, err = qemu.StartSeedStack(qemu.SeedStackOptions{
+			Name: g.Name, Netns: l.Switch, NICs: nics, LogFile: logFile,
+			Disk: l.seedDisk(g),
+			Config: seedstack.Config{
+				Site: l.Site, Gateway: g.Name,
+				Public: netip.PrefixFrom(g.Public, 24), Router: netip.MustParseAddr("192.0.2.1"),
+			},
+		})
+		if seed != nil {
+			vm = seed.VM
+		}
+	} else {
+		l.logf("booting %s from %s (eth0 %s by DHCP, eth1 %s)", g.Name, filepath.Base(image), g.Public, g.VLAN)
+		vm, err = qemu.Start(qemu.Options{
+			Name: g.Name, Netns: l.Switch, Image: image, LogFile: logFile, NICs: nics,
+		})
+	}
 	if err != nil {
 		return err
 	}
 	l.mu.Lock()
-	g.VM = vm
+	g.VM, g.Seed = vm, seed
 	l.mu.Unlock()
 	l.closers = append(l.closers, vm.Kill)
 	return nil
 }
+
+func (l *Lab) seedDisk(g *Gateway) string { return filepath.Join(l.Dir, g.Name+".seed.img") }
 
 // Gateway returns the lab's gateway with that label.
 func (l *Lab) Gateway(name string) *Gateway {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,24 +28,36 @@ func main() {
 	image := flag.String("image", qemu.Image(), "tidegate disk image")
 	dir := flag.String("dir", "out/lab", "directory for the guests' console logs")
 	ready := flag.Duration("ready-timeout", 6*time.Minute, "how long to wait for the scenario to work")
+	site := flag.String("site", "seed.yaml", "the example of configs/examples both gateways get as user data")
+	seed := flag.String("seed", "", "comma-separated gateways that run the seed article's stack (Keepalived + FRR + strongSwan) instead of tidegate, e.g. vpn-gw-2 with -site seed-keepalived-v2.yaml")
 	flag.Parse()
-	if err := run(*image, *dir, *ready); err != nil {
+	o := lab.Options{Image: *image, Log: os.Stdout, Dir: *dir}
+	var err error
+	if o.SiteYAML, err = lab.LabSiteFrom(*site); err != nil {
+		fmt.Fprintln(os.Stderr, "tidegate-lab:", err)
+		os.Exit(2)
+	}
+	if *seed != "" {
+		o.SeedStack = strings.Split(*seed, ",")
+	}
+	if err := run(o, *ready); err != nil {
 		fmt.Fprintln(os.Stderr, "tidegate-lab:", err)
 		os.Exit(1)
 	}
 }
 
-func run(image, dir string, readyTimeout time.Duration) error {
+func run(o lab.Options, readyTimeout time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer qemu.Lock()()
+	dir := o.Dir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	os.WriteFile(PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 	defer os.Remove(PidFile)
 
-	l, err := lab.Start(lab.Options{Image: image, Log: os.Stdout, Dir: dir})
+	l, err := lab.Start(o)
 	if err != nil {
 		return err
 	}
