@@ -2,11 +2,10 @@ package status
 
 import "time"
 
-// Document is what GET /status returns: a snapshot of one gateway. Its JSON
-// keys are those of services/gateway's Status, which fills it (the gateway
-// imports this package, not the other way round), plus what the status
-// server adds itself: the snapshot's time and the kernel routes. Durations
-// are in seconds; times are RFC 3339.
+// Document is what GET /status returns: a snapshot of one gateway, filled
+// by services/gateway (which imports this package, not the other way
+// round) and by the status server itself: the snapshot's time and the
+// kernel routes. Durations are in seconds; times are RFC 3339.
 //
 // It has no field that could hold a secret.
 type Document struct {
