@@ -19,8 +19,8 @@
 //     BackupPrepend times on what it sends to AWS, so AWS returns traffic
 //     through the master. SetMaster rebuilds the export policy and soft-resets
 //     the AWS sessions outbound at once.
-//   - Tunnel preference inside one gateway by MED: tunnel i gets MED
-//     100*(i+1) unless configured. The MED is sent to AWS on our prefixes and
+//   - Tunnel preference inside one gateway by MED: each tunnel's MED is as
+//     configured (configs gives tunnel i 100*i by default). The MED is sent to AWS on our prefixes and
 //     written on the routes received from that tunnel (when there is more
 //     than one), so both directions prefer the same tunnel; equal MEDs give
 //     ECMP. Routes learned over iBGP
