@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -140,6 +141,66 @@ func TestLab(t *testing.T) {
 		waitFor(ctx, t, l, "gw-1's tunnels back and gw-1 master again", func(s State) bool {
 			return s.ChildSAs == 4 && s.BGPUp == 4 && s.VIPOwner == "vpn-gw-1" && s.BestVia == "vpn-gw-1"
 		})
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("5 charon killed inside gw-1", func(t *testing.T) {
+		gw1, gw2 := l.Gateway("vpn-gw-1"), l.Gateway("vpn-gw-2")
+		before1, _, err1 := l.GatewayStatus(ctx, gw1)
+		before2, _, err2 := l.GatewayStatus(ctx, gw2)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		if before1.IPsec == nil || before1.VRRP == nil || before2.VRRP == nil {
+			t.Fatalf("status without IPsec or VRRP: %+v %+v", before1, before2)
+		}
+		p := pinging(ctx, t, l, 50)
+		start := time.Now()
+		// On gw-1's serial console, as an operator on Lish would.
+		off := len(gw1.VM.Console())
+		gw1.VM.Type("debug kill charon")
+		if _, _, err := gw1.VM.WaitFor(ctx, off, regexp.MustCompile(`\[y/N\] `)); err != nil {
+			t.Fatal(err)
+		}
+		gw1.VM.Type("y")
+		if _, _, err := gw1.VM.WaitFor(ctx, off, regexp.MustCompile(`charon \(pid \d+\) killed`)); err != nil {
+			t.Fatal(err)
+		}
+		// The tunnels return on their own: new IKE_SAs replace the dead
+		// charon's at AWS (4 CHILD_SAs with a new charon on gw-1).
+		waitUntil(ctx, t, "gw-1's tunnels negotiated again by a new charon", func() bool {
+			d, _, err := l.GatewayStatus(ctx, gw1)
+			if err != nil || d.IPsec == nil || d.IPsec.CharonPID == 0 || d.IPsec.CharonPID == before1.IPsec.CharonPID {
+				return false
+			}
+			up := 0
+			for _, tn := range d.IPsec.Tunnels {
+				if tn.Up && tn.ChildState == "INSTALLED" {
+					up++
+				}
+			}
+			return up == 2
+		})
+		s := waitFor(ctx, t, l, "4 CHILD_SAs and 4 BGP sessions at AWS", func(s State) bool { return s.ChildSAs == 4 && s.BGPUp == 4 })
+		time.Sleep(2 * time.Second)
+		gap, _ := p.LongestGap(start)
+		t.Logf("charon killed on gw-1: tunnels back %.1f s later, longest gap in replies %v, %d lost", time.Since(start).Seconds(), gap, p.Lost(start))
+		// VRRP does not flap: both gateways made no transition and the VIP
+		// stayed on gw-1.
+		after1, _, err1 := l.GatewayStatus(ctx, gw1)
+		after2, _, err2 := l.GatewayStatus(ctx, gw2)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		if after1.VRRP.Transitions != before1.VRRP.Transitions || after2.VRRP.Transitions != before2.VRRP.Transitions || s.VIPOwner != "vpn-gw-1" {
+			t.Errorf("VRRP moved: gw-1 transitions %d -> %d, gw-2 %d -> %d, VIP on %s",
+				before1.VRRP.Transitions, after1.VRRP.Transitions, before2.VRRP.Transitions, after2.VRRP.Transitions, s.VIPOwner)
+		}
+		if gap > time.Second {
+			t.Errorf("traffic stopped for %v while charon was restarted, want the kernel's SAs to carry it", gap)
+		}
 	})
 	if t.Failed() {
 		return
