@@ -50,6 +50,9 @@ type Options struct {
 	// configured from the same site YAML (which must give both gateways a
 	// vlan_address, as the seed configures them by hand).
 	SeedStack []string
+	// Later names gateways Start does not boot; the caller boots them with
+	// BootGateway (e.g. after the first one's paths are AWS's choice).
+	Later []string
 }
 
 // Lab is a running reference scenario.
@@ -182,6 +185,9 @@ func Start(o Options) (l *Lab, err error) {
 		return nil, err
 	}
 	for _, g := range l.Gateways {
+		if slices.Contains(o.Later, g.Name) {
+			continue
+		}
 		if err = l.BootGateway(g, o.Image); err != nil {
 			return nil, err
 		}
