@@ -55,7 +55,7 @@ func NewSite(name string, md fakemetadata.Config) (s *Site, err error) {
 		return nil, err
 	}
 	s.dnsmasq = ns.Command("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
-		"--user=root", "--interface=pub", "--bind-interfaces",
+		"--user=root", "--group=root", "--interface=pub", "--bind-interfaces",
 		"--dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,12h",
 		"--dhcp-option=option:router,"+PublicRouter,
 		"--dhcp-leasefile="+filepath.Join(s.dir, "leases"),

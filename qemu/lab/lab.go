@@ -223,7 +223,7 @@ func (l *Lab) vlanHost(name string) error {
 }
 
 func (l *Lab) startDHCP() error {
-	args := []string{"--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--user=root",
+	args := []string{"--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--user=root", "--group=root",
 		"--interface=inet", "--bind-interfaces", "--dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,12h",
 		"--dhcp-option=option:router,192.0.2.1",
 		"--dhcp-leasefile=" + filepath.Join(l.Dir, "dnsmasq.leases")}

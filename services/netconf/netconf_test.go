@@ -68,7 +68,7 @@ func TestDHCPConfiguresAddressAndDefaultRoute(t *testing.T) {
 	ip(t, "-n", server, "link", "set", "srv0", "up")
 	dir := t.TempDir()
 	dnsmasq := exec.Command("ip", "netns", "exec", server, "dnsmasq", "--keep-in-foreground",
-		"--conf-file=/dev/null", "--port=0", "--user=root", "--interface=srv0", "--bind-interfaces",
+		"--conf-file=/dev/null", "--port=0", "--user=root", "--group=root", "--interface=srv0", "--bind-interfaces",
 		"--dhcp-range=192.0.2.100,192.0.2.100,255.255.255.0,2m", "--dhcp-option=option:router,192.0.2.1",
 		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
 	dnsmasq.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
