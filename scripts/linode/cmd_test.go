@@ -5,19 +5,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/scripts/linode/fakelinode"
 )
 
-func runCLI(t *testing.T, f *fakeAPI, h Health, args ...string) (int, string, string) {
+func runCLI(t *testing.T, f *fakelinode.Server, h Health, args ...string) (int, string, string) {
 	t.Helper()
 	var o, e bytes.Buffer
-	env := map[string]string{"LINODE_TOKEN": f.token, "LINODE_URL": f.url()}
+	env := map[string]string{"LINODE_TOKEN": f.Token(), "LINODE_URL": f.URL()}
 	c := &CLI{Stdout: &o, Stderr: &e, Getenv: func(k string) string { return env[k] }, Health: h, PollInterval: 5 * time.Millisecond}
 	code := c.Run(ctx(t), args)
 	return code, o.String(), e.String()
 }
 
 func TestCLI(t *testing.T) {
-	f := newFakeAPI(t)
+	f := newFakeAPI(t, fakelinode.Config{})
 	path, _ := gzFile(t)
 
 	code, out, errOut := runCLI(t, f, nil, "upload", "--region", "us-east", "--label", "tidegate-x", path)
@@ -35,7 +37,7 @@ func TestCLI(t *testing.T) {
 	}
 
 	code, out, errOut = runCLI(t, f, nil, "reimage", "--site", seedPath, "--image", image, "--name", "vpn-gw-2", "--vlan", "tidegate-vlan")
-	if code != 0 || out != "vpn-gw-2: reimaged with "+image+"\n" || f.instance("vpn-gw-2").Rebuilds != 1 || f.instance("vpn-gw-1").Rebuilds != 0 {
+	if code != 0 || out != "vpn-gw-2: reimaged with "+image+"\n" || instance(f, "vpn-gw-2").Rebuilds != 1 || instance(f, "vpn-gw-1").Rebuilds != 0 {
 		t.Errorf("reimage = %d %q %q", code, out, errOut)
 	}
 
@@ -43,7 +45,7 @@ func TestCLI(t *testing.T) {
 	h := newFakeHealth(f)
 	h.polls["vpn-gw-1"], h.polls["vpn-gw-2"] = 1, 1
 	code, _, errOut = runCLI(t, f, h, "rolling-reimage", "--site", seedPath, "--image", image, "--vlan", "tidegate-vlan")
-	if code != 0 || f.instance("vpn-gw-1").Rebuilds != 1 || f.instance("vpn-gw-2").Rebuilds != 2 {
+	if code != 0 || instance(f, "vpn-gw-1").Rebuilds != 1 || instance(f, "vpn-gw-2").Rebuilds != 2 {
 		t.Errorf("rolling-reimage = %d %q", code, errOut)
 	}
 

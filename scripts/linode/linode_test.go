@@ -5,24 +5,63 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/scripts/linode/fakelinode"
 )
 
 const seedPath = "../../configs/examples/seed.yaml"
 
 var configID = regexp.MustCompile(`/configs/[0-9]+`)
 
-func newTestClient(t *testing.T, f *fakeAPI, progress *bytes.Buffer) *Client {
+// newFakeAPI starts a fake Linode API for the test.
+func newFakeAPI(t *testing.T, cfg fakelinode.Config) *fakelinode.Server {
+	f := fakelinode.New(cfg)
+	t.Cleanup(f.Close)
+	return f
+}
+
+// callsMatching returns the fake's calls that start with prefix.
+func callsMatching(f *fakelinode.Server, prefix string) []string {
+	var out []string
+	for _, c := range f.Calls() {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// instance returns what the fake holds for the instance labelled label,
+// or nil.
+func instance(f *fakelinode.Server, label string) *fakelinode.Instance {
+	if in, ok := f.Instance(label); ok {
+		return &in
+	}
+	return nil
+}
+
+// sortedLabels lists the fake's instances' labels, for messages.
+func sortedLabels(f *fakelinode.Server) []string {
+	var out []string
+	for _, in := range f.Instances() {
+		out = append(out, in.Label)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newTestClient(t *testing.T, f *fakelinode.Server, progress *bytes.Buffer) *Client {
 	t.Helper()
-	cfg := Config{Token: f.token, BaseURL: f.url(), PollInterval: 5 * time.Millisecond, InstanceTimeout: 5 * time.Second, ImageTimeout: 5 * time.Second}
+	cfg := Config{Token: f.Token(), BaseURL: f.URL(), PollInterval: 5 * time.Millisecond, InstanceTimeout: 5 * time.Second, ImageTimeout: 5 * time.Second}
 	if progress != nil {
 		cfg.Progress = progress
 	}
@@ -66,7 +105,7 @@ func seedPair(t *testing.T, image string) [2]Gateway {
 }
 
 func TestUpload(t *testing.T) {
-	f := newFakeAPI(t)
+	f := newFakeAPI(t, fakelinode.Config{})
 	var progress bytes.Buffer
 	c := newTestClient(t, f, &progress)
 	path, data := gzFile(t)
@@ -77,13 +116,14 @@ func TestUpload(t *testing.T) {
 	if img.Status != "available" || !strings.HasPrefix(img.ID, "private/") || img.Label != "tidegate-test" {
 		t.Errorf("image = %+v", img)
 	}
-	if !f.images[img.ID].CloudInit {
+	im, _ := f.Image(img.ID)
+	if !im.CloudInit {
 		t.Error("the image was not marked cloud-init compatible: the API would refuse user data for it")
 	}
-	if got := f.images[img.ID].data; !bytes.Equal(got, data) {
+	if got := im.Data; !bytes.Equal(got, data) {
 		t.Errorf("uploaded %d bytes, want the file's %d", len(got), len(data))
 	}
-	calls := f.callsMatching("")
+	calls := f.Calls()
 	if len(calls) < 4 || calls[0] != "POST /v4/images/upload" || !strings.HasPrefix(calls[1], "PUT /upload/") ||
 		calls[2] != "GET /v4/images/"+img.ID {
 		t.Errorf("calls = %v", calls)
@@ -92,16 +132,16 @@ func TestUpload(t *testing.T) {
 	// Refused before any call: not gzip.
 	raw := filepath.Join(t.TempDir(), "tidegate.img")
 	os.WriteFile(raw, []byte("raw disk"), 0o644)
-	n := len(f.callsMatching(""))
+	n := len(f.Calls())
 	if _, err := c.Upload(ctx(t), UploadOptions{Path: raw, Region: "us-east", Label: "x"}); err == nil || !strings.Contains(err.Error(), "not gzip") {
 		t.Errorf("raw image: err = %v", err)
 	}
-	if len(f.callsMatching("")) != n {
+	if len(f.Calls()) != n {
 		t.Error("a raw image reached the API")
 	}
 
 	// The API's error reasons come through.
-	f.fail["POST /v4/images/upload"] = fakeFailure{400, []map[string]string{{"reason": "Image label must be unique", "field": "label"}}}
+	f.FailNext("POST /v4/images/upload", 400, fakelinode.Reason{Reason: "Image label must be unique", Field: "label"})
 	if _, err := c.Upload(ctx(t), UploadOptions{Path: path, Region: "us-east", Label: "dup"}); err == nil ||
 		!strings.Contains(err.Error(), "[label] Image label must be unique") {
 		t.Errorf("API error: err = %v", err)
@@ -109,18 +149,19 @@ func TestUpload(t *testing.T) {
 }
 
 func TestDeploy(t *testing.T) {
-	f := newFakeAPI(t)
+	// One item per page: the image's disk and the swap disk are on two
+	// pages, and the boot disk must be found whichever comes first.
+	f := newFakeAPI(t, fakelinode.Config{PageSize: 1})
 	// Other instances on the account, so that the label lookup spans pages.
 	for _, l := range []string{"web-1", "web-2", "db-1", "db-2", "build"} {
-		f.addInstance(l)
+		if _, err := f.AddInstance(fakelinode.Instance{Label: l}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	image := f.addImage("tidegate-1")
+	image := f.AddImage("tidegate-1")
 	var progress bytes.Buffer
 	c := newTestClient(t, f, &progress)
 	pair := seedPair(t, image)
-	// One item per page: the image's disk and the swap disk are on two
-	// pages, and the boot disk must be found whichever comes first.
-	f.pageSize = 1
 
 	for _, g := range pair {
 		inst, err := c.Deploy(ctx(t), g)
@@ -133,9 +174,9 @@ func TestDeploy(t *testing.T) {
 	}
 	seed, _ := os.ReadFile(seedPath)
 	for i, label := range []string{"vpn-gw-1", "vpn-gw-2"} {
-		in := f.instance(label)
+		in := instance(f, label)
 		if in == nil {
-			t.Fatalf("no instance %s; have %v", label, f.sortedLabels())
+			t.Fatalf("no instance %s; have %v", label, sortedLabels(f))
 		}
 		checkGateway(t, in, image, seed, "tidegate-vlan", []string{"10.0.1.2/24", "10.0.1.3/24"}[i])
 		if in.Region != "us-east" || in.Type != "g6-standard-1" {
@@ -146,7 +187,7 @@ func TestDeploy(t *testing.T) {
 		}
 	}
 
-	if n := len(f.callsMatching("GET /v4/linode/instances/" + strconv.Itoa(f.instance("vpn-gw-1").ID) + "/disks")); n != 2 {
+	if n := len(callsMatching(f, "GET /v4/linode/instances/"+strconv.Itoa(instance(f, "vpn-gw-1").ID)+"/disks")); n != 2 {
 		t.Errorf("disks listed in %d requests, want 2 pages", n)
 	}
 	// Without a filter the account's instances span pages too.
@@ -155,25 +196,24 @@ func TestDeploy(t *testing.T) {
 	}
 
 	// Deploying again is refused by us, before the API's label check.
-	before := len(f.callsMatching("POST /v4/linode/instances"))
+	before := len(callsMatching(f, "POST /v4/linode/instances"))
 	if _, err := c.Deploy(ctx(t), pair[0]); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("second deploy: err = %v", err)
 	}
-	if len(f.callsMatching("POST /v4/linode/instances")) != before {
+	if len(callsMatching(f, "POST /v4/linode/instances")) != before {
 		t.Error("second deploy created an instance")
 	}
 }
 
 // checkGateway checks what the API holds for a deployed gateway: its image,
 // the site YAML as user data, and exactly tidegate's profile, booted.
-func checkGateway(t *testing.T, in *fakeInstance, image string, userData []byte, vlan, ipam string) {
+func checkGateway(t *testing.T, in *fakelinode.Instance, image string, userData []byte, vlan, ipam string) {
 	t.Helper()
 	if in.Image != image || in.Status != "running" {
 		t.Errorf("%s: image %s status %s", in.Label, in.Image, in.Status)
 	}
-	ud, err := base64.StdEncoding.DecodeString(in.UserData)
-	if err != nil || !bytes.Equal(ud, userData) {
-		t.Errorf("%s: user data is not the site YAML (err %v)", in.Label, err)
+	if !bytes.Equal(in.UserData, userData) {
+		t.Errorf("%s: user data is not the site YAML", in.Label)
 	}
 	if len(in.Configs) != 1 {
 		t.Fatalf("%s: %d config profiles, want tidegate's only", in.Label, len(in.Configs))
@@ -200,24 +240,24 @@ func checkGateway(t *testing.T, in *fakeInstance, image string, userData []byte,
 }
 
 func TestReimage(t *testing.T) {
-	f := newFakeAPI(t)
+	f := newFakeAPI(t, fakelinode.Config{})
 	c := newTestClient(t, f, nil)
-	old := f.addImage("tidegate-1")
+	old := f.AddImage("tidegate-1")
 	pair := seedPair(t, old)
 	if _, err := c.Deploy(ctx(t), pair[1]); err != nil {
 		t.Fatal(err)
 	}
-	before := f.instance("vpn-gw-2")
-	id, ip := before.ID, before.IPv4
+	before := instance(f, "vpn-gw-2")
+	id, ip := before.ID, before.IPv4[0]
 
-	next := f.addImage("tidegate-2")
+	next := f.AddImage("tidegate-2")
 	g := pair[1]
 	g.Image = next
 	if _, err := c.Reimage(ctx(t), g); err != nil {
 		t.Fatal(err)
 	}
-	in := f.instance("vpn-gw-2")
-	if in.ID != id || in.IPv4 != ip || in.Rebuilds != 1 {
+	in := instance(f, "vpn-gw-2")
+	if in.ID != id || in.IPv4[0] != ip || in.Rebuilds != 1 {
 		t.Errorf("reimage made another instance: id %d ip %s rebuilds %d", in.ID, in.IPv4, in.Rebuilds)
 	}
 	seed, _ := os.ReadFile(seedPath)
@@ -225,7 +265,7 @@ func TestReimage(t *testing.T) {
 
 	// The steps, in order: the rebuild's default profile is replaced by ours.
 	var steps []string
-	for _, c := range f.callsMatching("") {
+	for _, c := range f.Calls() {
 		if !strings.HasPrefix(c, "GET") {
 			steps = append(steps, configID.ReplaceAllString(c, "/configs/N"))
 		}
@@ -243,8 +283,8 @@ func TestReimage(t *testing.T) {
 }
 
 func TestAPIErrors(t *testing.T) {
-	f := newFakeAPI(t)
-	image := f.addImage("tidegate-1")
+	f := newFakeAPI(t, fakelinode.Config{})
+	image := f.AddImage("tidegate-1")
 	c := newTestClient(t, f, nil)
 	g := seedPair(t, image)[0]
 
@@ -255,21 +295,21 @@ func TestAPIErrors(t *testing.T) {
 		t.Errorf("bad type: err = %v", err)
 	}
 
-	noMeta := f.addImage("no-metadata")
-	f.images[noMeta].CloudInit = false
+	noMeta := f.AddImage("no-metadata")
+	f.SetImageCloudInit(noMeta, false)
 	bad = g
 	bad.Image = noMeta
 	if _, err := c.Deploy(ctx(t), bad); err == nil || !strings.Contains(err.Error(), "[metadata.user_data]") {
 		t.Errorf("image without cloud-init: err = %v", err)
 	}
 
-	f.fail["POST /v4/linode/instances"] = fakeFailure{400, []map[string]string{
-		{"reason": "Region does not support VLANs", "field": "region"}, {"reason": "Too many Linodes"}}}
+	f.FailNext("POST /v4/linode/instances", 400,
+		fakelinode.Reason{Reason: "Region does not support VLANs", Field: "region"}, fakelinode.Reason{Reason: "Too many Linodes"})
 	if _, err := c.Deploy(ctx(t), g); err == nil || !strings.Contains(err.Error(), "Region does not support VLANs") {
 		t.Errorf("two reasons: err = %v", err)
 	}
 
-	wrong, err := New(Config{Token: "wrong", BaseURL: f.url(), PollInterval: time.Millisecond})
+	wrong, err := New(Config{Token: "wrong", BaseURL: f.URL(), PollInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +321,7 @@ func TestAPIErrors(t *testing.T) {
 	}
 
 	// Checked before any call.
-	n := len(f.callsMatching(""))
+	n := len(f.Calls())
 	for _, mod := range []func(*Gateway){
 		func(g *Gateway) { g.UserData = nil },
 		func(g *Gateway) { g.UserData = bytes.Repeat([]byte("x"), 13000) },
@@ -295,7 +335,7 @@ func TestAPIErrors(t *testing.T) {
 			t.Errorf("deploy of %+v accepted", b)
 		}
 	}
-	if len(f.callsMatching("")) != n {
+	if len(f.Calls()) != n {
 		t.Error("an invalid gateway reached the API")
 	}
 }

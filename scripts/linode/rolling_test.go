@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/scripts/linode/fakelinode"
 )
 
 // fakeHealth stands in for the gateway status API client. It derives each
@@ -18,7 +21,7 @@ import (
 // priority (preemption, as the site configures it). Every answer goes into
 // the fake API's call log, so tests see one timeline.
 type fakeHealth struct {
-	f        *fakeAPI
+	f        *fakelinode.Server
 	priority map[string]int // label -> VRRP priority
 	polls    map[string]int // answers since the instance last started running
 	// neverHealthy names a gateway that comes up from its reimage but never
@@ -27,7 +30,7 @@ type fakeHealth struct {
 	neverHealthy, sick, noTakeover string
 }
 
-func newFakeHealth(f *fakeAPI) *fakeHealth {
+func newFakeHealth(f *fakelinode.Server) *fakeHealth {
 	return &fakeHealth{f: f, priority: map[string]int{"vpn-gw-1": 100, "vpn-gw-2": 99}, polls: map[string]int{}}
 }
 
@@ -35,13 +38,11 @@ func (h *fakeHealth) Health(ctx context.Context, addr string) (string, bool, err
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
-	h.f.mu.Lock()
-	defer h.f.mu.Unlock()
-	var self *fakeInstance
+	var self *fakelinode.Instance
 	running := map[string]bool{}
-	for _, in := range h.f.instances {
-		if in.IPv4 == addr {
-			self = in
+	for _, in := range h.f.Instances() {
+		if slices.Contains(in.IPv4, addr) {
+			self = &in
 		}
 		if in.Status == "running" {
 			running[in.Label] = true
@@ -52,7 +53,7 @@ func (h *fakeHealth) Health(ctx context.Context, addr string) (string, bool, err
 	}
 	if !running[self.Label] {
 		h.polls[self.Label] = 0
-		h.f.calls = append(h.f.calls, "HEALTH "+self.Label+" down")
+		h.f.Note("HEALTH " + self.Label + " down")
 		return "", false, fmt.Errorf("dial tcp %s: connection refused", addr)
 	}
 	h.polls[self.Label]++
@@ -66,35 +67,35 @@ func (h *fakeHealth) Health(ctx context.Context, addr string) (string, bool, err
 		role = RoleBackup
 	}
 	healthy := h.polls[self.Label] >= 2 && self.Label != h.sick && !(self.Label == h.neverHealthy && self.Rebuilds > 0)
-	h.f.calls = append(h.f.calls, fmt.Sprintf("HEALTH %s %s healthy=%v", self.Label, role, healthy))
+	h.f.Note(fmt.Sprintf("HEALTH %s %s healthy=%v", self.Label, role, healthy))
 	return role, healthy, nil
 }
 
 // deployedPair deploys the seed's pair on a fake API and returns the pair
 // for the next image.
-func deployedPair(t *testing.T) (*fakeAPI, *Client, [2]Gateway) {
+func deployedPair(t *testing.T) (*fakelinode.Server, *Client, [2]Gateway) {
 	t.Helper()
-	f := newFakeAPI(t)
+	f := newFakeAPI(t, fakelinode.Config{})
 	c := newTestClient(t, f, nil)
-	for _, g := range seedPair(t, f.addImage("tidegate-1")) {
+	for _, g := range seedPair(t, f.AddImage("tidegate-1")) {
 		if _, err := c.Deploy(ctx(t), g); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return f, c, seedPair(t, f.addImage("tidegate-2"))
+	return f, c, seedPair(t, f.AddImage("tidegate-2"))
 }
 
 // timeline returns the fake's log without reads of the API, with instance
 // paths replaced by labels.
-func timeline(f *fakeAPI) []string {
+func timeline(f *fakelinode.Server) []string {
 	ids := map[string]string{}
 	for _, l := range []string{"vpn-gw-1", "vpn-gw-2"} {
-		if in := f.instance(l); in != nil {
+		if in := instance(f, l); in != nil {
 			ids["/v4/linode/instances/"+strconv.Itoa(in.ID)] = l
 		}
 	}
 	var out []string
-	for _, c := range f.callsMatching("") {
+	for _, c := range f.Calls() {
 		if strings.HasPrefix(c, "GET ") {
 			continue
 		}
@@ -147,7 +148,7 @@ func TestRollingReimage(t *testing.T) {
 	}
 	seed, _ := os.ReadFile(seedPath)
 	for i, l := range []string{"vpn-gw-1", "vpn-gw-2"} {
-		in := f.instance(l)
+		in := instance(f, l)
 		if in.Rebuilds != 1 {
 			t.Errorf("%s rebuilt %d times", l, in.Rebuilds)
 		}
@@ -219,7 +220,7 @@ func TestRollingReimageStops(t *testing.T) {
 }
 
 func TestWaitHealthCancel(t *testing.T) {
-	f := newFakeAPI(t)
+	f := newFakeAPI(t, fakelinode.Config{})
 	c := newTestClient(t, f, nil)
 	cx, cancel := context.WithCancel(context.Background())
 	cancel()
