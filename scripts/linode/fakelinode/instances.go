@@ -83,13 +83,16 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		ud = req.Metadata.UserData
 	}
 	s.nextID++
-	in := &instance{ID: s.nextID, Label: req.Label, Region: req.Region, Type: req.Type, Image: req.Image, Status: "provisioning",
-		target: "running", IPv4: []string{fmt.Sprintf("203.0.113.%d", s.nextID%250)}, UserData: ud, RootPass: req.RootPass, Tags: req.Tags}
-	if req.Booted != nil && !*req.Booted {
-		in.target = "offline"
-	}
+	in := &instance{ID: s.nextID, Label: req.Label, Region: req.Region, Type: req.Type, Image: req.Image,
+		IPv4: []string{fmt.Sprintf("203.0.113.%d", s.nextID%250)}, UserData: ud, RootPass: req.RootPass, Tags: req.Tags}
 	s.deployImage(in)
 	s.instances = append(s.instances, in)
+	if req.Booted != nil && !*req.Booted {
+		s.begin(in, "offline", phase{status: "provisioning"})
+	} else {
+		in.BootedConfig = in.Configs[0]["id"].(int)
+		s.begin(in, "running", phase{status: "provisioning"}, s.bootPhase())
+	}
 	writeJSON(w, http.StatusOK, in.json())
 }
 
@@ -115,8 +118,9 @@ func (s *Server) deployImage(in *instance) {
 		"interfaces": []any{}, "root_device": "/dev/sda"}}
 }
 
-// withInstance finds the instance of the path and advances its transition
-// one step per request, as the real one moves on while it is polled.
+// withInstance finds the instance of the path. A GET ends the transitional
+// phases that have no hook, as the real instance moves on while it is
+// polled; any other method during an action is refused as the API does.
 func (s *Server) withInstance(h func(w http.ResponseWriter, r *http.Request, in *instance)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, _ := strconv.Atoi(r.PathValue("id"))
@@ -132,9 +136,9 @@ func (s *Server) withInstance(h func(w http.ResponseWriter, r *http.Request, in 
 			apiError(w, http.StatusNotFound, "", "Not found")
 			return
 		}
-		if r.Method == http.MethodGet && in.Status != in.target {
-			in.Status = in.target
-		} else if r.Method != http.MethodGet && in.Status != in.target {
+		if r.Method == http.MethodGet {
+			s.settle(in)
+		} else if in.busy() {
 			apiError(w, http.StatusBadRequest, "", "Linode busy.")
 			return
 		}
@@ -163,12 +167,18 @@ func (s *Server) boot(w http.ResponseWriter, r *http.Request, in *instance) {
 		apiError(w, http.StatusBadRequest, "config_id", "Config not found")
 		return
 	}
-	in.BootedConfig, in.Status, in.target = req.ConfigID, "booting", "running"
+	in.BootedConfig = req.ConfigID
+	s.begin(in, "running", s.bootPhase())
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
 func (s *Server) shutdown(w http.ResponseWriter, r *http.Request, in *instance) {
-	in.Status, in.target = "shutting_down", "offline"
+	p := s.shutdownPhase("shutting_down")
+	if in.Status == "offline" {
+		// No machine to press the power button of.
+		p.hook = ""
+	}
+	s.begin(in, "offline", p)
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
@@ -202,9 +212,16 @@ func (s *Server) rebuild(w http.ResponseWriter, r *http.Request, in *instance) {
 		in.UserData = req.Metadata.UserData
 	}
 	s.deployImage(in)
-	in.Status, in.target = "rebuilding", "running"
+	// Linode shuts a running instance down before it rebuilds the disk.
+	first := phase{status: "rebuilding"}
+	if in.Status == "running" {
+		first = s.shutdownPhase("rebuilding")
+	}
 	if req.Booted != nil && !*req.Booted {
-		in.target = "offline"
+		s.begin(in, "offline", first)
+	} else {
+		in.BootedConfig = in.Configs[0]["id"].(int)
+		s.begin(in, "running", first, s.bootPhase())
 	}
 	writeJSON(w, http.StatusOK, in.json())
 }

@@ -21,6 +21,28 @@ type Config struct {
 	// Logf, if not nil, is told of every call that changes something and
 	// of every hook run.
 	Logf func(format string, args ...any)
+
+	// OnShutdown and OnBoot let a real machine stand behind each fake
+	// instance. Each runs on its own goroutine, so the request that caused
+	// it is answered at once, and never two at once for an instance; until it returns, the instance shows the action's
+	// transitional status and other actions on it get "Linode busy.". Nil
+	// hooks leave the fake as it is without them: transitional states end
+	// at the next GET of the instance.
+	//
+	// OnShutdown is called when the instance is to be shut down: by the
+	// shutdown action ("shutting_down", then "offline"), and by a rebuild
+	// of a running instance, which Linode shuts down first ("rebuilding"
+	// throughout, then "offline", or on to booting if the rebuild boots).
+	// If it fails the action stops and the instance is
+	// StatusShutdownFailed ("running"); a rebuild is not undone.
+	OnShutdown func(label string) error
+	// OnBoot is called whenever the instance boots: the boot action, a
+	// rebuild or a create with booted true (the default). image is the
+	// image its disk holds now (private/N) and userData its metadata user
+	// data, decoded (nil if none). The instance is "booting" while it runs
+	// and "running" after. If it fails the instance is StatusBootFailed
+	// ("offline").
+	OnBoot func(label, image string, userData []byte) error
 }
 
 // A Server is a fake Linode API v4 listening on a loopback port. It is safe
@@ -38,6 +60,11 @@ type Server struct {
 	instances []*instance
 	// fail makes the next call matching the key answer with an error.
 	fail map[string]failure
+
+	onShutdown func(string) error
+	onBoot     func(string, string, []byte) error
+	hooks      sync.WaitGroup // hooks running
+	closed     bool           // no hooks start once set
 }
 
 type failure struct {
@@ -53,7 +80,7 @@ type Reason struct {
 
 // New starts a Server.
 func New(cfg Config) *Server {
-	s := &Server{token: cfg.Token, logf: cfg.Logf, nextID: 100, pageSize: cfg.PageSize, images: map[string]*image{}, fail: map[string]failure{}}
+	s := &Server{token: cfg.Token, logf: cfg.Logf, onShutdown: cfg.OnShutdown, onBoot: cfg.OnBoot, nextID: 100, pageSize: cfg.PageSize, images: map[string]*image{}, fail: map[string]failure{}}
 	if s.token == "" {
 		s.token = "test-token"
 	}
@@ -108,12 +135,21 @@ func (s *Server) URL() string { return s.srv.URL + "/v4" }
 // Token returns the token the Server accepts.
 func (s *Server) Token() string { return s.token }
 
-// Close shuts the Server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the Server down and waits for the hooks that are running;
+// it starts no other.
+func (s *Server) Close() {
+	s.srv.Close()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.hooks.Wait()
+}
 
 // Calls returns every request served so far, in order, as "METHOD PATH"
 // ("POST /v4/linode/instances/123/rebuild"; no query string), with the
-// entries added by Note.
+// entries added by Note and, where they happened, "OnShutdown LABEL" and
+// "OnBoot LABEL" when a hook starts and "OnBoot LABEL failed: ERR" when
+// one fails.
 func (s *Server) Calls() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -62,7 +62,9 @@ type instance struct {
 	ID                  int
 	Label, Region, Type string
 	Image, Status       string
-	target              string // status after the transition
+	target              string  // status once the action is done
+	phases              []phase // the action's remaining phases
+	hookRunning         bool
 	IPv4                []string
 	UserData            string // base64, as sent
 	RootPass            string
