@@ -223,9 +223,13 @@ func TestHookErrors(t *testing.T) {
 	}{
 		{"shutdown", func(t *testing.T, s *Server, p, _ string) { call(t, s, "POST", p+"/shutdown", nil) },
 			"shutdown gw-1", StatusShutdownFailed},
-		{"rebuild's shutdown", func(t *testing.T, s *Server, p, image string) { call(t, s, "POST", p+"/rebuild", rebuildBody(image, "x")) },
+		{"rebuild's shutdown", func(t *testing.T, s *Server, p, image string) {
+			call(t, s, "POST", p+"/rebuild", rebuildBody(image, "x"))
+		},
 			"shutdown gw-1", StatusShutdownFailed},
-		{"rebuild's boot", func(t *testing.T, s *Server, p, image string) { call(t, s, "POST", p+"/rebuild", rebuildBody(image, "x")) },
+		{"rebuild's boot", func(t *testing.T, s *Server, p, image string) {
+			call(t, s, "POST", p+"/rebuild", rebuildBody(image, "x"))
+		},
 			"boot gw-1", StatusBootFailed},
 	}
 	for _, tt := range tests {
