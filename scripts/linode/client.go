@@ -19,7 +19,7 @@ type Config struct {
 	// Linodes and Images. Required.
 	Token string
 	// BaseURL is the API's address; [https://api.linode.com/v4]. Tests point
-	// it at a fake server.
+	// it at a fake server (fakelinode.Server.URL).
 	BaseURL string
 	// HTTPClient makes the API requests; [a default client].
 	HTTPClient *http.Client

@@ -41,4 +41,35 @@
 //
 // and its CLI (tidegate linode ...) reads the same two from the environment
 // variables LINODE_TOKEN and LINODE_URL.
+//
+// # State
+//
+// AddImage and AddInstance seed what an account already holds (an image
+// uploaded earlier, a pair running it); Image, Instance and Instances return
+// copies of what the fake holds now, and Calls the requests it served, in
+// order, so that a test can assert the sequence.
+//
+// # Real machines behind instances
+//
+// Config.OnShutdown and Config.OnBoot are called when an instance is shut
+// down (shutdown, or a rebuild of a running instance) and when it boots
+// (boot, a rebuild or create that boots), with the image its disk now holds
+// and its user data. While a hook runs the instance shows the action's
+// transitional status ("shutting_down", "rebuilding", "booting") and refuses
+// other actions; it settles when the hook returns, so a client polling for
+// "offline" or "running" waits for the machine. A failed hook leaves the
+// instance in StatusShutdownFailed or StatusBootFailed, which the client
+// notices as a wait that times out. In outline, for a lab whose VMs are
+// the gateways:
+//
+//	api := fakelinode.New(fakelinode.Config{
+//		OnShutdown: func(label string) error { return vm[label].PowerButton() },
+//		OnBoot: func(label, image string, userData []byte) error {
+//			return vm[label].Boot(disk[image], userData)
+//		},
+//	})
+//	defer api.Close()
+//	img := api.AddImage("tidegate-next")
+//	api.AddInstance(fakelinode.Instance{Label: "vpn-gw-1", IPv4: []string{"192.0.2.1"},
+//		Image: old, UserData: siteYAML, VLAN: "tidegate-vlan", IPAMAddress: "10.0.1.2/24"})
 package fakelinode
