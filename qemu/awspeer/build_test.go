@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidegate/tidegate/qemu/guest"
 	"github.com/u-root/mkuimage/cpio"
 )
 
@@ -22,12 +23,7 @@ func TestInitramfs(t *testing.T) {
 	if err := b.Initramfs(testConfig(), path); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	recs, err := guest.ReadArchive(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+
+	"github.com/tidegate/tidegate/qemu/guest"
 )
 
 // Modules are the kernel modules the guest loads, in order (their
@@ -58,10 +60,8 @@ const MTU = 1436
 // the i-th tunnel.
 func Interface(i int) (name string, ifID int) { return fmt.Sprintf("xfrm%d", i+1), i + 1 }
 
-const strongswanConf = `# AWS's VPN endpoint: charon as responder, route based.
-charon {
-	load = random nonce openssl kdf kernel-netlink socket-default vici
-	# The XFRM interfaces carry the traffic: no routes or virtual IPs.
+var strongswanConf = guest.StrongswanConf(`# AWS's VPN endpoint: charon as responder, route based.
+`, `	# The XFRM interfaces carry the traffic: no routes or virtual IPs.
 	install_routes = no
 	install_virtual_ip = no
 	# Select by the initiator's order of preference, as AWS does, so that
@@ -72,25 +72,7 @@ charon {
 	retransmit_tries = 4
 	retransmit_timeout = 2.0
 	retransmit_base = 1.5
-	filelog {
-		charon {
-			path = /var/log/charon.log
-			time_format = %b %e %T
-			ike_name = yes
-			default = 1
-			flush_line = yes
-		}
-	}
-	syslog {
-		daemon {
-			default = -1
-		}
-	}
-}
-swanctl {
-	load = random openssl pem pkcs1 pkcs8 x509 pubkey
-}
-`
+`)
 
 var swanctlTmpl = template.Must(template.New("swanctl.conf").Parse(`# AWS's side of each tunnel: IKEv2, PSK, responder only (AWS's default
 # startup action "add"), DPD timeout action "clear".

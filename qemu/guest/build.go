@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -300,4 +301,26 @@ func Scripts(fsys fs.FS, dir, profile string) ([]File, error) {
 		return nil
 	})
 	return files, err
+}
+
+// ReadArchive reads back an initramfs Initramfs wrote, contents in
+// memory, for tests.
+func ReadArchive(path string) ([]cpio.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range recs {
+		buf := make([]byte, r.FileSize)
+		if _, err := r.ReadAt(buf, 0); err != nil && r.FileSize > 0 {
+			return nil, fmt.Errorf("%s: %w", r.Name, err)
+		}
+		recs[i].ReaderAt = bytes.NewReader(buf)
+	}
+	return recs, nil
 }

@@ -72,3 +72,31 @@ func Users() []File {
 func Hosts(hostname string) File {
 	return File{"/etc/hosts", 0o644, []byte("127.0.0.1 localhost " + hostname + "\n")}
 }
+
+// StrongswanConf is a guest's strongswan.conf: header (comment lines),
+// charon loading CharonPlugins' share of them with options (lines inside
+// its section) and logging to /var/log/charon.log, swanctl loading the
+// rest.
+func StrongswanConf(header, options string) string {
+	return header + `charon {
+	load = random nonce openssl kdf kernel-netlink socket-default vici
+` + options + `	filelog {
+		charon {
+			path = /var/log/charon.log
+			time_format = %b %e %T
+			ike_name = yes
+			default = 1
+			flush_line = yes
+		}
+	}
+	syslog {
+		daemon {
+			default = -1
+		}
+	}
+}
+swanctl {
+	load = random openssl pem pkcs1 pkcs8 x509 pubkey
+}
+`
+}

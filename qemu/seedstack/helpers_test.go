@@ -1,21 +1,15 @@
 package seedstack
 
 import (
-	"os"
 	"testing"
 
-	"github.com/u-root/mkuimage/cpio"
+	"github.com/tidegate/tidegate/qemu/guest"
 )
 
-// records returns the names in a newc archive.
+// records returns the names in an initramfs.
 func records(t *testing.T, path string) map[string]bool {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	recs, err := guest.ReadArchive(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,32 +48,12 @@ var keepalivedTmpl = template.Must(template.New("keepalived.conf").Parse(`{{if e
 }
 `))
 
-const strongswanConf = `# The seed's strongSwan: charon with the swanctl/VICI interface, route
+var strongswanConf = guest.StrongswanConf(`# The seed's strongSwan: charon with the swanctl/VICI interface, route
 # based (XFRM interfaces carry the traffic, so no routes from charon), and
 # otherwise strongSwan's defaults (retransmission 4 s * 1.8^n, 5 tries).
-charon {
-	load = random nonce openssl kdf kernel-netlink socket-default vici
-	install_routes = no
+`, `	install_routes = no
 	install_virtual_ip = no
-	filelog {
-		charon {
-			path = /var/log/charon.log
-			time_format = %b %e %T
-			ike_name = yes
-			default = 1
-			flush_line = yes
-		}
-	}
-	syslog {
-		daemon {
-			default = -1
-		}
-	}
-}
-swanctl {
-	load = random openssl pem pkcs1 pkcs8 x509 pubkey
-}
-`
+`)
 
 var swanctlTmpl = template.Must(template.New("swanctl.conf").Parse(`# One connection per AWS tunnel, as AWS's generic strongSwan configuration
 # has them: initiator, DPD 10 s with action restart, keyingtries forever.
