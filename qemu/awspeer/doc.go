@@ -26,7 +26,10 @@
 //     usable address of the inside /30, MTU 1436;
 //   - BGP in AS 64512 (hold time 30 s, keepalive 10 s) to the customer's
 //     inside address, advertising the VPC prefix (10.0.0.0/24) whose host
-//     (10.0.0.24, on a dummy interface) answers pings.
+//     (10.0.0.24, on a dummy interface) answers pings;
+//   - one preferred path per prefix, as a virtual private gateway routes
+//     (maximum-paths 1): no ECMP even between equal paths, and a dead
+//     peer's paths stay until DPD or the hold timer removes them.
 //
 // Configuration files are rendered in Go (Render) and put into the
 // initramfs; the init script only runs them. The guest prints

@@ -148,6 +148,9 @@ router bgp {{.ASN}}
 {{- end}}
  address-family ipv4 unicast
   network {{.VPC}}
+  ! A virtual private gateway sends on one preferred path: no ECMP, even
+  ! between equal paths (FRR's default would spread over up to 64).
+  maximum-paths 1
  exit-address-family
 !
 `))

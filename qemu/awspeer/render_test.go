@@ -138,3 +138,17 @@ func TestFromSite(t *testing.T) {
 		t.Error("FromSite with an unknown gateway: no error")
 	}
 }
+
+// TestRenderNoECMP: a virtual private gateway sends on one path; FRR's
+// default would spread over equal paths of both gateways.
+func TestRenderNoECMP(t *testing.T) {
+	files, err := Render(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Path == "/etc/frr/bgpd.conf" && !strings.Contains(string(f.Data), "\n  maximum-paths 1\n") {
+			t.Errorf("bgpd.conf allows ECMP:\n%s", f.Data)
+		}
+	}
+}
