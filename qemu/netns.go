@@ -120,18 +120,7 @@ func (n *Netns) do(f func() error) error {
 // HTTPGet fetches url from inside the namespace: the connection is dialled
 // on a thread switched into it, as a host there would.
 func (n *Netns) HTTPGet(ctx context.Context, url string) ([]byte, error) {
-	tr := &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := n.do(func() error {
-				var err error
-				c, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
-		},
-	}
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: n.DialContext}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -146,4 +135,16 @@ func (n *Netns) HTTPGet(ctx context.Context, url string) ([]byte, error) {
 		err = fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return b, err
+}
+
+// DialContext connects from inside the namespace (the socket is made
+// there; the connection then works from any goroutine).
+func (n *Netns) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := n.do(func() error {
+		var err error
+		c, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
 }

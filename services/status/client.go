@@ -20,6 +20,7 @@ type Client struct {
 	base string // http://host:port
 	hc   *http.Client
 	addr string // as given, for errors
+	unix bool   // addr is a unix socket
 }
 
 // NewClient returns a Client for address: a host or IP (port Port), a
@@ -38,7 +39,7 @@ func NewClient(address string) (*Client, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		}
-		c.base = "http://gateway"
+		c.base, c.unix = "http://gateway", true
 	case strings.HasPrefix(address, "http://") || strings.HasPrefix(address, "https://"):
 		c.base = strings.TrimRight(address, "/")
 	default:
@@ -52,6 +53,14 @@ func NewClient(address string) (*Client, error) {
 	}
 	c.hc = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	return c, nil
+}
+
+// dialVia makes c's TCP connections with dial (a unix socket address keeps
+// its own).
+func (c *Client) dialVia(dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
+	if dial != nil && !c.unix {
+		c.hc.Transport.(*http.Transport).DialContext = dial
+	}
 }
 
 // Status fetches the status Document.
@@ -172,16 +181,21 @@ func NotRunning(err error) bool {
 
 // HealthClient implements scripts/linode's Health: it asks a gateway's
 // /healthz, at a host or host:port, for its VRRP role and health.
-type HealthClient struct{}
+type HealthClient struct {
+	// Dial, when set, makes the TCP connections (the lab dials from inside
+	// its VLAN host's network namespace); [net.Dialer].
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
 
 // Health returns the gateway's VRRP role ("master", "backup") and whether it
 // could carry the site's traffic. An unhealthy gateway is not an error.
-func (HealthClient) Health(ctx context.Context, gatewayAddress string) (role string, healthy bool, err error) {
+func (h HealthClient) Health(ctx context.Context, gatewayAddress string) (role string, healthy bool, err error) {
 	c, err := NewClient(gatewayAddress)
 	if err != nil {
 		return "", false, err
 	}
-	h, err := c.Health(ctx)
+	c.dialVia(h.Dial)
+	hz, err := c.Health(ctx)
 	if err != nil {
 		var se *statusError
 		if !errors.As(err, &se) {
@@ -191,5 +205,5 @@ func (HealthClient) Health(ctx context.Context, gatewayAddress string) (role str
 		}
 		return "", false, err
 	}
-	return h.Role, h.Healthy, nil
+	return hz.Role, hz.Healthy, nil
 }

@@ -210,6 +210,19 @@ func TestHealthz(t *testing.T) {
 			if err != nil || role != tc.role || healthy != tc.healthy {
 				t.Errorf("HealthClient.Health = %q, %v, %v; want %q, %v", role, healthy, err, tc.role, tc.healthy)
 			}
+			// With a Dial of its own (the lab dials from its VLAN host's
+			// namespace), every connection goes through it: here to the
+			// test server, whatever address the gateway was named by.
+			var dialled []string
+			via := HealthClient{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dialled = append(dialled, addr)
+				var d net.Dialer
+				return d.DialContext(ctx, network, strings.TrimPrefix(ts.URL, "http://"))
+			}}
+			role, healthy, err = via.Health(context.Background(), "10.0.1.2")
+			if err != nil || role != tc.role || healthy != tc.healthy || len(dialled) != 1 || dialled[0] != "10.0.1.2:9090" {
+				t.Errorf("HealthClient{Dial}.Health = %q, %v, %v, dialled %q; want %q, %v through 10.0.1.2:9090", role, healthy, err, dialled, tc.role, tc.healthy)
+			}
 		})
 	}
 }
