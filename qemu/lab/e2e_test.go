@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/qemu"
+	"github.com/tidegate/tidegate/scripts/linode"
+	"github.com/tidegate/tidegate/services/status"
 )
 
 func TestMain(m *testing.M) {
@@ -47,6 +49,14 @@ func TestLab(t *testing.T) {
 		})
 		if !s.VPCReach {
 			t.Error("the VLAN host does not reach the VPC host")
+		}
+		// The gateways' own view, as tidegate-lab prints it.
+		table := l.GatewayTable(ctx)
+		t.Logf("\n%s", table)
+		for _, want := range []string{"gw-1      tidegate   master prio 100", "gw-2      tidegate   backup prio 99"} {
+			if !strings.Contains(table, want) {
+				t.Errorf("gateway table lacks %q", want)
+			}
 		}
 		// The status API and metrics, read from the VLAN host as an
 		// operator would, agree; no secret appears in them.
@@ -255,37 +265,50 @@ func TestLab(t *testing.T) {
 		return
 	}
 
-	t.Run("6 planned reimage of gw-1", func(t *testing.T) {
+	t.Run("6 rolling reimage of the pair through the Linode API", func(t *testing.T) {
 		p := pinging(ctx, t, l, 100)
 		start := time.Now()
-		gw1 := l.Gateway("vpn-gw-1")
-		// A Linode shutdown or rebuild presses the ACPI power button.
-		if err := gw1.VM.Powerdown(); err != nil {
-			t.Fatal(err)
-		}
-		down, cancelDown := context.WithTimeout(ctx, 40*time.Second)
-		err := gw1.VM.Wait(down)
-		cancelDown()
+		// tidegate linode rolling-reimage against a fake Linode API whose
+		// instances are the lab's VMs: a shutdown presses the ACPI power
+		// button (as Linode does) and waits for the VM to power off, a
+		// boot boots the rebuilt disk with the user data the API was given.
+		api := newLabLinode(t, l)
+		newImage := api.AddImage("tidegate-next")
+		c, err := linode.New(linode.Config{Token: api.Token(), BaseURL: api.URL(),
+			PollInterval: time.Second, InstanceTimeout: 3 * time.Minute, Progress: testLog{t}})
 		if err != nil {
-			t.Fatalf("gw-1 did not power off: %v", err)
-		}
-		t.Logf("gw-1 powered off %.1f s after the power button", time.Since(start).Seconds())
-		waitFor(ctx, t, l, "VIP on vpn-gw-2", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
-		lostDown := p.Lost(start)
-		gapDown, _ := p.LongestGap(start)
-		if err := l.BootGateway(gw1, qemu.Image()); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(ctx, t, l, "VIP back on vpn-gw-1", func(s State) bool { return s.VIPOwner == "vpn-gw-1" })
-		waitFor(ctx, t, l, "AWS via vpn-gw-1 again", func(s State) bool { return s.BestVia == "vpn-gw-1" && s.ChildSAs == 4 })
+		pair, _, err := linode.SiteGateways(l.opts.SiteYAML, linode.Gateway{Image: newImage, VLAN: "lab-vlan"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range pair {
+			// From a host on the VLAN, as the README tells the operator.
+			pair[i].StatusAddress = l.Gateway(pair[i].Label).VLAN.Addr().String()
+		}
+		err = c.RollingReimage(ctx, pair, status.HealthClient{Dial: l.Host.DialContext},
+			linode.RollingOptions{HealthTimeout: 4 * time.Minute, HandoverTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rolling reimage done in %.1f s; API calls:\n%s", time.Since(start).Seconds(), strings.Join(api.Calls(), "\n"))
+		for _, g := range l.Gateways {
+			if in, _ := api.Instance(g.Name); in.Image != newImage || in.Rebuilds != 1 {
+				t.Errorf("%s: image %s after %d rebuilds, want %s after 1", g.Name, in.Image, in.Rebuilds, newImage)
+			}
+		}
+		waitFor(ctx, t, l, "VIP back on vpn-gw-1 (preempt), AWS via vpn-gw-1", func(s State) bool {
+			return s.VIPOwner == "vpn-gw-1" && s.BestVia == "vpn-gw-1" && s.ChildSAs == 4 && s.BGPUp == 4
+		})
 		time.Sleep(2 * time.Second)
 		lost := p.Lost(start)
-		gap, _ := p.LongestGap(start)
-		t.Logf("planned reimage at 100 pings/s: %d lost going down (longest gap %v), %d lost in all (longest gap %v)", lostDown, gapDown, lost, gap)
+		gap, at := p.LongestGap(start)
+		t.Logf("rolling reimage of both gateways at 100 pings/s: %d lost, longest reply gap %v (at +%.1f s)", lost, gap, at.Sub(start).Seconds())
 		// A planned handover loses nothing: gw-1 keeps the VIP until gw-2's
 		// first advert, and withdraws from AWS before it stops.
 		if lost != 0 || gap > time.Second {
-			t.Errorf("planned reimage: %d pings lost at 100/s, longest gap %v; want 0 lost", lost, gap)
+			t.Errorf("rolling reimage: %d pings lost at 100/s, longest gap %v; want 0 lost", lost, gap)
 		}
 	})
 	if t.Failed() {

@@ -20,6 +20,7 @@ type State struct {
 	ChildSAs      int               // CHILD_SAs installed on the AWS peer
 	BGPUp         int               // AWS peer's established BGP sessions
 	BGPPeers      map[string]string // AWS peer's neighbour -> state
+	BGPPrefixes   map[string]int    // AWS peer's neighbour -> prefixes received
 	BestVia       string            // gateway AWS sends 10.0.1.0/24 to
 	BestASPath    string
 	VIPOwner      string // gateway whose eth1 MAC answers for the VIP
@@ -45,19 +46,13 @@ func (l *Lab) State(ctx context.Context) State {
 	if out, err := l.peerShell(ctx, "swanctl --list-sas"); err == nil {
 		s.ChildSAs = len(installed.FindAllString(out, -1))
 	}
-	if out, err := l.peerShell(ctx, "vtysh -c 'show bgp ipv4 unicast summary json'"); err == nil {
-		var sum struct {
-			Peers map[string]struct {
-				State string `json:"state"`
-			} `json:"peers"`
-		}
-		if json.Unmarshal([]byte(jsonPart(out)), &sum) == nil {
-			s.BGPPeers = map[string]string{}
-			for addr, p := range sum.Peers {
-				s.BGPPeers[l.tunnelOf(addr)] = p.State
-				if p.State == "Established" {
-					s.BGPUp++
-				}
+	if sessions, err := l.AWSSessions(ctx); err == nil {
+		s.BGPPeers, s.BGPPrefixes = map[string]string{}, map[string]int{}
+		for name, p := range sessions {
+			s.BGPPeers[name] = p.State
+			s.BGPPrefixes[name] = p.Prefixes
+			if p.State == "Established" {
+				s.BGPUp++
 			}
 		}
 	}
@@ -101,6 +96,34 @@ func (l *Lab) State(ctx context.Context) State {
 		}
 	}
 	return s
+}
+
+// Session is one of the AWS peer's BGP sessions.
+type Session struct {
+	State    string // FRR's: Established, Active, ...
+	Prefixes int    // received
+}
+
+// AWSSessions reads the AWS peer's BGP sessions, by "gateway/tunnel".
+func (l *Lab) AWSSessions(ctx context.Context) (map[string]Session, error) {
+	out, err := l.peerShell(ctx, "vtysh -c 'show bgp ipv4 unicast summary json'")
+	if err != nil {
+		return nil, err
+	}
+	var sum struct {
+		Peers map[string]struct {
+			State  string `json:"state"`
+			PfxRcd int    `json:"pfxRcd"`
+		} `json:"peers"`
+	}
+	if err := json.Unmarshal([]byte(jsonPart(out)), &sum); err != nil {
+		return nil, fmt.Errorf("AWS peer's BGP summary: %w", err)
+	}
+	m := map[string]Session{}
+	for addr, p := range sum.Peers {
+		m[l.tunnelOf(addr)] = Session{State: p.State, Prefixes: p.PfxRcd}
+	}
+	return m, nil
 }
 
 // jsonPart cuts the JSON object out of a console transcript.
@@ -196,9 +219,9 @@ func orDash(s string) string {
 // Table renders the state for an operator.
 func (s State) Table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-22s %s\n", "AWS BGP neighbour", "state")
+	fmt.Fprintf(&b, "%-22s %-12s %s\n", "AWS BGP neighbour", "state", "prefixes received")
 	for _, k := range slices.Sorted(maps.Keys(s.BGPPeers)) {
-		fmt.Fprintf(&b, "%-22s %s\n", k, s.BGPPeers[k])
+		fmt.Fprintf(&b, "%-22s %-12s %d\n", k, s.BGPPeers[k], s.BGPPrefixes[k])
 	}
 	fmt.Fprintf(&b, "CHILD_SAs installed on AWS: %d\n", s.ChildSAs)
 	fmt.Fprintf(&b, "VRRP virtual IP held by:    %s\n", orDash(s.VIPOwner))
@@ -226,4 +249,75 @@ func (l *Lab) GatewayStatus(ctx context.Context, g *Gateway) (*status.Document, 
 func (l *Lab) GatewayMetrics(ctx context.Context, g *Gateway) (string, error) {
 	body, err := l.Host.HTTPGet(ctx, fmt.Sprintf("http://%s/metrics", netip.AddrPortFrom(g.VLAN.Addr(), status.Port)))
 	return string(body), err
+}
+
+// GatewayTable renders one line per gateway, as each reports itself: tidegate
+// through its status API (VRRP state and priority, tunnels up, iBGP, the
+// return path held), the seed's stack through its shell (Keepalived's VIP,
+// FRR's iBGP).
+func (l *Lab) GatewayTable(ctx context.Context) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-9s %-10s %-18s %-8s %-12s %s\n", "gateway", "stack", "VRRP", "tunnels", "iBGP", "return path")
+	for _, g := range l.Gateways {
+		if g.VM == nil {
+			continue
+		}
+		if g.Seed != nil {
+			vrrp, ibgp := "-", "-"
+			c, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if out, err := g.Seed.ShellOK(c, "ip -4 addr show dev "+l.Site.VLAN.Interface); err == nil {
+				vrrp = "backup"
+				if strings.Contains(out, l.Site.VLAN.VirtualIP.String()+"/") {
+					vrrp = "master"
+				}
+			}
+			if out, err := g.Seed.ShellOK(c, "vtysh -c 'show bgp ipv4 unicast summary json'"); err == nil {
+				var sum struct {
+					Peers map[string]struct {
+						State string `json:"state"`
+					} `json:"peers"`
+				}
+				if json.Unmarshal([]byte(jsonPart(out)), &sum) == nil {
+					for addr, p := range sum.Peers {
+						if a, err := netip.ParseAddr(addr); err == nil && l.Site.VLAN.Prefix.Contains(a) {
+							ibgp = strings.ToLower(p.State)
+						}
+					}
+				}
+			}
+			cancel()
+			fmt.Fprintf(&b, "%-9s %-10s %-18s %-8s %-12s %s\n", strings.TrimPrefix(g.Name, "vpn-"), "seed", vrrp+" (keepalived)", "-", ibgp, "-")
+			continue
+		}
+		d, _, err := l.GatewayStatus(ctx, g)
+		if err != nil {
+			fmt.Fprintf(&b, "%-9s %-10s no status: %v\n", strings.TrimPrefix(g.Name, "vpn-"), "tidegate", err)
+			continue
+		}
+		vrrp, tunnels, ibgp, held := "-", "-", "-", "no"
+		if d.VRRP != nil {
+			vrrp = fmt.Sprintf("%s prio %d", d.VRRP.State, d.VRRP.EffectivePriority)
+		}
+		if d.IPsec != nil {
+			up := 0
+			for _, t := range d.IPsec.Tunnels {
+				if t.Up {
+					up++
+				}
+			}
+			tunnels = fmt.Sprintf("%d/%d up", up, len(d.IPsec.Tunnels))
+		}
+		if d.BGP != nil {
+			for _, p := range d.BGP.Peers {
+				if a, err := netip.ParseAddr(p.Address); err == nil && l.Site.VLAN.Prefix.Contains(a) {
+					ibgp = p.State
+				}
+			}
+			if rp := d.BGP.ReturnPath; rp != nil {
+				held = fmt.Sprintf("held since %s: %s", rp.Since.Format("15:04:05"), strings.Join(rp.Prefixes, " "))
+			}
+		}
+		fmt.Fprintf(&b, "%-9s %-10s %-18s %-8s %-12s %s\n", strings.TrimPrefix(g.Name, "vpn-"), "tidegate", vrrp, tunnels, ibgp, held)
+	}
+	return b.String()
 }

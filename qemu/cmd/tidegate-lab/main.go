@@ -76,7 +76,7 @@ func run(o lab.Options, readyTimeout time.Duration) error {
 		fmt.Print(s.Table())
 		return err
 	}
-	fmt.Printf("tidegate-lab: ready in %.1f s\n\n%s\n", time.Since(l.Started).Seconds(), s.Table())
+	fmt.Printf("tidegate-lab: ready in %.1f s\n\n%s\n%s\n", time.Since(l.Started).Seconds(), s.Table(), l.GatewayTable(ctx))
 	fmt.Println("tidegate-lab: up; Ctrl-C (or make lab-down) stops it")
 	last := s.Summary()
 	for {
@@ -86,7 +86,7 @@ func run(o lab.Options, readyTimeout time.Duration) error {
 		case <-time.After(10 * time.Second):
 		}
 		if now := l.State(ctx); now.Summary() != last {
-			fmt.Printf("lab: %s\n", now.Summary())
+			fmt.Printf("lab: %s\n%s", now.Summary(), l.GatewayTable(ctx))
 			last = now.Summary()
 		}
 	}
