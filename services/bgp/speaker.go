@@ -178,29 +178,19 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 
 	// Best-path changes go to the kernel from a goroutine of their own, so
 	// that the kernel's route insertion (most of a write's time, spent in
-	// sendto) overlaps with GoBGP's conversion of the next batch to its API
-	// form on the watcher's goroutine. One writer keeps them in order.
-	feed := make(chan []update, 64)
-	go func() {
-		for {
-			select {
-			case ups := <-feed:
-				k.apply(ups)
-			case <-ctx.Done():
-				return // Run is returning: stop removes our routes
-			}
-		}
-	}()
+	// sendto) overlaps with GoBGP's conversion of the next paths to their
+	// API form on the watcher's goroutine; the queue between them batches
+	// what accumulates meanwhile. One writer keeps the changes in order.
+	q := newUpdateQueue()
+	go q.drain(ctx, k)
+	dec := pathDecoder{peers: s.peers}
 	// Registered before any peer exists, so no change is missed.
 	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
 		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_BEST}},
 	}}, func(r *api.WatchEventResponse) {
 		if t := r.GetTable(); t != nil {
-			if ups := s.updates(t.Paths); len(ups) > 0 {
-				select {
-				case feed <- ups:
-				case <-ctx.Done():
-				}
+			if ups := dec.updates(t.Paths); len(ups) > 0 {
+				q.push(ups)
 			}
 		}
 	})
@@ -286,58 +276,6 @@ func localPath(p netip.Prefix) *api.Path {
 		Nlri:   nlri,
 		Pattrs: []*anypb.Any{origin, nh},
 	}
-}
-
-// updates turns a best-path event into per-prefix next-hop sets. With
-// multipath on, GoBGP sends, for each changed destination, the complete
-// new set of equal best paths, or a single withdrawal when none is left.
-func (s *Speaker) updates(paths []*api.Path) []update {
-	var (
-		ups []update
-		cur *update
-	)
-	for _, p := range paths {
-		var pfx api.IPAddressPrefix
-		if p.GetNlri().UnmarshalTo(&pfx) != nil {
-			continue // not IPv4/IPv6 unicast
-		}
-		a, err := netip.ParseAddr(pfx.Prefix)
-		if err != nil || !a.Is4() {
-			continue
-		}
-		prefix := netip.PrefixFrom(a, int(pfx.PrefixLen)).Masked()
-		if cur == nil || cur.Prefix != prefix {
-			ups = append(ups, update{Prefix: prefix})
-			cur = &ups[len(ups)-1]
-		}
-		if p.IsWithdraw {
-			continue
-		}
-		from, ok := s.peers[p.NeighborIp]
-		if !ok {
-			// Our own prefixes (no neighbour) are not routed by us.
-			continue
-		}
-		gw := nextHop(p)
-		if !gw.IsValid() {
-			continue
-		}
-		cur.Hops = append(cur.Hops, nexthop{Gw: gw, Dev: from.Dev, AWS: from.Tunnel >= 0})
-	}
-	return ups
-}
-
-func nextHop(p *api.Path) netip.Addr {
-	for _, a := range p.Pattrs {
-		var nh api.NextHopAttribute
-		if a.MessageIs(&nh) && a.UnmarshalTo(&nh) == nil {
-			addr, err := netip.ParseAddr(nh.NextHop)
-			if err == nil {
-				return addr
-			}
-		}
-	}
-	return netip.Addr{}
 }
 
 // stop removes our kernel routes, then closes the sessions.
