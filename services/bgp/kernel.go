@@ -39,6 +39,10 @@ func (n nexthop) compare(o nexthop) int {
 type hopSet struct {
 	hops []nexthop // sorted
 	aws  bool      // one of them is an AWS tunnel
+	// khops is hops as written to the kernel, shared by the ops of every
+	// prefix that uses the set; valid while gen is the kernel's ifindexGen.
+	khops []kernelHop
+	gen   int
 }
 
 // kernel keeps the main routing table in step with the RIB's best paths.
@@ -54,10 +58,14 @@ type kernel struct {
 	mu       sync.Mutex
 	closed   bool // set on stop: late RIB events must not re-add routes
 	want     map[netip.Prefix]*hopSet
-	sets     map[string]*hopSet
+	sets     map[string]*hopSet    // ECMP sets, by fmtHops
+	single   map[nexthop]*hopSet   // one-hop sets, the common case, found without a key string
 	failed   map[netip.Prefix]bool // in want, but the last kernel write failed
 	awsPaths int
 	ifindex  map[string]int
+	// ifindexGen counts the times ifindex was dropped (an interface may
+	// have a new index), which invalidates every hopSet.khops.
+	ifindexGen int
 }
 
 func newKernel(h *netlink.Handle, w *routeWriter, metric int, log *slog.Logger, onAWS func(int)) *kernel {
@@ -69,6 +77,7 @@ func newKernel(h *netlink.Handle, w *routeWriter, metric int, log *slog.Logger, 
 		onAWS:   onAWS,
 		want:    make(map[netip.Prefix]*hopSet),
 		sets:    make(map[string]*hopSet),
+		single:  make(map[nexthop]*hopSet),
 		failed:  make(map[netip.Prefix]bool),
 		ifindex: make(map[string]int),
 	}
@@ -85,8 +94,19 @@ func (k *kernel) intern(hops []nexthop) *hopSet {
 	if len(hops) == 0 {
 		return nil
 	}
+	if len(hops) == 1 {
+		if hs, ok := k.single[hops[0]]; ok {
+			return hs
+		}
+		hs := &hopSet{hops: slices.Clone(hops), aws: hops[0].AWS}
+		k.single[hops[0]] = hs
+		return hs
+	}
 	slices.SortFunc(hops, nexthop.compare)
 	hops = slices.CompactFunc(hops, func(a, b nexthop) bool { return a.compare(b) == 0 })
+	if len(hops) == 1 {
+		return k.intern(hops)
+	}
 	key := fmtHops(hops)
 	if hs, ok := k.sets[key]; ok {
 		return hs
@@ -139,7 +159,7 @@ func (k *kernel) write(ops []routeOp) []error {
 	if slices.ContainsFunc(errs, func(err error) bool { return err != nil }) && len(k.ifindex) > 0 {
 		// An interface may have been recreated with a new index: look
 		// the names up again and retry what failed.
-		clear(k.ifindex)
+		k.forgetLinks()
 		var retry []routeOp
 		var at []int
 		for i, err := range errs {
@@ -174,11 +194,27 @@ func (k *kernel) op(p netip.Prefix, hs *hopSet) routeOp {
 	if hs == nil {
 		return op
 	}
+	if hs.khops != nil && hs.gen == k.ifindexGen {
+		op.Hops = hs.khops
+		return op
+	}
 	op.Hops = make([]kernelHop, len(hs.hops))
+	resolved := true
 	for i, h := range hs.hops {
 		op.Hops[i] = kernelHop{Gw: h.Gw, IfIndex: k.link(h.Dev)}
+		resolved = resolved && (h.Dev == "" || op.Hops[i].IfIndex > 0)
+	}
+	if resolved {
+		// A device that is missing is looked up again next time.
+		hs.khops, hs.gen = op.Hops, k.ifindexGen
 	}
 	return op
+}
+
+// forgetLinks drops the cached interface indexes, to be looked up again.
+func (k *kernel) forgetLinks() {
+	clear(k.ifindex)
+	k.ifindexGen++
 }
 
 func (k *kernel) notifyAWS(before int) {
@@ -282,7 +318,7 @@ func (k *kernel) reconcile() (added, removed int, err error) {
 	if !complete {
 		k.log.Warn("kernel route dump kept being interrupted; reconciling with a partial view")
 	}
-	clear(k.ifindex)
+	k.forgetLinks()
 	var ops []routeOp
 	for p := range have {
 		if _, ok := k.want[p]; !ok {
