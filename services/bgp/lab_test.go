@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -113,6 +114,20 @@ func speakerMain(specJSON string) int {
 				s.HoldReturnPath(f[1] == "on")
 			case len(f) == 2 && f[0] == "gone":
 				s.PeerGone(f[1] == "on")
+			case len(f) == 1 && f[0] == "memstats":
+				// The benchmark's view of the heap after convergence;
+				// the CPU profile covers convergence only.
+				pprof.StopCPUProfile()
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				fmt.Fprintf(os.Stderr, "MEMSTATS heap_inuse=%d heap_idle=%d heap_released=%d heap_alloc=%d sys=%d num_gc=%d\n",
+					m.HeapInuse>>20, m.HeapIdle>>20, m.HeapReleased>>20, m.HeapAlloc>>20, m.Sys>>20, m.NumGC)
+				if f := os.Getenv("TIDEGATE_BGP_HEAPPROFILE"); f != "" {
+					if out, err := os.Create(f); err == nil {
+						pprof.WriteHeapProfile(out)
+						out.Close()
+					}
+				}
 			case len(f) == 1 && f[0] == "status":
 				b, _ := json.Marshal(s.Status())
 				println("STATUS %s", b)
