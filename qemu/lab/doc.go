@@ -14,4 +14,17 @@
 // The Metadata Service answers each gateway by its source address (the DHCP
 // lease), as Linode's answers each Linode: its own label and ipam_address,
 // and the same site YAML for both.
+//
+// Options.SeedStack boots a gateway as the seed article's own stack
+// instead (package qemu/seedstack: Keepalived, FRR, strongSwan, configured
+// from the same site YAML), for the mixed pair of scenario 7 and the
+// benchmark against the hand-built stack.
+//
+// The tests run the scenarios on one boot each (TestLab: 1 ready,
+// 3 one tunnel dies, 4 both tunnels die, 5 charon killed, 2 crash, 2b the
+// crashed gateway returns, 6 rolling reimage through a fake Linode API,
+// split brain, 8 bad user data; TestMixedPair: 7), asserting from outside
+// the gateways: the AWS peer's SAs and BGP table, the VLAN host's pings,
+// the gateways' status API read from the VLAN host. TestBenchmark
+// (TIDEGATE_LAB_BENCH=1) compares tidegate with the seed stack.
 package lab
