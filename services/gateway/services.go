@@ -77,28 +77,43 @@ func (s speakerReturnPath) PeerBack() bool { return s.Status().PeerBack }
 
 // Bounds of the planned handover: VRRP's own bound is 3 advert intervals
 // plus 1 s (4 s at the default 1 s); PID 1 allows 15 s from SIGTERM to
-// SIGKILL, and after the handover charon may take up to 5 s to stop (ipsec's
-// stop grace) and BGP a moment.
+// SIGKILL, and after the handover BGP takes a moment, the drain 1 s and
+// charon up to 5 s to stop (ipsec's stop grace).
 const (
 	resignSlack = 2 * time.Second
 	maxResign   = 8 * time.Second
 )
 
+// drain is how long a stopping gateway keeps its tunnels after BGP has
+// stopped: AWS moves its return traffic on the BGP withdrawal, and what it
+// sent before still arrives here.
+const drain = time.Second
+
 // run runs the services until ctx ends or one of them fails. Either way it
 // first hands the virtual IP over (vrrp.Resign: the peer takes over at once
 // and this gateway keeps forwarding until the peer's first advert), then
-// stops BGP and IPsec. stopping is called when that begins. It returns nil
+// stops BGP, drains, and stops IPsec and VRRP. stopping is called when that begins. It returns nil
 // after a stop by ctx, or the first service's error.
 func (s *services) run(ctx context.Context, stopping func()) error {
 	// The services do not run under ctx: cancelling it would stop VRRP
-	// crash-like, without the handover.
-	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServices()
+	// crash-like, without the handover. Each has its own context, so that
+	// they stop in order.
+	base := context.WithoutCancel(ctx)
+	stops := map[string]func(){}
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
 	// failed is done when a service has returned an error (or stopped on its
 	// own, which is as bad); eg.Wait returns that first error.
 	eg, failed := errgroup.WithContext(context.Background())
 	start := func(name string, run func(context.Context) error) {
+		svcCtx, cancel := context.WithCancel(base)
+		done := make(chan struct{})
+		stops[name] = func() { cancel(); <-done }
 		eg.Go(func() error {
+			defer close(done)
 			err := run(svcCtx)
 			if err == nil && svcCtx.Err() == nil {
 				err = errors.New("stopped on its own")
@@ -141,7 +156,13 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 	// the oldest, bgp's callback only records the count.
 	stopWiring()
 	<-wired
-	stopServices()
+	// BGP first: its Cease makes AWS (and the peer) move their traffic at
+	// once. Then, for drain, this gateway still forwards what is already on
+	// its way through its tunnels, before charon deletes the SAs.
+	stops["bgp"]()
+	time.Sleep(drain)
+	stops["ipsec"]()
+	stops["vrrp"]()
 	err := eg.Wait()
 	if err != nil {
 		return err
