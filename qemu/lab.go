@@ -54,8 +54,10 @@ func NewSite(name string, md fakemetadata.Config) (s *Site, err error) {
 	if err = ns.Bridge("vlan", VLANHost+"/24"); err != nil {
 		return nil, err
 	}
+	// --no-ping: dnsmasq would ping each address for 3 s before offering it,
+	// which Linode's DHCP does not; it made every boot 3 s longer.
 	s.dnsmasq = ns.Command("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
-		"--user=root", "--group=root", "--interface=pub", "--bind-interfaces",
+		"--user=root", "--group=root", "--interface=pub", "--bind-interfaces", "--no-ping",
 		"--dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,12h",
 		"--dhcp-option=option:router,"+PublicRouter,
 		"--dhcp-leasefile="+filepath.Join(s.dir, "leases"),
