@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,10 +58,10 @@ type kernel struct {
 
 	mu       sync.Mutex
 	closed   bool // set on stop: late RIB events must not re-add routes
-	want     map[netip.Prefix]*hopSet
-	sets     map[string]*hopSet    // ECMP sets, by fmtHops
-	single   map[nexthop]*hopSet   // one-hop sets, the common case, found without a key string
-	failed   map[netip.Prefix]bool // in want, but the last kernel write failed
+	want     map[pkey]*hopSet
+	sets     map[string]*hopSet  // ECMP sets, by fmtHops
+	single   map[nexthop]*hopSet // one-hop sets, the common case, found without a key string
+	failed   map[pkey]bool       // in want, but the last kernel write failed
 	awsPaths int
 	ifindex  map[string]int
 	// ifindexGen counts the times ifindex was dropped (an interface may
@@ -75,10 +76,10 @@ func newKernel(h *netlink.Handle, w *routeWriter, metric int, log *slog.Logger, 
 		metric:  metric,
 		log:     log,
 		onAWS:   onAWS,
-		want:    make(map[netip.Prefix]*hopSet),
+		want:    make(map[pkey]*hopSet),
 		sets:    make(map[string]*hopSet),
 		single:  make(map[nexthop]*hopSet),
-		failed:  make(map[netip.Prefix]bool),
+		failed:  make(map[pkey]bool),
 		ifindex: make(map[string]int),
 	}
 }
@@ -127,8 +128,9 @@ func (k *kernel) apply(ups []update) {
 	ops := make([]routeOp, 0, len(ups))
 	for _, u := range ups {
 		hs := k.intern(u.Hops)
-		old, had := k.want[u.Prefix]
-		if had == (hs != nil) && old == hs && !k.failed[u.Prefix] {
+		key := keyOf(u.Prefix)
+		old, had := k.want[key]
+		if had == (hs != nil) && old == hs && !k.failed[key] {
 			continue
 		}
 		if old != nil && old.aws {
@@ -138,10 +140,10 @@ func (k *kernel) apply(ups []update) {
 			if !had {
 				continue
 			}
-			delete(k.want, u.Prefix)
-			delete(k.failed, u.Prefix)
+			delete(k.want, key)
+			delete(k.failed, key)
 		} else {
-			k.want[u.Prefix] = hs
+			k.want[key] = hs
 			if hs.aws {
 				k.awsPaths++
 			}
@@ -165,7 +167,7 @@ func (k *kernel) write(ops []routeOp) []error {
 		for i, err := range errs {
 			if err != nil && len(ops[i].Hops) > 0 {
 				p := ops[i].Prefix
-				retry = append(retry, k.op(p, k.want[p]))
+				retry = append(retry, k.op(p, k.want[keyOf(p)]))
 				at = append(at, i)
 			}
 		}
@@ -177,9 +179,9 @@ func (k *kernel) write(ops []routeOp) []error {
 		p := ops[i].Prefix
 		switch {
 		case err == nil:
-			delete(k.failed, p)
+			delete(k.failed, keyOf(p))
 		case len(ops[i].Hops) > 0:
-			k.failed[p] = true
+			k.failed[keyOf(p)] = true
 			k.log.Warn("kernel route install failed", "prefix", p, "err", err)
 		default:
 			k.log.Warn("kernel route delete failed", "prefix", p, "err", err)
@@ -268,19 +270,47 @@ func (k *kernel) link(dev string) int {
 	return l.Attrs().Index
 }
 
+// kroute is what reconciliation needs of one of our kernel routes: a
+// fraction of a netlink.Route, as a full table's dump is held at once.
+type kroute struct {
+	gw   netip.Addr
+	idx  int
+	ecmp []kernelHop // the next hops of a multipath route
+}
+
 // ours lists the kernel routes this speaker owns. A dump interrupted by a
 // concurrent change (NLM_F_DUMP_INTR) is retried; if it keeps being
 // interrupted the partial list is still safe to act on, since every route
 // in it exists: deletes only touch routes seen, and routes missed are
 // written again by the next pass.
-func (k *kernel) ours() (map[netip.Prefix]netlink.Route, bool, error) {
+func (k *kernel) ours() (map[pkey]kroute, bool, error) {
 	filter := &netlink.Route{Protocol: unix.RTPROT_BGP, Table: unix.RT_TABLE_MAIN}
 	var (
-		rs  []netlink.Route
+		m   map[pkey]kroute
 		err error
 	)
 	for range 5 {
-		rs, err = k.h.RouteListFiltered(netlink.FAMILY_V4, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+		m = make(map[pkey]kroute, len(k.want))
+		err = k.h.RouteListFilteredIter(netlink.FAMILY_V4, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
+			if r.Priority != k.metric || r.Dst == nil {
+				return true
+			}
+			p, ok := ipNetToPrefix(r.Dst)
+			if !ok || !p.Addr().Is4() {
+				return true
+			}
+			var kr kroute
+			if len(r.MultiPath) == 0 {
+				gw, _ := netip.AddrFromSlice(r.Gw)
+				kr.gw, kr.idx = gw.Unmap(), r.LinkIndex
+			}
+			for _, nh := range r.MultiPath {
+				gw, _ := netip.AddrFromSlice(nh.Gw)
+				kr.ecmp = append(kr.ecmp, kernelHop{Gw: gw.Unmap(), IfIndex: nh.LinkIndex})
+			}
+			m[keyOf(p)] = kr
+			return true
+		})
 		if !errors.Is(err, netlink.ErrDumpInterrupted) {
 			break
 		}
@@ -288,17 +318,6 @@ func (k *kernel) ours() (map[netip.Prefix]netlink.Route, bool, error) {
 	complete := err == nil
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
 		return nil, false, fmt.Errorf("list kernel routes: %w", err)
-	}
-	m := make(map[netip.Prefix]netlink.Route, len(rs))
-	for _, r := range rs {
-		if r.Priority != k.metric || r.Dst == nil {
-			continue
-		}
-		p, ok := ipNetToPrefix(r.Dst)
-		if !ok {
-			continue
-		}
-		m[p] = r
 	}
 	return m, complete, nil
 }
@@ -322,7 +341,7 @@ func (k *kernel) reconcile() (added, removed int, err error) {
 	var ops []routeOp
 	for p := range have {
 		if _, ok := k.want[p]; !ok {
-			ops = append(ops, routeOp{Prefix: p})
+			ops = append(ops, routeOp{Prefix: p.prefix()})
 		}
 	}
 	for p, hs := range k.want {
@@ -330,7 +349,7 @@ func (k *kernel) reconcile() (added, removed int, err error) {
 			delete(k.failed, p)
 			continue
 		}
-		ops = append(ops, k.op(p, hs))
+		ops = append(ops, k.op(p.prefix(), hs))
 	}
 	errs := k.write(ops)
 	for i, e := range errs {
@@ -346,26 +365,17 @@ func (k *kernel) reconcile() (added, removed int, err error) {
 }
 
 // sameHops reports whether the kernel route r already goes via hops.
-func (k *kernel) sameHops(r netlink.Route, hops []nexthop) bool {
-	type hop struct {
-		gw    netip.Addr
-		index int
-	}
-	var got []hop
-	if len(r.MultiPath) == 0 {
-		gw, _ := netip.AddrFromSlice(r.Gw)
-		got = append(got, hop{gw.Unmap(), r.LinkIndex})
-	}
-	for _, nh := range r.MultiPath {
-		gw, _ := netip.AddrFromSlice(nh.Gw)
-		got = append(got, hop{gw.Unmap(), nh.LinkIndex})
+func (k *kernel) sameHops(r kroute, hops []nexthop) bool {
+	got := r.ecmp
+	if len(got) == 0 {
+		got = []kernelHop{{Gw: r.gw, IfIndex: r.idx}}
 	}
 	if len(got) != len(hops) {
 		return false
 	}
 	for _, h := range hops {
 		idx := k.link(h.Dev)
-		if !slices.ContainsFunc(got, func(g hop) bool { return g.gw == h.Gw && (idx == 0 || g.index == idx) }) {
+		if !slices.ContainsFunc(got, func(g kernelHop) bool { return g.Gw == h.Gw && (idx == 0 || g.IfIndex == idx) }) {
 			return false
 		}
 	}
@@ -390,7 +400,7 @@ func (k *kernel) removeAll() (int, error) {
 	}
 	ops := make([]routeOp, 0, len(have))
 	for p := range have {
-		ops = append(ops, routeOp{Prefix: p})
+		ops = append(ops, routeOp{Prefix: p.prefix()})
 	}
 	errs := k.w.write(ops)
 	n := 0
@@ -408,6 +418,23 @@ func (k *kernel) counts() (routes, aws int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.want) - len(k.failed), k.awsPaths
+}
+
+// pkey is an IPv4 prefix as a map key: the address and the length in 8
+// bytes without pointers, where a netip.Prefix takes 32 with one; at a
+// full table the map of wanted routes is most of this package's heap, and
+// the garbage collector scans it.
+type pkey uint64
+
+func keyOf(p netip.Prefix) pkey {
+	a := p.Addr().As4()
+	return pkey(binary.BigEndian.Uint32(a[:]))<<8 | pkey(p.Bits())
+}
+
+func (k pkey) prefix() netip.Prefix {
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], uint32(k>>8))
+	return netip.PrefixFrom(netip.AddrFrom4(a), int(k&0xff))
 }
 
 func prefixToIPNet(p netip.Prefix) *net.IPNet {
