@@ -84,9 +84,12 @@ func feedMain(specJSON string) int {
 	}
 	for _, p := range spec.Peers {
 		err := bs.AddPeer(ctx, &api.AddPeerRequest{Peer: &api.Peer{
-			Conf:     &api.PeerConf{NeighborAddress: p.String(), PeerAsn: 65000, AdminDown: true},
-			Timers:   &api.Timers{Config: &api.TimersConfig{HoldTime: 90, KeepaliveInterval: 30, ConnectRetry: 1}},
-			AfiSafis: []*api.AfiSafi{{Config: &api.AfiSafiConfig{Family: family, Enabled: true}}},
+			Conf:   &api.PeerConf{NeighborAddress: p.String(), PeerAsn: 65000, AdminDown: true},
+			Timers: &api.Timers{Config: &api.TimersConfig{HoldTime: 90, KeepaliveInterval: 30, ConnectRetry: 1}},
+			// Only the receiver connects: with both sides connecting, a
+			// collision could keep the session from ever coming up.
+			Transport: &api.Transport{PassiveMode: true},
+			AfiSafis:  []*api.AfiSafi{{Config: &api.AfiSafiConfig{Family: family, Enabled: true}}},
 		}})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -247,9 +250,10 @@ func benchOnce(t *testing.T, n int) benchRow {
 		FRRCPU:   cpu["frr"],
 	}
 	row.OursRSS, row.OursPeak = procMem(t, sp.cmd.Process.Pid)
-	row.BgpdRSS, _ = procMem(t, f.pid("bgpd"))
-	row.ZebraRSS, _ = procMem(t, f.pid("zebra"))
-	row.FRRRSS = row.BgpdRSS + row.ZebraRSS
+	var bgpdPeak, zebraPeak int64
+	row.BgpdRSS, bgpdPeak = procMem(t, f.pid("bgpd"))
+	row.ZebraRSS, zebraPeak = procMem(t, f.pid("zebra"))
+	row.FRRRSS, row.FRRPeak = row.BgpdRSS+row.ZebraRSS, bgpdPeak+zebraPeak
 	// The Go heap behind our RSS, read after it (ReadMemStats stops the
 	// world, but does not change the RSS).
 	sp.send("memstats")
@@ -257,7 +261,7 @@ func benchOnce(t *testing.T, n int) benchRow {
 	if b, err := os.ReadFile(sp.log.Name()); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(line, "MEMSTATS ") {
-				t.Logf("%d prefixes: ours peak RSS %d KiB; Go MiB: %s", n, row.OursPeak, strings.TrimPrefix(line, "MEMSTATS "))
+				t.Logf("%d prefixes: peak RSS ours %d KiB, FRR %d KiB; our Go heap in MiB: %s", n, row.OursPeak, row.FRRPeak, strings.TrimPrefix(line, "MEMSTATS "))
 			}
 		}
 	}
@@ -265,6 +269,11 @@ func benchOnce(t *testing.T, n int) benchRow {
 		row.FRRTime, row.FRRCPU, row.FRRRSS, row.BgpdRSS, row.ZebraRSS)
 	stdin.Close()
 	sp.stop()
+	if dir := os.Getenv("TIDEGATE_BGP_BENCH_LOGS"); dir != "" {
+		// The speaker's log (with GODEBUG=gctrace=1, its GC cycles).
+		b, _ := os.ReadFile(sp.log.Name())
+		os.WriteFile(fmt.Sprintf("%s/speaker-%d.log", dir, n), b, 0o644)
+	}
 	return row
 }
 

@@ -120,8 +120,11 @@ func speakerMain(specJSON string) int {
 				pprof.StopCPUProfile()
 				var m runtime.MemStats
 				runtime.ReadMemStats(&m)
-				fmt.Fprintf(os.Stderr, "MEMSTATS heap_inuse=%d heap_idle=%d heap_released=%d heap_alloc=%d sys=%d num_gc=%d\n",
-					m.HeapInuse>>20, m.HeapIdle>>20, m.HeapReleased>>20, m.HeapAlloc>>20, m.Sys>>20, m.NumGC)
+				inuse, idle, released, alloc, sys, gcs := m.HeapInuse>>20, m.HeapIdle>>20, m.HeapReleased>>20, m.HeapAlloc>>20, m.Sys>>20, m.NumGC
+				runtime.GC()
+				runtime.ReadMemStats(&m)
+				fmt.Fprintf(os.Stderr, "MEMSTATS heap_inuse=%d heap_idle=%d heap_released=%d heap_alloc=%d sys=%d num_gc=%d live=%d\n",
+					inuse, idle, released, alloc, sys, gcs, m.HeapAlloc>>20)
 				if f := os.Getenv("TIDEGATE_BGP_HEAPPROFILE"); f != "" {
 					if out, err := os.Create(f); err == nil {
 						pprof.WriteHeapProfile(out)
