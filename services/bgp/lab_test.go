@@ -14,6 +14,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -89,6 +90,9 @@ func speakerMain(specJSON string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(MemoryLimit) // as the gateway does
 	}
 	if f := os.Getenv("TIDEGATE_BGP_CPUPROFILE"); f != "" {
 		out, err := os.Create(f)
