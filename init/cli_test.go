@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/gateway"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
@@ -368,5 +370,19 @@ func TestDispatch(t *testing.T) {
 	// The operator's commands never reach the gateway's flag parsing.
 	if code := run([]string{"validate"}); code != 2 {
 		t.Errorf("run(validate) = %d", code)
+	}
+}
+
+// TestMemoryLimit: the gateway runs under the BGP speaker's soft memory
+// limit unless GOMEMLIMIT sets one.
+func TestMemoryLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	if got := setMemoryLimit(func(string) string { return "" }); got != bgp.MemoryLimit || debug.SetMemoryLimit(-1) != bgp.MemoryLimit {
+		t.Errorf("limit %d (runtime %d), want bgp.MemoryLimit %d", got, debug.SetMemoryLimit(-1), bgp.MemoryLimit)
+	}
+	debug.SetMemoryLimit(old)
+	if got := setMemoryLimit(func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB"}[k] }); got != old {
+		t.Errorf("with GOMEMLIMIT set: limit %d, want the runtime's %d left alone", got, old)
 	}
 }

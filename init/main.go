@@ -18,9 +18,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 
 	"github.com/tidegate/tidegate/init/console"
 	"github.com/tidegate/tidegate/init/pid1"
+	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/gateway"
 	"golang.org/x/sys/unix"
 )
@@ -84,6 +86,7 @@ func run(args []string) int {
 func runGateway(o gateway.Options) int {
 	o.Version = version
 	o.Log = console.Default()
+	setMemoryLimit(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
 	if err := gateway.Run(ctx, o); err != nil && ctx.Err() == nil {
@@ -91,4 +94,15 @@ func runGateway(o gateway.Options) int {
 		return 1
 	}
 	return 0
+}
+
+// setMemoryLimit gives the Go runtime the BGP speaker's soft memory limit
+// (bgp.MemoryLimit says why), unless GOMEMLIMIT sets one. It returns the
+// limit in force.
+func setMemoryLimit(getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1) // the runtime read it at start
+	}
+	debug.SetMemoryLimit(bgp.MemoryLimit)
+	return bgp.MemoryLimit
 }
