@@ -55,8 +55,16 @@ type Config struct {
 	// tunnel is preferred unless MEDs say otherwise.
 	Tunnels []Tunnel
 	// IBGPPeer is the other gateway's VLAN address; the zero Addr means no
-	// iBGP session.
+	// configured iBGP peer (see IBGPRange).
 	IBGPPeer netip.Addr
+	// IBGPRange is where the iBGP peer is when its address is not known
+	// in advance (the site YAML omits its vlan_address and the peer took
+	// its own from its Metadata Service): the site's VLAN prefix, which
+	// must hold RouterID. Only without IBGPPeer. The speaker then accepts
+	// an iBGP session from any address of the range (it cannot connect to
+	// an address it does not know), and connects itself once SetIBGPPeer
+	// tells it the peer's address. The zero Prefix means no such range.
+	IBGPRange netip.Prefix
 	// VLANDevice is the VLAN interface, used as the device of routes
 	// learned over iBGP; "" lets the kernel resolve the next hop.
 	VLANDevice string
@@ -138,7 +146,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		seenPfx[p] = true
 	}
-	if len(c.Tunnels) == 0 && !c.IBGPPeer.IsValid() {
+	if len(c.Tunnels) == 0 && !c.ibgp() {
 		bad("tunnels: no BGP peer configured")
 	}
 	names := make(map[string]bool)
@@ -158,6 +166,9 @@ func (c Config) withDefaults() (Config, error) {
 		if addrs[t.Remote] || t.Remote == c.IBGPPeer {
 			bad("tunnel %q: remote %v used by another peer", t.Name, t.Remote)
 		}
+		if c.IBGPRange.IsValid() && c.IBGPRange.Contains(t.Remote) {
+			bad("tunnel %q: remote %v is inside the iBGP range %v", t.Name, t.Remote, c.IBGPRange)
+		}
 		addrs[t.Remote] = true
 		if t.RemoteASN == 0 {
 			t.RemoteASN = DefaultRemoteASN
@@ -173,6 +184,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.IBGPPeer == c.RouterID && c.IBGPPeer.IsValid() {
 		bad("iBGP peer %v: is our own router ID", c.IBGPPeer)
+	}
+	if r := c.IBGPRange; r.IsValid() {
+		switch {
+		case !r.Addr().Is4():
+			bad("iBGP range %v: must be an IPv4 prefix", r)
+		case r.Masked() != r:
+			bad("iBGP range %v: host bits set (did you mean %v?)", r, r.Masked())
+		case c.IBGPPeer.IsValid():
+			bad("iBGP range %v: only without a configured iBGP peer (%v)", r, c.IBGPPeer)
+		case !r.Contains(c.RouterID):
+			bad("iBGP range %v: does not hold our router ID %v, the session's local address", r, c.RouterID)
+		}
 	}
 	if c.BackupPrepend < 0 {
 		bad("backup prepend %d: must be 0 (none) or more", c.BackupPrepend)
@@ -200,4 +223,15 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// ibgp reports whether there is an iBGP session, to a configured peer or
+// to one in IBGPRange.
+func (c Config) ibgp() bool { return c.IBGPPeer.IsValid() || c.IBGPRange.IsValid() }
+
+// isIBGP reports whether a is (or may be) the iBGP peer's address: the
+// configured peer, or any address of IBGPRange. Tunnel remotes are never
+// in the range (withDefaults refuses it).
+func (c Config) isIBGP(a netip.Addr) bool {
+	return a.IsValid() && (a == c.IBGPPeer || c.IBGPRange.IsValid() && c.IBGPRange.Contains(a))
 }

@@ -3,6 +3,7 @@ package bgp
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,11 @@ func TestConfigErrors(t *testing.T) {
 		{"iBGP ASN on tunnel", func(c *Config) { c.Tunnels[0].RemoteASN = 65000 }, "eBGP"},
 		{"iBGP peer is us", func(c *Config) { c.IBGPPeer = c.RouterID }, "own router ID"},
 		{"negative prepend", func(c *Config) { c.BackupPrepend = -1 }, "backup prepend -1"},
+		{"range and peer", func(c *Config) { c.IBGPRange = netip.MustParsePrefix("10.0.1.0/24") }, "only without a configured iBGP peer"},
+		{"range without us", func(c *Config) { c.IBGPPeer = netip.Addr{}; c.IBGPRange = netip.MustParsePrefix("10.0.2.0/24") }, "does not hold our router ID"},
+		{"range host bits", func(c *Config) { c.IBGPPeer = netip.Addr{}; c.IBGPRange = netip.MustParsePrefix("10.0.1.2/24") }, "host bits"},
+		{"range IPv6", func(c *Config) { c.IBGPPeer = netip.Addr{}; c.IBGPRange = netip.MustParsePrefix("2001:db8::/64") }, "IPv4 prefix"},
+		{"tunnel in range", func(c *Config) { c.IBGPPeer = netip.Addr{}; c.IBGPRange = netip.MustParsePrefix("0.0.0.0/0") }, "inside the iBGP range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,8 +137,14 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	// Exactly AWS's limit is fine.
+	// A range alone is an iBGP session, even without tunnels.
 	c := validConfig()
+	c.Tunnels, c.IBGPPeer, c.IBGPRange = nil, netip.Addr{}, netip.MustParsePrefix("10.0.1.0/24")
+	if _, err := New(c); err != nil {
+		t.Errorf("range only: %v", err)
+	}
+	// Exactly AWS's limit is fine.
+	c = validConfig()
 	c.Advertise = many[:100]
 	if _, err := New(c); err != nil {
 		t.Errorf("100 prefixes: %v", err)
@@ -188,5 +200,41 @@ func TestPolicies(t *testing.T) {
 		if got := describe(tt.st); got != tt.want {
 			t.Errorf("%+v:\n got %s\nwant %s", tt.st, got, tt.want)
 		}
+	}
+}
+
+// TestIBGPNeighbours: the iBGP statements match the configured peer, or
+// the whole range when the peer's address is learned.
+func TestIBGPNeighbours(t *testing.T) {
+	ranged := validConfig()
+	ranged.IBGPPeer, ranged.IBGPRange = netip.Addr{}, netip.MustParsePrefix("10.0.1.0/24")
+	tests := []struct {
+		name string
+		c    Config
+		want string
+	}{
+		{"configured peer", validConfig(), "10.0.1.3/32"},
+		{"range", ranged, "10.0.1.0/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tt.c.withDefaults()
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := policies(c, policyState{})
+			i := slices.IndexFunc(req.DefinedSets, func(d *api.DefinedSet) bool { return d.Name == setIBGP })
+			if i < 0 || !slices.Equal(req.DefinedSets[i].List, []string{tt.want}) {
+				t.Fatalf("iBGP neighbour set %v, want [%s]", req.DefinedSets, tt.want)
+			}
+			for _, a := range []string{"10.0.1.3", "10.0.1.200"} {
+				if got, want := c.isIBGP(netip.MustParseAddr(a)), tt.want == "10.0.1.0/24" || a == "10.0.1.3"; got != want {
+					t.Errorf("isIBGP(%s) = %v, want %v", a, got, want)
+				}
+			}
+			if c.isIBGP(c.Tunnels[0].Remote) {
+				t.Errorf("tunnel remote %v taken for iBGP", c.Tunnels[0].Remote)
+			}
+		})
 	}
 }

@@ -17,9 +17,16 @@ import (
 // goroutine only: its result is valid until the next call.
 type pathDecoder struct {
 	peers map[string]peer // by neighbour address
-	ups   []update
-	hops  []nexthop
-	first int // index in hops of the last update's first hop
+	// ibgpRange is Config.IBGPRange: paths from any address of it come
+	// from the iBGP peer, reached through ibgpDev (see ibgp.go).
+	ibgpRange netip.Prefix
+	ibgpDev   string
+	// lastIBGP is the last neighbour found in ibgpRange, so that the
+	// peer's thousands of paths are not each parsed.
+	lastIBGP string
+	ups      []update
+	hops     []nexthop
+	first    int // index in hops of the last update's first hop
 }
 
 // The protobuf names of the two messages we read, as in Any type URLs.
@@ -54,6 +61,9 @@ func (d *pathDecoder) updates(paths []*api.Path) []update {
 		}
 		from, ok := d.peers[p.NeighborIp]
 		if !ok {
+			from, ok = d.inRange(p.NeighborIp)
+		}
+		if !ok {
 			// Our own prefixes (no neighbour) are not routed by us.
 			continue
 		}
@@ -65,6 +75,21 @@ func (d *pathDecoder) updates(paths []*api.Path) []update {
 	}
 	d.closeLast()
 	return d.ups
+}
+
+// inRange returns the iBGP peer when addr is in the iBGP range.
+func (d *pathDecoder) inRange(addr string) (peer, bool) {
+	if !d.ibgpRange.IsValid() || addr == "" {
+		return peer{}, false
+	}
+	if addr != d.lastIBGP {
+		a, err := netip.ParseAddr(addr)
+		if err != nil || !d.ibgpRange.Contains(a) {
+			return peer{}, false
+		}
+		d.lastIBGP = addr
+	}
+	return peer{Name: "ibgp", Tunnel: -1, Dev: d.ibgpDev}, true
 }
 
 // closeLast gives the last update the hops decoded since the one before.

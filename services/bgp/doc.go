@@ -15,6 +15,10 @@
 //     always keeps the Adj-RIB-In before policy, so import policy changes are
 //     re-applied from it (a soft reset in) without a session reset or a
 //     ROUTE-REFRESH: the soft-reconfiguration-inbound equivalent.
+//     When the site does not give the peer's VLAN address, the speaker
+//     accepts the session from any address of the VLAN prefix
+//     (Config.IBGPRange) and connects itself once the gateway has learned
+//     the address (SetIBGPPeer); see ibgp.go.
 //   - Symmetric routing: while this gateway is VRRP backup it prepends its AS
 //     BackupPrepend times on what it sends to AWS, so AWS returns traffic
 //     through the master. SetMaster rebuilds the export policy and soft-resets

@@ -127,7 +127,7 @@ func announceHalves(ctx context.Context, bs *server.BgpServer, halves []netip.Pr
 // the peer's paths again, re-applied from the kept Adj-RIB-In without a
 // session reset. Repeated calls with the same value do nothing.
 func (s *Speaker) PeerGone(gone bool) {
-	if !s.cfg.IBGPPeer.IsValid() {
+	if !s.cfg.ibgp() {
 		return
 	}
 	s.mu.Lock()
@@ -143,14 +143,15 @@ func (s *Speaker) PeerGone(gone bool) {
 		if s.bgp != nil {
 			// What the session has received so far: Status tells whether
 			// anything came after.
-			_ = s.bgp.ListPeer(ctx, &api.ListPeerRequest{Address: s.cfg.IBGPPeer.String()}, func(p *api.Peer) {
-				s.goneMsgs = p.GetState().GetMessages().GetReceived().GetTotal()
-			})
+			peers, _ := listPeers(ctx, s.bgp)
+			if p := s.ibgpPeer(peers, s.knownPeer()); p != nil {
+				s.goneMsgs = received(p)
+			}
 		}
 	} else {
 		s.goneSince = time.Time{}
 	}
-	s.log.Info("bgp iBGP peer", "peer", s.cfg.IBGPPeer, "gone", gone)
+	s.log.Info("bgp iBGP peer", "peer", s.knownPeer(), "range", s.cfg.IBGPRange, "gone", gone)
 	if s.bgp == nil {
 		return // applied by Run
 	}
@@ -158,12 +159,5 @@ func (s *Speaker) PeerGone(gone bool) {
 		s.log.Error("bgp: updating policies for the iBGP peer failed", "err", err)
 		return
 	}
-	err := s.bgp.ResetPeer(ctx, &api.ResetPeerRequest{
-		Address: s.cfg.IBGPPeer.String(), Soft: true, Direction: api.ResetPeerRequest_IN,
-	})
-	if err != nil {
-		// The session is not established: there is nothing to re-apply,
-		// and paths it sends later meet the new policy.
-		s.log.Debug("soft reset in", "peer", s.cfg.IBGPPeer, "err", err)
-	}
+	s.resetIBGPIn(ctx)
 }

@@ -47,6 +47,7 @@ type speakerSpec struct {
 	BackupPrepend     int
 	Tunnels           []Tunnel
 	IBGPPeer          netip.Addr
+	IBGPRange         netip.Prefix
 	VLANDevice        string
 	Master            bool
 	StartupGrace      time.Duration
@@ -55,7 +56,7 @@ type speakerSpec struct {
 }
 
 // speakerMain runs a Speaker in this process and takes commands on stdin:
-// master, backup, down NAME, up NAME, hold on|off, gone on|off, status. Replies go to stdout, one
+// master, backup, down NAME, up NAME, hold on|off, gone on|off, peer ADDR, status. Replies go to stdout, one
 // line each; EOF on stdin is a clean stop.
 func speakerMain(specJSON string) int {
 	var spec speakerSpec
@@ -80,6 +81,7 @@ func speakerMain(specJSON string) int {
 		BackupPrepend:     spec.BackupPrepend,
 		Tunnels:           spec.Tunnels,
 		IBGPPeer:          spec.IBGPPeer,
+		IBGPRange:         spec.IBGPRange,
 		VLANDevice:        spec.VLANDevice,
 		Master:            spec.Master,
 		StartupGrace:      spec.StartupGrace,
@@ -118,6 +120,14 @@ func speakerMain(specJSON string) int {
 				s.HoldReturnPath(f[1] == "on")
 			case len(f) == 2 && f[0] == "gone":
 				s.PeerGone(f[1] == "on")
+			case len(f) == 2 && f[0] == "peer":
+				a, err := netip.ParseAddr(f[1])
+				if err == nil {
+					err = s.SetIBGPPeer(a)
+				}
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "peer:", err)
+				}
 			case len(f) == 1 && f[0] == "memstats":
 				// The benchmark's view of the heap after convergence;
 				// the CPU profile covers convergence only.

@@ -67,8 +67,15 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 		req.DefinedSets = append(req.DefinedSets, prefixSet(setHalves, halves))
 	}
 
-	if cfg.IBGPPeer.IsValid() {
-		req.DefinedSets = append(req.DefinedSets, neighborSet(setIBGP, cfg.IBGPPeer))
+	if cfg.ibgp() {
+		// The configured peer, or the whole range: whichever address the
+		// peer connects from or SetIBGPPeer learns, the same statements
+		// apply to it.
+		nbrs := cfg.IBGPRange
+		if cfg.IBGPPeer.IsValid() {
+			nbrs = netip.PrefixFrom(cfg.IBGPPeer, cfg.IBGPPeer.BitLen())
+		}
+		req.DefinedSets = append(req.DefinedSets, &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: setIBGP, List: []string{nbrs.String()}})
 		fromPeer := &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}}
 		switch {
 		case st.PeerGone:

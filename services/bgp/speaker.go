@@ -35,9 +35,16 @@ type Speaker struct {
 	// PeerGone(true) took effect; zero while off.
 	holdSince, goneSince time.Time
 	goneMsgs             uint64 // iBGP messages received at PeerGone(true)
-	bgp                  *server.BgpServer
-	k                    *kernel
-	started              bool
+	// learned is the iBGP peer's address given by SetIBGPPeer (the zero
+	// Addr until then); learnedAdded is set once it is configured in
+	// GoBGP, which waits while the peer's own session to us is up.
+	learned      netip.Addr
+	learnedAdded bool
+	// ibgpWake asks Run to configure a learned peer that had to wait.
+	ibgpWake chan struct{}
+	bgp      *server.BgpServer
+	k        *kernel
+	started  bool
 }
 
 // peer is what the speaker knows about one configured neighbour.
@@ -59,6 +66,8 @@ func New(cfg Config) (*Speaker, error) {
 		peers: make(map[string]peer),
 		st:    policyState{Master: cfg.Master},
 		down:  make(map[string]bool),
+		// One token is enough: a wake-up looks at the current state.
+		ibgpWake: make(chan struct{}, 1),
 	}
 	for i, t := range cfg.Tunnels {
 		s.peers[t.Remote.String()] = peer{Name: t.Name, Tunnel: i, Dev: t.Device}
@@ -128,6 +137,10 @@ func (s *Speaker) Run(ctx context.Context) (err error) {
 	defer grace.Stop()
 	tick := time.NewTicker(s.cfg.ReconcileInterval)
 	defer tick.Stop()
+	// A learned iBGP peer that could not be configured yet is retried at
+	// the pace of a connect retry, besides when its session ends.
+	retry := time.NewTicker(connectRetry)
+	defer retry.Stop()
 	reconcile := func() {
 		added, removed, err := k.reconcile()
 		if err != nil {
@@ -153,6 +166,10 @@ func (s *Speaker) Run(ctx context.Context) (err error) {
 			if started {
 				reconcile()
 			}
+		case <-retry.C:
+			s.retryLearned(runCtx)
+		case <-s.ibgpWake:
+			s.retryLearned(runCtx)
 		}
 	}
 }
@@ -183,7 +200,7 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 	// what accumulates meanwhile. One writer keeps the changes in order.
 	q := newUpdateQueue()
 	go q.drain(ctx, k)
-	dec := pathDecoder{peers: s.peers}
+	dec := pathDecoder{peers: s.peers, ibgpRange: s.cfg.IBGPRange, ibgpDev: s.cfg.VLANDevice}
 	// Registered before any peer exists, so no change is missed.
 	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
 		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_BEST}},
@@ -200,8 +217,17 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
 		if p := r.GetPeer(); p != nil && p.Type == api.WatchEventResponse_PeerEvent_STATE {
 			addr := p.Peer.GetState().GetNeighborAddress()
-			s.log.Info("bgp peer state", "peer", s.peers[addr].Name, "address", addr,
-				"state", sessionState(p.Peer.GetState().GetSessionState()))
+			state := p.Peer.GetState().GetSessionState()
+			s.log.Info("bgp peer state", "peer", s.peerName(addr), "address", addr,
+				"state", sessionState(state))
+			// A session of the iBGP range that ended may have been in
+			// the way of the learned peer (see addLearned).
+			if s.cfg.IBGPRange.IsValid() && state == api.PeerState_IDLE && s.peerName(addr) == "ibgp" {
+				select {
+				case s.ibgpWake <- struct{}{}:
+				default:
+				}
+			}
 		}
 	})
 	if err != nil {
@@ -237,6 +263,12 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 		if err := bs.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peerConf(s.cfg.IBGPPeer, s.cfg.ASN, s.cfg.RouterID, "ibgp", false)}); err != nil {
 			return fmt.Errorf("bgp: add iBGP peer %v: %w", s.cfg.IBGPPeer, err)
 		}
+	}
+	if s.cfg.IBGPRange.IsValid() {
+		if err := s.acceptRange(ctx, bs); err != nil {
+			return err
+		}
+		s.addLearned(ctx, bs)
 	}
 	return nil
 }

@@ -77,6 +77,7 @@ func (s *Speaker) Status() Status {
 	if s.hold {
 		st.ReturnPathPrefixes = slices.Clone(s.halves)
 	}
+	known := s.knownPeer()
 	s.mu.Unlock()
 	if k != nil {
 		st.RoutesInstalled, st.AWSPaths = k.counts()
@@ -87,28 +88,10 @@ func (s *Speaker) Status() Status {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	byAddr := make(map[string]PeerStatus)
-	var heard bool // from the iBGP peer since PeerGone(true)
+	var all []*api.Peer
 	err := bs.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
-		if p.GetConf().GetNeighborAddress() == s.cfg.IBGPPeer.String() && st.PeerGone {
-			heard = s.heardSince(p, st.PeerGoneSince)
-		}
-		ps := PeerStatus{
-			Address:   p.GetConf().GetNeighborAddress(),
-			ASN:       p.GetConf().GetPeerAsn(),
-			State:     sessionState(p.GetState().GetSessionState()),
-			AdminDown: p.GetState().GetAdminState() != api.PeerState_UP,
-		}
-		if p.GetState().GetSessionState() == api.PeerState_ESTABLISHED {
-			if up := p.GetTimers().GetState().GetUptime(); up != nil {
-				ps.Uptime = time.Since(up.AsTime()).Truncate(time.Second)
-			}
-		}
-		for _, af := range p.GetAfiSafis() {
-			ps.Received += af.GetState().GetReceived()
-			ps.Accepted += af.GetState().GetAccepted()
-			ps.Advertised += af.GetState().GetAdvertised()
-		}
-		byAddr[ps.Address] = ps
+		all = append(all, p)
+		byAddr[p.GetState().GetNeighborAddress()] = peerStatus(p)
 	})
 	if err != nil {
 		s.log.Debug("bgp status: list peers", "err", err)
@@ -125,12 +108,47 @@ func (s *Speaker) Status() Status {
 	for _, t := range s.cfg.Tunnels {
 		add(t.Remote.String(), t.Name)
 	}
-	if s.cfg.IBGPPeer.IsValid() {
-		add(s.cfg.IBGPPeer.String(), "ibgp")
-		st.PeerAWSPaths = s.peerAWSPaths(ctx, bs)
-		st.PeerBack = st.PeerGone && heard && st.PeerAWSPaths > 0
+	if !s.cfg.ibgp() {
+		return st
 	}
+	ib := s.ibgpPeer(all, known)
+	switch {
+	case ib == nil && s.cfg.IBGPPeer.IsValid():
+		add(s.cfg.IBGPPeer.String(), "ibgp")
+		return st
+	case ib == nil:
+		// A range, nobody connected and no address learned: the speaker
+		// waits for the peer (as a passive neighbour's state says).
+		st.Peers = append(st.Peers, PeerStatus{Name: "ibgp", Address: s.cfg.IBGPRange.String(), ASN: s.cfg.ASN, State: "active"})
+		return st
+	}
+	ps := peerStatus(ib)
+	ps.Name = "ibgp"
+	st.Peers = append(st.Peers, ps)
+	st.PeerAWSPaths = s.peerAWSPaths(ctx, bs, ps.Address)
+	st.PeerBack = st.PeerGone && s.heardSince(ib, st.PeerGoneSince) && st.PeerAWSPaths > 0
 	return st
+}
+
+// peerStatus is one neighbour's PeerStatus, without its name.
+func peerStatus(p *api.Peer) PeerStatus {
+	ps := PeerStatus{
+		Address:   p.GetState().GetNeighborAddress(),
+		ASN:       p.GetConf().GetPeerAsn(),
+		State:     sessionState(p.GetState().GetSessionState()),
+		AdminDown: p.GetState().GetAdminState() != api.PeerState_UP,
+	}
+	if p.GetState().GetSessionState() == api.PeerState_ESTABLISHED {
+		if up := p.GetTimers().GetState().GetUptime(); up != nil {
+			ps.Uptime = time.Since(up.AsTime()).Truncate(time.Second)
+		}
+	}
+	for _, af := range p.GetAfiSafis() {
+		ps.Received += af.GetState().GetReceived()
+		ps.Accepted += af.GetState().GetAccepted()
+		ps.Advertised += af.GetState().GetAdvertised()
+	}
+	return ps
 }
 
 // heardSince reports whether the established session p has received a
@@ -145,18 +163,18 @@ func (s *Speaker) heardSince(p *api.Peer, t time.Time) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return p.GetState().GetMessages().GetReceived().GetTotal() > s.goneMsgs
+	return received(p) > s.goneMsgs
 }
 
 // peerAWSPaths counts the prefixes in the iBGP peer's Adj-RIB-In that have
 // an AS path: routes it learned from AWS, which it only sends while it has
 // them over its own tunnels (iBGP routes are not passed on to iBGP peers,
 // and its own prefixes have an empty AS path).
-func (s *Speaker) peerAWSPaths(ctx context.Context, bs *server.BgpServer) int {
+func (s *Speaker) peerAWSPaths(ctx context.Context, bs *server.BgpServer, addr string) int {
 	n := 0
 	err := bs.ListPath(ctx, &api.ListPathRequest{
 		TableType: api.TableType_ADJ_IN,
-		Name:      s.cfg.IBGPPeer.String(),
+		Name:      addr,
 		Family:    &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
 	}, func(d *api.Destination) {
 		for _, p := range d.Paths {
