@@ -386,6 +386,15 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" neighbor %s description %s (iBGP over %s)", bc.IBGPPeer, peer.Name, bc.VLANDevice)
 		p(" neighbor %s update-source %s", bc.IBGPPeer, addr(bc.RouterID, self))
 		p(" neighbor %s %s", bc.IBGPPeer, timers)
+	} else if bc.IBGPRange.IsValid() {
+		// The peer's address is not known before it runs: FRR's
+		// equivalent of what the speaker does is a listen range.
+		p(" ! %s", gateway.IBGPNote(bc.IBGPRange))
+		p(" neighbor ibgp peer-group")
+		p(" neighbor ibgp remote-as %d", bc.ASN)
+		p(" neighbor ibgp description %s (iBGP over %s)", peer.Name, bc.VLANDevice)
+		p(" neighbor ibgp %s", timers)
+		p(" bgp listen range %s peer-group ibgp", bc.IBGPRange)
 	} else {
 		p(" ! no iBGP: %s has no vlan_address in the configuration", peer.Name)
 	}
@@ -400,6 +409,9 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	if bc.IBGPPeer.IsValid() {
 		p("  neighbor %s next-hop-self", bc.IBGPPeer)
 		p("  neighbor %s soft-reconfiguration inbound", bc.IBGPPeer)
+	} else if bc.IBGPRange.IsValid() {
+		p("  neighbor ibgp next-hop-self")
+		p("  neighbor ibgp soft-reconfiguration inbound")
 	}
 	p(" exit-address-family")
 	p("!")

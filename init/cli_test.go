@@ -169,12 +169,14 @@ func TestRender(t *testing.T) {
 		}
 	}
 
-	// No vlan_address for the peer: no iBGP, as the gateway does.
+	// No vlan_address for the peer: iBGP from the VLAN, as the gateway does.
 	doc, _ := os.ReadFile(seed)
 	f := filepath.Join(t.TempDir(), "site.yaml")
 	os.WriteFile(f, []byte(strings.Replace(string(doc), "    vlan_address: 10.0.1.3/24\n", "", 1)), 0o600)
 	code, out, _ = runCmd(t, "render", f, "--name", "vpn-gw-1")
-	if code != 0 || !strings.Contains(out, " ! no iBGP: vpn-gw-2 has no vlan_address") || strings.Contains(out, "next-hop-self") {
+	if code != 0 || !strings.Contains(out, " ! iBGP: accepted from 10.0.1.0/24, the peer's address learned from its VRRP adverts\n") ||
+		!strings.Contains(out, " bgp listen range 10.0.1.0/24 peer-group ibgp\n") || !strings.Contains(out, "  neighbor ibgp next-hop-self\n") ||
+		strings.Contains(out, "warning") {
 		t.Errorf("render without the peer's address = %d:\n%s", code, out)
 	}
 
@@ -216,7 +218,7 @@ func TestRenderFollowsTheGateway(t *testing.T) {
 		edits               []string // old, new pairs applied to the file
 		meds                []uint32
 		prepend             int
-		ibgp                string // "" = no iBGP
+		ibgp                string // "" = from the VLAN prefix, the peer's address learned
 		priority            int
 		weight              int
 	}{
@@ -284,7 +286,8 @@ func TestRenderFollowsTheGateway(t *testing.T) {
 				}
 			}
 			if bc.BackupPrepend != tt.prepend || int(vc.Priority) != tt.priority || cfg.AWSTrackWeight != tt.weight ||
-				(tt.ibgp == "") != !bc.IBGPPeer.IsValid() || (tt.ibgp != "" && bc.IBGPPeer.String() != tt.ibgp) {
+				(tt.ibgp == "") != !bc.IBGPPeer.IsValid() || (tt.ibgp != "" && bc.IBGPPeer.String() != tt.ibgp) ||
+				(tt.ibgp == "") != bc.IBGPRange.IsValid() {
 				t.Errorf("gateway: prepend %d priority %d weight %d iBGP %v", bc.BackupPrepend, vc.Priority, cfg.AWSTrackWeight, bc.IBGPPeer)
 			}
 
@@ -321,8 +324,9 @@ func TestRenderFollowsTheGateway(t *testing.T) {
 						t.Errorf("render lacks %q", want)
 					}
 				}
-			} else if strings.Contains(out, "next-hop-self") || !strings.Contains(out, "! warning: no iBGP") {
-				t.Errorf("render shows iBGP without the peer's address, or no warning:\n%s", out)
+			} else if !strings.Contains(out, fmt.Sprintf(" bgp listen range %s peer-group ibgp\n", bc.IBGPRange)) ||
+				!strings.Contains(out, " ! "+gateway.IBGPNote(bc.IBGPRange)+"\n") || strings.Contains(out, "! warning") {
+				t.Errorf("render without the peer's address: no listen range, or a warning:\n%s", out)
 			}
 			v := block(out, fmt.Sprintf("vrrp %d", vc.VRID))
 			for _, want := range []string{

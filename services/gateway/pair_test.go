@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -233,4 +235,76 @@ func TestPair(t *testing.T) {
 			t.Errorf("%s: the race detector found a race: see %s", g.name, g.log)
 		}
 	}
+}
+
+// TestPairLearnsPeer: each gateway's configuration gives its own
+// vlan_address only, as on Linodes whose addresses come from their
+// Metadata Services. iBGP comes up anyway: the backup learns the master's
+// address from its VRRP adverts and connects, the master accepts it from
+// the VLAN prefix. After a crash and restart of the master the pair finds
+// itself again, and the survivor's failover hold ends on PeerBack.
+func TestPairLearnsPeer(t *testing.T) {
+	p := newPair(t)
+	site, err := os.ReadFile(p.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := func(drop string) string {
+		line := "    vlan_address: " + drop + "/24\n"
+		if !strings.Contains(string(site), line) {
+			t.Fatalf("%q not in %s", line, p.config)
+		}
+		f := filepath.Join(t.TempDir(), "site.yaml")
+		if err := os.WriteFile(f, []byte(strings.Replace(string(site), line, "", 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	cfg1, cfg2 := config("10.0.1.3"), config("10.0.1.2")
+	start := func(ns, cfg, name string) *gwProc {
+		g := p.startGateway(p.bin, ns, cfg, name)
+		p.procs = append(p.procs, g)
+		return g
+	}
+	up := func(g *gwProc, peer string, from int) {
+		t.Helper()
+		eventually(t, 30*time.Second, g.name+": iBGP established with "+peer, func() error {
+			lines := strings.Split(g.logText(), "\n")
+			if i := logIndex(lines[from:], []string{`msg="bgp peer state"`, "peer=ibgp", "address=" + peer, "state=established"}); i < 0 {
+				return fmt.Errorf("not yet")
+			}
+			return nil
+		})
+	}
+
+	began := time.Now()
+	gw1 := start(p.gw1, cfg1, "vpn-gw-1")
+	gw2 := start(p.gw2, cfg2, "vpn-gw-2")
+	for _, g := range []*gwProc{gw1, gw2} {
+		g.waitLog(10*time.Second, "iBGP: accepted from 10.0.1.0/24")
+		if w := g.logLines("level=WARN", "iBGP"); len(w) > 0 {
+			t.Errorf("%s warns: %q", g.name, w)
+		}
+	}
+	p.holder(15*time.Second, p.gw1)
+	gw2.waitLog(10*time.Second, "iBGP peer learned from the VRRP master's adverts", "peer=10.0.1.2")
+	up(gw2, "10.0.1.2", 0)
+	up(gw1, "10.0.1.3", 0)
+	t.Logf("iBGP established on both %v after start", time.Since(began).Round(time.Millisecond))
+
+	// The master crashes; gw-2 takes over and ignores gw-1's iBGP paths.
+	// The restarted gw-1 is backup at first (no AWS paths yet), learns
+	// gw-2 from its adverts, and the session comes back: gw-2 sees its
+	// peer back and releases.
+	gw1.signal(syscall.SIGKILL)
+	gw1.exited(5 * time.Second)
+	gw2.waitLog(10*time.Second, "peer went silent")
+	from := len(strings.Split(gw2.logText(), "\n"))
+	restarted := time.Now()
+	gw1 = start(p.gw1, cfg1, "vpn-gw-1")
+	up(gw1, "10.0.1.3", 0)
+	up(gw2, "10.0.1.2", from-1)
+	gw2.waitLog(30*time.Second, "peer is back")
+	t.Logf("after gw-1's restart: iBGP up and gw-2 saw its peer back %v after", time.Since(restarted).Round(time.Millisecond))
+	p.holder(30*time.Second, p.gw1)
 }

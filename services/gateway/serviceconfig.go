@@ -31,9 +31,18 @@ type ServiceConfigs struct {
 	// AWSTrackWeight is the weight (negative) of the VRRP track TrackAWS
 	// while this gateway has no working path to AWS.
 	AWSTrackWeight int
-	// Warnings are what the mapping had to leave out and why (no iBGP
-	// without the peer's VLAN address), for the log.
+	// Warnings are what the mapping had to leave out and why, for the log.
 	Warnings []string
+	// Notes say, for the log and for render, how what the configuration
+	// does not give is found at run time (the peer's VLAN address, from
+	// its VRRP adverts: IBGPNote).
+	Notes []string
+}
+
+// IBGPNote is the note of a gateway whose peer's VLAN address is not in
+// the configuration, for range (the site's VLAN prefix).
+func IBGPNote(vlan netip.Prefix) string {
+	return "iBGP: accepted from " + vlan.String() + ", the peer's address learned from its VRRP adverts"
 }
 
 // ApplianceOptions are the Options of the appliance's gateway (init's
@@ -73,6 +82,9 @@ func (r *Role) Configs(o Options) ServiceConfigs {
 	if warning != "" {
 		c.Warnings = append(c.Warnings, warning)
 	}
+	if c.BGP.IBGPRange.IsValid() {
+		c.Notes = append(c.Notes, IBGPNote(c.BGP.IBGPRange))
+	}
 	return c
 }
 
@@ -90,8 +102,8 @@ func ipsecConfig(o Options, role *Role, log *slog.Logger) ipsec.Config {
 	}
 }
 
-// bgpConfig returns the speaker's configuration and, when the peer's VLAN
-// address is unknown, a warning for the log. OnAWSPaths is left to the
+// bgpConfig returns the speaker's configuration and, when there is no peer
+// at all, a warning for the log. OnAWSPaths is left to the
 // caller. MEDs and the backup prepend are the site's as they are: configs
 // fills their defaults, and bgp takes every value literally.
 func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning string) {
@@ -123,9 +135,10 @@ func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning
 		warning = "no iBGP: " + err.Error()
 	case !peer.VLANAddress.IsValid():
 		// The peer's address came from its own Metadata Service, which we
-		// cannot read: without it in the configuration there is no iBGP.
-		warning = "no iBGP: the configuration gives no vlan_address for " + peer.Name +
-			", so this gateway cannot know it; add gateways[" + peer.Name + "].vlan_address to enable iBGP between the pair"
+		// cannot read. The speaker accepts the peer's session from the
+		// VLAN, and connects itself once the gateway has learned the
+		// address from the master's VRRP adverts (wiring.go).
+		cfg.IBGPRange = site.VLAN.Prefix.Masked()
 	default:
 		cfg.IBGPPeer = peer.VLANAddress.Addr()
 	}

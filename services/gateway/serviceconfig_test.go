@@ -100,6 +100,7 @@ func TestBGPConfig(t *testing.T) {
 		xfrm          bool
 		routerID      netip.Addr
 		ibgp          netip.Addr
+		ibgpRange     netip.Prefix
 		prepend       int
 		tunnels       func(*Role) []bgp.Tunnel
 		warning       string
@@ -138,19 +139,19 @@ func TestBGPConfig(t *testing.T) {
 			},
 		},
 		{
-			// The peer's address comes from its own Metadata Service.
+			// The peer's address comes from its own Metadata Service: iBGP
+			// is accepted from the VLAN, the address learned from VRRP.
 			name: "peer without vlan_address", gateway: "vpn-gw-1",
 			edits:    []string{"    vlan_address: 10.0.1.3/24\n", ""},
-			routerID: a("10.0.1.2"), prepend: 2,
+			routerID: a("10.0.1.2"), ibgpRange: netip.MustParsePrefix("10.0.1.0/24"), prepend: 2,
 			tunnels: func(*Role) []bgp.Tunnel { return seed1 },
-			warning: "no iBGP: the configuration gives no vlan_address for vpn-gw-2",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			role := testRole(t, tt.gateway, tt.edits...)
 			c, warning := bgpConfig(Options{XFRMInterfaces: tt.xfrm}, role, discard)
-			if c.RouterID != tt.routerID || c.IBGPPeer != tt.ibgp || c.ASN != 65000 || c.BackupPrepend != tt.prepend ||
+			if c.RouterID != tt.routerID || c.IBGPPeer != tt.ibgp || c.IBGPRange != tt.ibgpRange || c.ASN != 65000 || c.BackupPrepend != tt.prepend ||
 				c.VLANDevice != "eth1" || !slices.Equal(c.Advertise, []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24")}) {
 				t.Errorf("got %+v", c)
 			}
@@ -225,9 +226,15 @@ func TestRoleConfigs(t *testing.T) {
 		t.Errorf("weight %d warnings %q", c.AWSTrackWeight, c.Warnings)
 	}
 
-	// The peer's address unknown: the warning comes with the configs.
+	if len(c.Notes) != 0 {
+		t.Errorf("notes %q", c.Notes)
+	}
+
+	// The peer's address unknown: no warning, a note on how iBGP comes up.
 	role = testRole(t, "vpn-gw-1", "    vlan_address: 10.0.1.3/24\n", "")
-	if c := role.Configs(Options{Log: discard}); c.BGP.IBGPPeer.IsValid() || len(c.Warnings) != 1 || !strings.HasPrefix(c.Warnings[0], "no iBGP") {
-		t.Errorf("no peer address: iBGP %v warnings %q", c.BGP.IBGPPeer, c.Warnings)
+	c = role.Configs(Options{Log: discard})
+	want := "iBGP: accepted from 10.0.1.0/24, the peer's address learned from its VRRP adverts"
+	if c.BGP.IBGPPeer.IsValid() || c.BGP.IBGPRange != netip.MustParsePrefix("10.0.1.0/24") || len(c.Warnings) != 0 || !slices.Equal(c.Notes, []string{want}) {
+		t.Errorf("no peer address: iBGP %v range %v warnings %q notes %q", c.BGP.IBGPPeer, c.BGP.IBGPRange, c.Warnings, c.Notes)
 	}
 }

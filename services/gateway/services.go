@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -34,6 +35,9 @@ func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
 	for _, warning := range cfg.Warnings {
 		log.Warn(warning)
 	}
+	for _, note := range cfg.Notes {
+		log.Info(note)
+	}
 	w := newWiring(role.Self.Tunnels, cfg.AWSTrackWeight, log)
 	s := &services{log: log, interval: role.Site.VRRP.AdvertInterval, w: w}
 
@@ -50,9 +54,18 @@ func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
 		return nil, fmt.Errorf("ipsec: %w", err)
 	}
 	w.bgp, w.vrrp = s.bgp, s.vrrp
+	if bc.IBGPRange.IsValid() {
+		w.learn = &peerLearner{
+			log: log, vlan: bc.IBGPRange, self: bc.RouterID, set: s.bgp.SetIBGPPeer,
+			master: func() (bool, netip.Addr) {
+				st := s.vrrp.Status()
+				return st.State == vrrp.StateBackup, st.MasterAddr
+			},
+		}
+	}
 	// Only with an iBGP peer: without one there is nobody whose stale routes
 	// AWS could hold (and no way to tell that the peer is back).
-	if bc.IBGPPeer.IsValid() {
+	if bc.IBGPPeer.IsValid() || bc.IBGPRange.IsValid() {
 		w.fo = &failover{bgp: speakerReturnPath{s.bgp}, rx: rxPackets(role.Site.VLAN.Interface)}
 	}
 	return s, nil

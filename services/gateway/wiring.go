@@ -102,6 +102,9 @@ type wiring struct {
 	// fo holds the return path after a silent peer (failover.go); nil
 	// until the services are wired.
 	fo *failover
+	// learn finds the iBGP peer's address from VRRP (ibgp.go); nil when
+	// the configuration gives it.
+	learn *peerLearner
 
 	mu       sync.Mutex // guards h and applied, for Status
 	h        health
@@ -149,9 +152,12 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case now := <-tick.C:
+			if w.learn != nil {
+				w.learn.tick(now)
+			}
 			if w.fo != nil {
-				msg, evidence := w.fo.check(time.Now())
+				msg, evidence := w.fo.check(now)
 				if msg != "" {
 					w.log.Info(msg)
 				}
@@ -214,6 +220,9 @@ func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 	deferred := master && sc.Reason == vrrp.ReasonMasterDown && w.fo != nil
 	if changed && !deferred {
 		w.bgp.SetMaster(master)
+	}
+	if w.learn != nil {
+		w.learn.vrrpChange(sc)
 	}
 	if w.fo != nil {
 		if msg := w.fo.vrrpChange(sc); msg != "" {
