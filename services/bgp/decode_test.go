@@ -37,7 +37,7 @@ func TestPathDecoder(t *testing.T) {
 		"169.254.10.1": {Name: "t1", Tunnel: 0, Dev: "vti1"},
 		"169.254.11.1": {Name: "t2", Tunnel: 1, Dev: "vti2"},
 		"10.0.1.3":     {Name: "ibgp", Tunnel: -1, Dev: "eth1"},
-	}}
+	}, ibgpRange: netip.MustParsePrefix("10.0.1.0/24"), ibgpDev: "eth1"}
 	t1 := nexthop{Gw: netip.MustParseAddr("169.254.10.1"), Dev: "vti1", AWS: true}
 	t2 := nexthop{Gw: netip.MustParseAddr("169.254.11.1"), Dev: "vti2", AWS: true}
 	pfx := netip.MustParsePrefix("10.20.0.0/16")
@@ -80,6 +80,23 @@ func TestPathDecoder(t *testing.T) {
 			name:  "ours (no neighbour)",
 			paths: []*api.Path{path("10.0.1.0", 24, "0.0.0.0", "", false)},
 			want:  []update{{Prefix: netip.MustParsePrefix("10.0.1.0/24"), Hops: []nexthop{}}},
+		},
+		{
+			// A peer whose address was not configured (Config.IBGPRange).
+			name: "from the iBGP range",
+			paths: []*api.Path{
+				path("10.20.0.0", 16, "10.0.1.7", "10.0.1.7", false),
+				path("10.30.0.0", 24, "10.0.1.7", "10.0.1.7", false),
+			},
+			want: []update{
+				{Prefix: pfx, Hops: []nexthop{{Gw: netip.MustParseAddr("10.0.1.7"), Dev: "eth1"}}},
+				{Prefix: netip.MustParsePrefix("10.30.0.0/24"), Hops: []nexthop{{Gw: netip.MustParseAddr("10.0.1.7"), Dev: "eth1"}}},
+			},
+		},
+		{
+			name:  "unknown neighbour",
+			paths: []*api.Path{path("10.20.0.0", 16, "192.0.2.1", "192.0.2.1", false)},
+			want:  []update{{Prefix: pfx, Hops: []nexthop{}}},
 		},
 		{
 			name:  "host bits masked",

@@ -138,13 +138,43 @@ func (s *Speaker) addLearned(ctx context.Context, bs *server.BgpServer) {
 	s.log.Info("bgp iBGP peer configured", "peer", addr)
 }
 
-// retryLearned configures a learned iBGP peer that had to wait.
+// retryLearned configures a learned iBGP peer that had to wait, or renews
+// one that is idle.
+//
+// GoBGP keeps a neighbour idle for 5 s after any failed or closed session
+// and refuses connections meanwhile. Two tidegates that both configured
+// the other (each learned the other's address in turn) can then lock in
+// step: each one's connection arrives while the other sits out its idle
+// time after the previous attempt, for ever (seen in TestPairLearnsPeer).
+// A neighbour configured afresh starts with no idle time, so an idle
+// learned neighbour is replaced: it accepts at once and connects at the
+// pace of the connect retry.
 func (s *Speaker) retryLearned(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.bgp != nil && s.learned.IsValid() && !s.learnedAdded {
-		s.addLearned(ctx, s.bgp)
+	if s.bgp == nil || !s.learned.IsValid() {
+		return
 	}
+	if !s.learnedAdded {
+		s.addLearned(ctx, s.bgp)
+		return
+	}
+	addr := s.learned.String()
+	idle := false
+	_ = s.bgp.ListPeer(ctx, &api.ListPeerRequest{Address: addr}, func(p *api.Peer) {
+		idle = p.GetConf().GetNeighborAddress() != "" && p.GetState().GetSessionState() == api.PeerState_IDLE &&
+			p.GetState().GetAdminState() == api.PeerState_UP
+	})
+	if !idle {
+		return
+	}
+	if err := s.bgp.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr}); err != nil {
+		s.log.Debug("bgp: renewing the idle iBGP peer", "peer", addr, "err", err)
+		return
+	}
+	s.learnedAdded = false
+	s.log.Debug("bgp: renewing the idle iBGP peer", "peer", addr)
+	s.addLearned(ctx, s.bgp)
 }
 
 // peerName is the name of the neighbour at addr for logs and Status: the

@@ -224,4 +224,16 @@ func TestLearnedPeer(t *testing.T) {
 	if log, _ := os.ReadFile(spA.log.Name()); !strings.Contains(string(log), "bgp iBGP peer configured") {
 		t.Errorf("A did not configure the learned peer:\n%s", lastLines(log, 30))
 	}
+
+	// Both configured with the other: B crashes, restarts and learns A
+	// again at once. A's neighbour, idle after the lost session, must not
+	// refuse B until the two lock in step (see retryLearned).
+	spB.kill()
+	spB = startSpeaker(t, b, specB)
+	spB.send("peer 10.0.1.2")
+	start = time.Now()
+	// Within GoBGP's 5 s idle time: A renewed its neighbour at once.
+	ibgpUp(t, spB, "10.0.1.2", 5*time.Second)
+	ibgpUp(t, spA, "10.0.1.3", 5*time.Second)
+	t.Logf("both configured: iBGP back %v after B's restart", time.Since(start).Round(time.Millisecond))
 }

@@ -214,15 +214,20 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 	if err != nil {
 		return fmt.Errorf("bgp: watch best paths: %w", err)
 	}
+	last := make(map[string]api.PeerState_SessionState) // used by the watcher's goroutine only
 	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
 		if p := r.GetPeer(); p != nil && p.Type == api.WatchEventResponse_PeerEvent_STATE {
 			addr := p.Peer.GetState().GetNeighborAddress()
 			state := p.Peer.GetState().GetSessionState()
 			s.log.Info("bgp peer state", "peer", s.peerName(addr), "address", addr,
 				"state", sessionState(state))
-			// A session of the iBGP range that ended may have been in
-			// the way of the learned peer (see addLearned).
-			if s.cfg.IBGPRange.IsValid() && state == api.PeerState_IDLE && s.peerName(addr) == "ibgp" {
+			prev := last[addr]
+			last[addr] = state
+			// An iBGP session that failed or ended: it may have been in
+			// the way of the learned peer, or left it idle (see
+			// renewLearned).
+			if s.cfg.IBGPRange.IsValid() && state == api.PeerState_IDLE && prev >= api.PeerState_OPENSENT &&
+				s.peerName(addr) == "ibgp" {
 				select {
 				case s.ibgpWake <- struct{}{}:
 				default:
