@@ -1,0 +1,78 @@
+package lab
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// TestLearnedPeer runs the pair from a site YAML without vlan_address:
+// each gateway takes its own VLAN address from the Metadata Service
+// (ipam_address) and cannot know its peer's, so it accepts iBGP from the
+// VLAN prefix and learns the peer's address from its VRRP adverts. The
+// pair must come up with iBGP on both sides, and a crash of the master
+// must still fail over within VRRP's takeover + 0.5 s.
+func TestLearnedPeer(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for network namespaces and TAP devices")
+	}
+	site, err := LabSite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	site = regexp.MustCompile(`(?m)^\s+vlan_address: .*\n`).ReplaceAll(site, nil)
+	l := startLab(t, Options{SiteYAML: site})
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	for _, g := range l.Site.Gateways {
+		if g.VLANAddress.IsValid() {
+			t.Fatalf("the site still gives %s a vlan_address", g.Name)
+		}
+	}
+
+	if _, err := l.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, l, "VIP, first hop and AWS's best path on vpn-gw-1", func(s State) bool {
+		return s.VIPOwner == "vpn-gw-1" && s.FirstHop == "vpn-gw-1" && s.BestVia == "vpn-gw-1"
+	})
+	// iBGP up on both, each with the other's (learned or accepted) address.
+	waitUntil(ctx, t, "iBGP established on both gateways", func() bool {
+		for i, g := range l.Gateways {
+			peer := l.Gateways[1-i].VLAN.Addr()
+			d, _, err := l.GatewayStatus(ctx, g)
+			if err != nil || d.BGP == nil {
+				return false
+			}
+			up := false
+			for _, p := range d.BGP.Peers {
+				if a, err := netip.ParseAddr(p.Address); err == nil && a == peer && p.State == "established" {
+					up = true
+				}
+			}
+			if !up {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("\n%s", l.GatewayTable(ctx))
+
+	p := pinging(ctx, t, l, 50)
+	start := time.Now()
+	l.Gateway("vpn-gw-1").VM.Kill()
+	if err := p.WaitReplies(ctx, p.Replies()+200); err != nil {
+		t.Fatal(err)
+	}
+	gap, _ := p.LongestGap(start)
+	s := waitFor(ctx, t, l, "VIP on vpn-gw-2 and AWS has its more-specifics", func(s State) bool {
+		return s.VIPOwner == "vpn-gw-2" && s.MoreSpecifics >= 2
+	})
+	t.Logf("gw-1 killed, peers learned: longest gap %.2f s\n%s", gap.Seconds(), s.Table())
+	if gap > 4500*time.Millisecond {
+		t.Errorf("traffic gap %v after the master died, want under 4.5 s (VRRP takeover + 0.5 s)", gap)
+	}
+}
