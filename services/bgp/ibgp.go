@@ -138,28 +138,32 @@ func (s *Speaker) addLearned(ctx context.Context, bs *server.BgpServer) {
 	s.log.Info("bgp iBGP peer configured", "peer", addr)
 }
 
-// retryLearned configures a learned iBGP peer that had to wait, or renews
-// one that is idle.
+// tendIBGPPeer configures a learned iBGP peer that had to wait, or renews
+// the iBGP neighbour, configured or learned, when it is idle.
 //
 // GoBGP keeps a neighbour idle for 5 s after any failed or closed session
 // and refuses connections meanwhile. Two tidegates that both configured
-// the other (each learned the other's address in turn) can then lock in
-// step: each one's connection arrives while the other sits out its idle
-// time after the previous attempt, for ever (seen in TestPairLearnsPeer).
-// A neighbour configured afresh starts with no idle time, so an idle
-// learned neighbour is replaced: it accepts at once and connects at the
-// pace of the connect retry.
-func (s *Speaker) retryLearned(ctx context.Context) {
+// the other (given in the site, or each learned the other's address in
+// turn) can then lock in step: each one's connection arrives while the
+// other sits out its idle time after the previous attempt, for ever (seen
+// in TestPairLearnsPeer). A neighbour configured afresh starts with no
+// idle time, so an idle one is replaced: it accepts at once and connects
+// at the pace of the connect retry.
+func (s *Speaker) tendIBGPPeer(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.bgp == nil || !s.learned.IsValid() {
+	if s.bgp == nil {
 		return
 	}
-	if !s.learnedAdded {
+	if s.learned.IsValid() && !s.learnedAdded {
 		s.addLearned(ctx, s.bgp)
 		return
 	}
-	addr := s.learned.String()
+	known := s.knownPeer()
+	if !known.IsValid() {
+		return
+	}
+	addr := known.String()
 	idle := false
 	_ = s.bgp.ListPeer(ctx, &api.ListPeerRequest{Address: addr}, func(p *api.Peer) {
 		idle = p.GetConf().GetNeighborAddress() != "" && p.GetState().GetSessionState() == api.PeerState_IDLE &&
@@ -172,8 +176,14 @@ func (s *Speaker) retryLearned(ctx context.Context) {
 		s.log.Debug("bgp: renewing the idle iBGP peer", "peer", addr, "err", err)
 		return
 	}
-	s.learnedAdded = false
 	s.log.Debug("bgp: renewing the idle iBGP peer", "peer", addr)
+	if s.cfg.IBGPPeer.IsValid() {
+		if err := s.bgp.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peerConf(known, s.cfg.ASN, s.cfg.RouterID, "ibgp", false)}); err != nil {
+			s.log.Error("bgp: renewing the iBGP peer", "peer", addr, "err", err)
+		}
+		return
+	}
+	s.learnedAdded = false
 	s.addLearned(ctx, s.bgp)
 }
 

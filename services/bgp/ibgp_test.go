@@ -227,7 +227,7 @@ func TestLearnedPeer(t *testing.T) {
 
 	// Both configured with the other: B crashes, restarts and learns A
 	// again at once. A's neighbour, idle after the lost session, must not
-	// refuse B until the two lock in step (see retryLearned).
+	// refuse B until the two lock in step (see tendIBGPPeer).
 	spB.kill()
 	spB = startSpeaker(t, b, specB)
 	spB.send("peer 10.0.1.2")

@@ -137,8 +137,9 @@ func (s *Speaker) Run(ctx context.Context) (err error) {
 	defer grace.Stop()
 	tick := time.NewTicker(s.cfg.ReconcileInterval)
 	defer tick.Stop()
-	// A learned iBGP peer that could not be configured yet is retried at
-	// the pace of a connect retry, besides when its session ends.
+	// The iBGP neighbour is looked after (a learned one that had to wait
+	// configured, an idle one renewed: tendIBGPPeer) at the pace of a
+	// connect retry, besides when an iBGP session ends.
 	retry := time.NewTicker(connectRetry)
 	defer retry.Stop()
 	reconcile := func() {
@@ -167,9 +168,9 @@ func (s *Speaker) Run(ctx context.Context) (err error) {
 				reconcile()
 			}
 		case <-retry.C:
-			s.retryLearned(runCtx)
+			s.tendIBGPPeer(runCtx)
 		case <-s.ibgpWake:
-			s.retryLearned(runCtx)
+			s.tendIBGPPeer(runCtx)
 		}
 	}
 }
@@ -226,7 +227,7 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 			// An iBGP session that failed or ended: it may have been in
 			// the way of the learned peer, or left it idle (see
 			// renewLearned).
-			if s.cfg.IBGPRange.IsValid() && state == api.PeerState_IDLE && prev >= api.PeerState_OPENSENT &&
+			if state == api.PeerState_IDLE && prev >= api.PeerState_OPENSENT &&
 				s.peerName(addr) == "ibgp" {
 				select {
 				case s.ibgpWake <- struct{}{}:
