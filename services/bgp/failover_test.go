@@ -308,21 +308,27 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	normal := want(map[string]frrPath{fromA: path("65000", 100), fromB: path("65000 65000 65000", 100)})
 	none := want(nil)
 	awsPathsFor(t, awsFRR, vlan, 15*time.Second, "normal", normal)
+	// best waits (briefly) for FRR to have chosen: it marks the best path
+	// a moment after the paths arrive.
 	best := func(prefix string) string {
 		t.Helper()
-		paths, err := awsFRR.paths(prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var bs []string
-		for nbr, p := range paths {
-			if p.Bestpath.Overall {
-				bs = append(bs, nbr)
+		eventually(t, 5*time.Second, prefix+": one best path", func() error {
+			paths, err := awsFRR.paths(prefix)
+			if err != nil {
+				return err
 			}
-		}
-		if len(bs) != 1 {
-			t.Fatalf("%s: best paths %v, want one", prefix, bs)
-		}
+			bs = bs[:0]
+			for nbr, p := range paths {
+				if p.Bestpath.Overall {
+					bs = append(bs, nbr)
+				}
+			}
+			if len(bs) != 1 {
+				return fmt.Errorf("best paths %v, want one", bs)
+			}
+			return nil
+		})
 		return bs[0]
 	}
 	if got := best(vlan); got != fromA {
