@@ -19,6 +19,7 @@ import (
 
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/server"
+	"github.com/tidegate/tidegate/services/internal/frrtest"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -156,9 +157,9 @@ func TestBenchmarkVsFRR(t *testing.T) {
 
 func benchOnce(t *testing.T, n int) benchRow {
 	l := newLab(t)
-	feed, gw, fr := l.netns("feed"), l.netns("gw"), l.netns("frr")
-	l.wire(feed, "f1", "169.254.30.1/30", gw, "t1", "169.254.30.2/30")
-	l.wire(feed, "f2", "169.254.31.1/30", fr, "t1", "169.254.31.2/30")
+	feed, gw, fr := l.Netns("feed"), l.Netns("gw"), l.Netns("frr")
+	l.Wire(feed, "f1", "169.254.30.1/30", gw, "t1", "169.254.30.2/30")
+	l.Wire(feed, "f2", "169.254.31.1/30", fr, "t1", "169.254.31.2/30")
 
 	// The feed, preloaded and held down.
 	b, _ := json.Marshal(feedSpec{N: n, Peers: []netip.Addr{netip.MustParseAddr("169.254.30.2"), netip.MustParseAddr("169.254.31.2")}})
@@ -199,7 +200,7 @@ func benchOnce(t *testing.T, n int) benchRow {
 		Tunnels:   []Tunnel{{Name: "t1", Local: netip.MustParseAddr("169.254.30.2"), Remote: netip.MustParseAddr("169.254.30.1"), RemoteASN: 64512}},
 		Master:    true, StartupGrace: time.Minute, ReconcileInterval: time.Hour,
 	})
-	f := startFRR(t, fr, "frr", `router bgp 65000
+	f := frrtest.Start(t, fr, "frr", `router bgp 65000
  bgp router-id 10.0.1.3
  no bgp ebgp-requires-policy
  no bgp network import-check
@@ -214,7 +215,7 @@ func benchOnce(t *testing.T, n int) benchRow {
 	upAt := map[string]time.Time{}
 	doneAt := map[string]time.Time{}
 	cpu := map[string]time.Duration{}
-	pids := map[string][]int{"ours": {sp.cmd.Process.Pid}, "frr": {f.pid("bgpd"), f.pid("zebra")}}
+	pids := map[string][]int{"ours": {sp.cmd.Process.Pid}, "frr": {f.Pid("bgpd"), f.Pid("zebra")}}
 	for _, who := range []struct{ name, ns, addr string }{{"ours", gw, "169.254.30.2"}, {"frr", fr, "169.254.31.2"}} {
 		c := newRouteCounter(t, who.ns)
 		cpu[who.name] = -procCPU(t, pids[who.name]...)
@@ -251,8 +252,8 @@ func benchOnce(t *testing.T, n int) benchRow {
 	}
 	row.OursRSS, row.OursPeak = procMem(t, sp.cmd.Process.Pid)
 	var bgpdPeak, zebraPeak int64
-	row.BgpdRSS, bgpdPeak = procMem(t, f.pid("bgpd"))
-	row.ZebraRSS, zebraPeak = procMem(t, f.pid("zebra"))
+	row.BgpdRSS, bgpdPeak = procMem(t, f.Pid("bgpd"))
+	row.ZebraRSS, zebraPeak = procMem(t, f.Pid("zebra"))
 	row.FRRRSS, row.FRRPeak = row.BgpdRSS+row.ZebraRSS, bgpdPeak+zebraPeak
 	// The Go heap behind our RSS, read after it (ReadMemStats stops the
 	// world, but does not change the RSS).

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
 func TestReturnPathPrefixes(t *testing.T) {
@@ -104,10 +106,10 @@ var halves = []string{"10.0.1.0/25", "10.0.1.128/25"}
 
 // awsPathsFor waits until FRR's paths for prefix, keyed by neighbour,
 // satisfy ok.
-func awsPathsFor(t *testing.T, f *frr, prefix string, timeout time.Duration, what string, ok func(map[string]frrPath) error) {
+func awsPathsFor(t *testing.T, f *frrtest.FRR, prefix string, timeout time.Duration, what string, ok func(map[string]frrtest.Path) error) {
 	t.Helper()
 	eventually(t, timeout, fmt.Sprintf("%s: %s", prefix, what), func() error {
-		paths, err := f.paths(prefix)
+		paths, _, err := f.Paths(prefix)
 		if err != nil {
 			return err
 		}
@@ -117,8 +119,8 @@ func awsPathsFor(t *testing.T, f *frr, prefix string, timeout time.Duration, wha
 
 // want returns a check that the paths from the listed neighbours are
 // exactly these (as-path, MED), and none from any other neighbour.
-func want(exp map[string]frrPath) func(map[string]frrPath) error {
-	return func(got map[string]frrPath) error {
+func want(exp map[string]frrtest.Path) func(map[string]frrtest.Path) error {
+	return func(got map[string]frrtest.Path) error {
 		for nbr, e := range exp {
 			g, ok := got[nbr]
 			if !ok {
@@ -137,8 +139,8 @@ func want(exp map[string]frrPath) func(map[string]frrPath) error {
 	}
 }
 
-func path(asPath string, med uint32) frrPath {
-	var p frrPath
+func path(asPath string, med uint32) frrtest.Path {
+	var p frrtest.Path
 	p.ASPath.String, p.Med = asPath, med
 	return p
 }
@@ -151,14 +153,14 @@ func TestFailoverWithFRR(t *testing.T) {
 	sp := startSpeaker(t, tp.gw, gwSpec())
 	sp.established(40*time.Second, "t1", "t2", "ibgp")
 	const t1, t2 = "169.254.10.2", "169.254.11.2"
-	backup24 := want(map[string]frrPath{t1: path("65000 65000 65000", 100), t2: path("65000 65000 65000", 200)})
-	master24 := want(map[string]frrPath{t1: path("65000", 100), t2: path("65000", 200)})
-	held := want(map[string]frrPath{t1: path("65000", 100), t2: path("65000", 200)})
+	backup24 := want(map[string]frrtest.Path{t1: path("65000 65000 65000", 100), t2: path("65000 65000 65000", 200)})
+	master24 := want(map[string]frrtest.Path{t1: path("65000", 100), t2: path("65000", 200)})
+	held := want(map[string]frrtest.Path{t1: path("65000", 100), t2: path("65000", 200)})
 	none := want(nil)
 	// The peer's own /24 is at AWS too (from 169.254.20.2), so vlan is
 	// checked for our two sessions only.
-	ours := func(check func(map[string]frrPath) error) func(map[string]frrPath) error {
-		return func(m map[string]frrPath) error {
+	ours := func(check func(map[string]frrtest.Path) error) func(map[string]frrtest.Path) error {
+		return func(m map[string]frrtest.Path) error {
 			delete(m, "169.254.20.2")
 			return check(m)
 		}
@@ -212,7 +214,7 @@ func TestFailoverWithFRR(t *testing.T) {
 	t.Run("peer gone", func(t *testing.T) {
 		// The peer originates a prefix of its own, and a half of our VLAN
 		// that we must never install.
-		if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
+		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
 			"network 192.0.2.0/24", "network 10.0.1.128/25"); err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +242,7 @@ func TestFailoverWithFRR(t *testing.T) {
 			t.Errorf("peer AWS paths while gone: %d, want 1", st.PeerAWSPaths)
 		}
 		// Anything from the peer now shows it alive.
-		if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast", "network 203.0.113.0/24"); err != nil {
+		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast", "network 203.0.113.0/24"); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 5*time.Second, "peer back", func() error {
@@ -272,18 +274,18 @@ func TestFailoverWithFRR(t *testing.T) {
 func TestSplitBrainWithFRR(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
-	a, b, aws, sw := l.netns("sba"), l.netns("sbb"), l.netns("sbaws"), l.netns("sbvlan")
-	l.wire(a, "t1", "169.254.10.2/30", aws, "t1", "169.254.10.1/30")
-	l.wire(b, "t3", "169.254.20.2/30", aws, "t3", "169.254.20.1/30")
-	l.run("ip", "-n", sw, "link", "add", "name", "br", "type", "bridge")
-	l.run("ip", "-n", sw, "link", "set", "dev", "br", "up")
+	a, b, aws, sw := l.Netns("sba"), l.Netns("sbb"), l.Netns("sbaws"), l.Netns("sbvlan")
+	l.Wire(a, "t1", "169.254.10.2/30", aws, "t1", "169.254.10.1/30")
+	l.Wire(b, "t3", "169.254.20.2/30", aws, "t3", "169.254.20.1/30")
+	l.Run("ip", "-n", sw, "link", "add", "name", "br", "type", "bridge")
+	l.Run("ip", "-n", sw, "link", "set", "dev", "br", "up")
 	for _, end := range []struct{ ns, port, addr string }{{a, "pa", "10.0.1.2/24"}, {b, "pb", "10.0.1.3/24"}} {
-		l.run("ip", "link", "add", "name", "vlan", "netns", end.ns, "type", "veth", "peer", "name", end.port, "netns", sw)
-		l.run("ip", "-n", end.ns, "addr", "add", end.addr, "dev", "vlan")
-		l.run("ip", "-n", end.ns, "link", "set", "dev", "vlan", "up")
-		l.run("ip", "-n", sw, "link", "set", "dev", end.port, "master", "br", "up")
+		l.Run("ip", "link", "add", "name", "vlan", "netns", end.ns, "type", "veth", "peer", "name", end.port, "netns", sw)
+		l.Run("ip", "-n", end.ns, "addr", "add", end.addr, "dev", "vlan")
+		l.Run("ip", "-n", end.ns, "link", "set", "dev", "vlan", "up")
+		l.Run("ip", "-n", sw, "link", "set", "dev", end.port, "master", "br", "up")
 	}
-	awsFRR := startFRR(t, aws, "aws", awsConf)
+	awsFRR := frrtest.Start(t, aws, "aws", awsConf)
 
 	specA := speakerSpec{
 		RouterID:  netip.MustParseAddr("10.0.1.2"),
@@ -305,7 +307,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	spB.established(40*time.Second, "t3", "ibgp")
 
 	const fromA, fromB = "169.254.10.2", "169.254.20.2"
-	normal := want(map[string]frrPath{fromA: path("65000", 100), fromB: path("65000 65000 65000", 100)})
+	normal := want(map[string]frrtest.Path{fromA: path("65000", 100), fromB: path("65000 65000 65000", 100)})
 	none := want(nil)
 	awsPathsFor(t, awsFRR, vlan, 15*time.Second, "normal", normal)
 	// best waits (briefly) for FRR to have chosen: it marks the best path
@@ -314,7 +316,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 		t.Helper()
 		var bs []string
 		eventually(t, 5*time.Second, prefix+": one best path", func() error {
-			paths, err := awsFRR.paths(prefix)
+			paths, _, err := awsFRR.Paths(prefix)
 			if err != nil {
 				return err
 			}
@@ -346,17 +348,17 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	// The cut: A keeps its role (it hears nothing, and a master hears no
 	// adverts anyway); B's master-down timer fires, so B becomes master,
 	// holds the return path and ignores A.
-	l.run("ip", "-n", sw, "link", "set", "dev", "pa", "nomaster")
+	l.Run("ip", "-n", sw, "link", "set", "dev", "pa", "nomaster")
 	if out, err := exec.Command("ip", "netns", "exec", a, "ping", "-c1", "-W1", "10.0.1.3").CombinedOutput(); err == nil {
 		t.Fatalf("the VLAN is not cut:\n%s", out)
 	}
 	spB.send("master")
 	spB.send("gone on")
 	spB.send("hold on")
-	bothMaster := want(map[string]frrPath{fromA: path("65000", 100), fromB: path("65000", 100)})
+	bothMaster := want(map[string]frrtest.Path{fromA: path("65000", 100), fromB: path("65000", 100)})
 	awsPathsFor(t, awsFRR, vlan, 5*time.Second, "both master", bothMaster)
 	for _, h := range halves {
-		awsPathsFor(t, awsFRR, h, 5*time.Second, "B holds", want(map[string]frrPath{fromB: path("65000", 100)}))
+		awsPathsFor(t, awsFRR, h, 5*time.Second, "B holds", want(map[string]frrtest.Path{fromB: path("65000", 100)}))
 		if got := best(h); got != fromB {
 			t.Errorf("AWS returns %s via %s, want B %s", h, got, fromB)
 		}
@@ -382,7 +384,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	// goes back to backup, and a backup never holds. A hears nothing from
 	// B over VRRP (a backup is silent) and releases once BGP says B is
 	// back (PeerBack: B heard on the iBGP session, with AWS paths).
-	l.run("ip", "-n", sw, "link", "set", "dev", "pa", "master", "br")
+	l.Run("ip", "-n", sw, "link", "set", "dev", "pa", "master", "br")
 	healed := time.Now()
 	spB.send("backup")
 	spB.send("hold off")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
 func TestSetIBGPPeer(t *testing.T) {
@@ -89,7 +91,7 @@ func TestRangeWithFRR(t *testing.T) {
 
 	// Next-hop-self toward FRR.
 	eventually(t, 15*time.Second, "peer sees VPC via us", func() error {
-		paths, err := tp.peerFRR.paths(vpc)
+		paths, _, err := tp.peerFRR.Paths(vpc)
 		if err != nil {
 			return err
 		}
@@ -101,7 +103,7 @@ func TestRangeWithFRR(t *testing.T) {
 	})
 	// The halves stay away from the peer.
 	sp.send("hold on")
-	held := want(map[string]frrPath{"169.254.10.2": path("65000", 100), "169.254.11.2": path("65000", 200)})
+	held := want(map[string]frrtest.Path{"169.254.10.2": path("65000", 100), "169.254.11.2": path("65000", 200)})
 	for _, h := range halves {
 		awsPathsFor(t, tp.awsFRR, h, 5*time.Second, "held", held)
 		awsPathsFor(t, tp.peerFRR, h, time.Second, "not at the iBGP peer", want(nil))
@@ -110,7 +112,7 @@ func TestRangeWithFRR(t *testing.T) {
 
 	// FRR's own routes and next-hop-self toward us, over the VLAN device;
 	// its half of our VLAN is rejected.
-	if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
+	if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
 		"network 192.0.2.0/24", "network 10.0.1.128/25"); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestRangeWithFRR(t *testing.T) {
 	t.Run("peer gone and back", func(t *testing.T) {
 		sp.send("gone on")
 		tp.routeVia(t, doc, "", time.Second)
-		if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast", "network 203.0.113.0/24"); err != nil {
+		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast", "network 203.0.113.0/24"); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 5*time.Second, "peer back", func() error {
@@ -148,11 +150,11 @@ func TestRangeWithFRR(t *testing.T) {
 	t.Run("the peer reconnects", func(t *testing.T) {
 		// A closed session removes GoBGP's dynamic neighbour; the peer's
 		// next connection is accepted as the first was.
-		if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "neighbor 10.0.1.2 shutdown"); err != nil {
+		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "neighbor 10.0.1.2 shutdown"); err != nil {
 			t.Fatal(err)
 		}
 		tp.routeVia(t, doc, "", 5*time.Second)
-		if _, err := tp.peerFRR.vtysh("configure terminal", "router bgp 65000", "no neighbor 10.0.1.2 shutdown"); err != nil {
+		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "no neighbor 10.0.1.2 shutdown"); err != nil {
 			t.Fatal(err)
 		}
 		ibgpUp(t, sp, "10.0.1.3", 20*time.Second)
@@ -166,8 +168,8 @@ func TestRangeWithFRR(t *testing.T) {
 func TestLearnedPeer(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
-	a, b := l.netns("lpa"), l.netns("lpb")
-	l.wire(a, "vlan", "10.0.1.2/24", b, "vlan", "10.0.1.3/24")
+	a, b := l.Netns("lpa"), l.Netns("lpb")
+	l.Wire(a, "vlan", "10.0.1.2/24", b, "vlan", "10.0.1.3/24")
 	spec := func(id, adv string) speakerSpec {
 		return speakerSpec{
 			RouterID:     netip.MustParseAddr(id),

@@ -11,17 +11,15 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"os/user"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
 // This file is the test lab: network namespaces joined by veth pairs, FRR
@@ -160,47 +158,15 @@ func speakerMain(specJSON string) int {
 	return 0
 }
 
-// lab creates namespaces named tgbgp-<pid>-<name> and removes them.
+// lab is the package's frrtest.Lab: namespaces named tgbgp-<pid>-<name>.
 type lab struct {
-	t      *testing.T
-	prefix string
+	*frrtest.Lab
+	t *testing.T
 }
 
 func newLab(t *testing.T) *lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces")
-	}
-	return &lab{t: t, prefix: fmt.Sprintf("tgbgp-%d-", os.Getpid())}
-}
-
-func (l *lab) run(args ...string) string {
-	l.t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		l.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// netns creates a namespace with loopback up.
-func (l *lab) netns(name string) string {
-	l.t.Helper()
-	ns := l.prefix + name
-	l.run("ip", "netns", "add", ns)
-	l.t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	l.run("ip", "-n", ns, "link", "set", "lo", "up")
-	return ns
-}
-
-// wire joins two namespaces with a veth pair and addresses its ends.
-func (l *lab) wire(nsA, ifA, addrA, nsB, ifB, addrB string) {
-	l.t.Helper()
-	l.run("ip", "link", "add", "name", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB)
-	l.run("ip", "-n", nsA, "addr", "add", addrA, "dev", ifA)
-	l.run("ip", "-n", nsB, "addr", "add", addrB, "dev", ifB)
-	l.run("ip", "-n", nsA, "link", "set", ifA, "up")
-	l.run("ip", "-n", nsB, "link", "set", ifB, "up")
+	return &lab{Lab: frrtest.NewLab(t, "bgp"), t: t}
 }
 
 // kernelRoute is one route of `ip -j route`.
@@ -233,7 +199,7 @@ func (r kernelRoute) via() string {
 func (l *lab) routes(ns string) []kernelRoute {
 	l.t.Helper()
 	var rs []kernelRoute
-	out := l.run("ip", "-n", ns, "-j", "route", "show", "proto", "bgp")
+	out := l.Run("ip", "-n", ns, "-j", "route", "show", "proto", "bgp")
 	if err := json.Unmarshal([]byte(out), &rs); err != nil {
 		l.t.Fatalf("parse routes %q: %v", out, err)
 	}
@@ -256,166 +222,12 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func() error
 	}
 }
 
-// frr is a zebra + bgpd pair running in one namespace.
-type frr struct {
-	t   *testing.T
-	dir string
-}
-
-const frrDir = "/usr/lib/frr"
-
-// startFRR runs zebra and bgpd in ns with bgpConf, every file (config,
-// pid files, zebra socket, vty sockets, logs) in a temporary directory.
-func startFRR(t *testing.T, ns, name, bgpConf string) *frr {
-	t.Helper()
-	for _, d := range []string{"zebra", "bgpd"} {
-		if _, err := os.Stat(filepath.Join(frrDir, d)); err != nil {
-			t.Fatalf("FRR is needed (Debian package frr): %v", err)
-		}
-	}
-	dir, err := os.MkdirTemp("", "tgbgp-frr-"+name+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	// The daemons drop to user frr (Debian builds them with vty group
-	// frrvty, which root is not in), so the directory is theirs.
-	u, err := user.Lookup("frr")
-	if err != nil {
-		t.Fatalf("FRR's user: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	f := &frr{t: t, dir: dir}
-	zconf := fmt.Sprintf("hostname %s\nlog file %s/zebra.log\n", name, dir)
-	bconf := fmt.Sprintf("frr defaults traditional\nhostname %s\nlog file %s/bgpd.log\n!\n%s", name, dir, bgpConf)
-	for file, text := range map[string]string{"zebra.conf": zconf, "bgpd.conf": bconf} {
-		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(filepath.Join(dir, file), uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chown(dir, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	zsock := filepath.Join(dir, "zserv.api")
-	f.daemon(ns, "zebra", "-z", zsock)
-	eventually(t, 10*time.Second, "zebra socket", func() error { _, err := os.Stat(zsock); return err })
-	f.daemon(ns, "bgpd", "-z", zsock, "-p", "179")
-	eventually(t, 10*time.Second, "bgpd vty", func() error {
-		_, err := f.vtysh("show bgp summary")
-		return err
-	})
-	return f
-}
-
-func (f *frr) daemon(ns, name string, args ...string) {
-	f.t.Helper()
-	argv := append([]string{"netns", "exec", ns, filepath.Join(frrDir, name),
-		"-f", filepath.Join(f.dir, name+".conf"),
-		"-i", filepath.Join(f.dir, name+".pid"),
-		"--vty_socket", f.dir,
-		"-A", "127.0.0.1", "-P", "0", // no TCP vty
-	}, args...)
-	cmd := exec.Command("ip", argv...)
-	out, err := os.Create(filepath.Join(f.dir, name+".out"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		f.t.Fatalf("start %s: %v", name, err)
-	}
-	f.t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		out.Close()
-		if f.t.Failed() {
-			for _, log := range []string{name + ".out", name + ".log"} {
-				b, _ := os.ReadFile(filepath.Join(f.dir, log))
-				f.t.Logf("%s %s:\n%s", f.dir, log, lastLines(b, 40))
-			}
-		}
-	})
-}
-
 func lastLines(b []byte, n int) string {
 	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
-}
-
-// pid reads a daemon's pid file.
-func (f *frr) pid(daemon string) int {
-	f.t.Helper()
-	b, err := os.ReadFile(filepath.Join(f.dir, daemon+".pid"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return n
-}
-
-func (f *frr) vtysh(cmds ...string) ([]byte, error) {
-	args := []string{"--vty_socket", f.dir, "-d", "bgpd"}
-	for _, c := range cmds {
-		args = append(args, "-c", c)
-	}
-	out, err := exec.Command("vtysh", args...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("vtysh %q: %v: %s", cmds, err, out)
-	}
-	return out, nil
-}
-
-// frrPath is one path of `show bgp ipv4 unicast PREFIX json`.
-type frrPath struct {
-	ASPath struct {
-		String string `json:"string"`
-	} `json:"aspath"`
-	Med      uint32 `json:"metric"`
-	Bestpath struct {
-		Overall bool `json:"overall"`
-	} `json:"bestpath"`
-	Nexthops []struct {
-		IP string `json:"ip"`
-	} `json:"nexthops"`
-	Peer struct {
-		PeerID string `json:"peerId"`
-	} `json:"peer"`
-}
-
-// paths returns FRR's paths for prefix, keyed by the peer that sent them.
-func (f *frr) paths(prefix string) (map[string]frrPath, error) {
-	out, err := f.vtysh("show bgp ipv4 unicast " + prefix + " json")
-	if err != nil {
-		return nil, err
-	}
-	var v struct {
-		Paths []frrPath `json:"paths"`
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		return nil, fmt.Errorf("parse %s: %v", out, err)
-	}
-	m := make(map[string]frrPath)
-	for _, p := range v.Paths {
-		m[p.Peer.PeerID] = p
-	}
-	return m, nil
 }
 
 // speakerProc is the speaker running as a child process in a namespace.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
 // The reference topology, on documentation and link-local addresses:
@@ -59,8 +61,8 @@ const peerConf = `router bgp 65000
 type topo struct {
 	*lab
 	gw, aws, peer string
-	awsFRR        *frr
-	peerFRR       *frr
+	awsFRR        *frrtest.FRR
+	peerFRR       *frrtest.FRR
 }
 
 func newTopo(t *testing.T) *topo { return newTopoNamed(t, "") }
@@ -69,13 +71,13 @@ func newTopo(t *testing.T) *topo { return newTopoNamed(t, "") }
 // the topology can run in parallel.
 func newTopoNamed(t *testing.T, tag string) *topo {
 	l := newLab(t)
-	tp := &topo{lab: l, gw: l.netns(tag + "gw"), aws: l.netns(tag + "aws"), peer: l.netns(tag + "peer")}
-	l.wire(tp.gw, "t1", "169.254.10.2/30", tp.aws, "t1", "169.254.10.1/30")
-	l.wire(tp.gw, "t2", "169.254.11.2/30", tp.aws, "t2", "169.254.11.1/30")
-	l.wire(tp.peer, "t3", "169.254.20.2/30", tp.aws, "t3", "169.254.20.1/30")
-	l.wire(tp.gw, "vlan", "10.0.1.2/24", tp.peer, "vlan", "10.0.1.3/24")
-	tp.awsFRR = startFRR(t, tp.aws, "aws", awsConf)
-	tp.peerFRR = startFRR(t, tp.peer, "peer", peerConf)
+	tp := &topo{lab: l, gw: l.Netns(tag + "gw"), aws: l.Netns(tag + "aws"), peer: l.Netns(tag + "peer")}
+	l.Wire(tp.gw, "t1", "169.254.10.2/30", tp.aws, "t1", "169.254.10.1/30")
+	l.Wire(tp.gw, "t2", "169.254.11.2/30", tp.aws, "t2", "169.254.11.1/30")
+	l.Wire(tp.peer, "t3", "169.254.20.2/30", tp.aws, "t3", "169.254.20.1/30")
+	l.Wire(tp.gw, "vlan", "10.0.1.2/24", tp.peer, "vlan", "10.0.1.3/24")
+	tp.awsFRR = frrtest.Start(t, tp.aws, "aws", awsConf)
+	tp.peerFRR = frrtest.Start(t, tp.peer, "peer", peerConf)
 	return tp
 }
 
@@ -125,7 +127,7 @@ func (tp *topo) routeVia(t *testing.T, prefix, want string, timeout time.Duratio
 func (tp *topo) awsSees(t *testing.T, nbr, asPath string, med uint32) {
 	t.Helper()
 	eventually(t, 15*time.Second, fmt.Sprintf("AWS path from %s", nbr), func() error {
-		paths, err := tp.awsFRR.paths(vlan)
+		paths, _, err := tp.awsFRR.Paths(vlan)
 		if err != nil {
 			return err
 		}
@@ -169,7 +171,7 @@ func TestSpeakerWithFRR(t *testing.T) {
 		// FRR (seed config) got AWS's route from us with our VLAN address
 		// as next hop, not AWS's tunnel address.
 		eventually(t, 15*time.Second, "peer sees VPC via us", func() error {
-			paths, err := tp.peerFRR.paths(vpc)
+			paths, _, err := tp.peerFRR.Paths(vpc)
 			if err != nil {
 				return err
 			}
@@ -218,11 +220,11 @@ func TestSpeakerWithFRR(t *testing.T) {
 	t.Run("peer loss", func(t *testing.T) {
 		// AWS closes tunnel 1's session (a NOTIFICATION): its route
 		// leaves at once and the second tunnel takes over.
-		if _, err := tp.awsFRR.vtysh("configure terminal", "router bgp 64512", "neighbor 169.254.10.2 shutdown"); err != nil {
+		if _, err := tp.awsFRR.Vtysh("configure terminal", "router bgp 64512", "neighbor 169.254.10.2 shutdown"); err != nil {
 			t.Fatal(err)
 		}
 		tp.routeVia(t, vpc, "169.254.11.1@t2", 3*time.Second)
-		if _, err := tp.awsFRR.vtysh("configure terminal", "router bgp 64512", "no neighbor 169.254.10.2 shutdown"); err != nil {
+		if _, err := tp.awsFRR.Vtysh("configure terminal", "router bgp 64512", "no neighbor 169.254.10.2 shutdown"); err != nil {
 			t.Fatal(err)
 		}
 		tp.routeVia(t, vpc, "169.254.10.1@t1", 20*time.Second)
@@ -233,9 +235,9 @@ func TestSpeakerWithFRR(t *testing.T) {
 		tp.routeVia(t, vpc, "169.254.10.1@t1", time.Second)
 		// A route the dead process had installed that nobody announces
 		// any more, and routes that are not ours.
-		tp.run("ip", "-n", tp.gw, "route", "add", "203.0.113.0/24", "via", "169.254.10.1", "proto", "bgp", "metric", "20")
-		tp.run("ip", "-n", tp.gw, "route", "add", "203.0.113.128/25", "via", "169.254.10.1", "proto", "bgp", "metric", "30")
-		tp.run("ip", "-n", tp.gw, "route", "add", "192.0.2.0/24", "via", "169.254.11.1", "proto", "static")
+		tp.Run("ip", "-n", tp.gw, "route", "add", "203.0.113.0/24", "via", "169.254.10.1", "proto", "bgp", "metric", "20")
+		tp.Run("ip", "-n", tp.gw, "route", "add", "203.0.113.128/25", "via", "169.254.10.1", "proto", "bgp", "metric", "30")
+		tp.Run("ip", "-n", tp.gw, "route", "add", "192.0.2.0/24", "via", "169.254.11.1", "proto", "static")
 
 		// Restarted with equal MEDs: ECMP over both tunnels.
 		spec := gwSpec()
@@ -245,8 +247,8 @@ func TestSpeakerWithFRR(t *testing.T) {
 		tp.routeVia(t, vpc, "169.254.10.1@t1,169.254.11.1@t2", 15*time.Second)
 		tp.routeVia(t, "203.0.113.0/24", "", 10*time.Second)
 		tp.routeVia(t, vlan, "", time.Second) // our own prefix is never routed by us
-		out := tp.run("ip", "-n", tp.gw, "route", "show", "203.0.113.128/25")
-		out += tp.run("ip", "-n", tp.gw, "route", "show", "192.0.2.0/24")
+		out := tp.Run("ip", "-n", tp.gw, "route", "show", "203.0.113.128/25")
+		out += tp.Run("ip", "-n", tp.gw, "route", "show", "192.0.2.0/24")
 		if want := 2; len(slices.DeleteFunc(splitLines(out), func(s string) bool { return s == "" })) != want {
 			t.Errorf("routes not ours were touched:\n%s", out)
 		}

@@ -49,7 +49,7 @@ func listenIn(t *testing.T, ns, addr string) net.Listener {
 func TestServiceFailureStopsTheGateway(t *testing.T) {
 	l := newLab(t)
 	bin := l.buildTidegate()
-	vlan, gw := l.netns("vlan"), l.netns("gw1")
+	vlan, gw := l.Netns("vlan"), l.Netns("gw1")
 	l.bridge(vlan, "eth1", gw)
 	listenIn(t, gw, "0.0.0.0:179")
 

@@ -1,19 +1,18 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
 // This file is the lab: network namespaces named tggateway-<pid>-<name>,
@@ -21,82 +20,36 @@ import (
 // tidegate binary run in standalone mode (--config, --name) in others. Every
 // process is stopped by its pid and every namespace deleted in t.Cleanup.
 
+// lab is the package's frrtest.Lab (namespaces named
+// tggateway-<pid>-<name>) with a directory for binaries and logs.
 type lab struct {
-	t      *testing.T
-	prefix string
-	dir    string
+	*frrtest.Lab
+	t   *testing.T
+	dir string
 }
 
 func newLab(t *testing.T) *lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces")
-	}
-	return &lab{t: t, prefix: fmt.Sprintf("tggateway-%d-", os.Getpid()), dir: t.TempDir()}
-}
-
-func (l *lab) run(args ...string) string {
-	l.t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		l.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// netns creates a namespace with loopback up. Cleanup kills whatever is
-// still running in it (only our processes can be: the namespace is ours)
-// and deletes it.
-func (l *lab) netns(name string) string {
-	l.t.Helper()
-	ns := l.prefix + name
-	l.run("ip", "netns", "add", ns)
-	l.t.Cleanup(func() {
-		out, _ := exec.Command("ip", "netns", "pids", ns).Output()
-		for _, f := range strings.Fields(string(out)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		exec.Command("ip", "netns", "del", ns).Run()
-	})
-	l.run("ip", "-n", ns, "link", "set", "lo", "up")
-	return ns
-}
-
-// wire joins two namespaces with a veth pair and addresses its ends.
-func (l *lab) wire(nsA, ifA, addrA, nsB, ifB, addrB string) {
-	l.t.Helper()
-	l.run("ip", "link", "add", "name", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB)
-	for _, e := range [][2]string{{nsA, ifA}, {nsB, ifB}} {
-		addr := addrA
-		if e[0] == nsB {
-			addr = addrB
-		}
-		if addr != "" {
-			l.run("ip", "-n", e[0], "addr", "add", addr, "dev", e[1])
-		}
-		l.run("ip", "-n", e[0], "link", "set", e[1], "up")
-	}
+	return &lab{Lab: frrtest.NewLab(t, "gateway"), t: t, dir: t.TempDir()}
 }
 
 // bridge makes ns a LAN: a bridge br0 with one port per node namespace,
 // whose end is called ifname and has no address (the gateway sets it).
 func (l *lab) bridge(ns, ifname string, nodes ...string) {
 	l.t.Helper()
-	l.run("ip", "-n", ns, "link", "add", "br0", "type", "bridge")
-	l.run("ip", "-n", ns, "link", "set", "br0", "up")
+	l.Run("ip", "-n", ns, "link", "add", "br0", "type", "bridge")
+	l.Run("ip", "-n", ns, "link", "set", "br0", "up")
 	for i, node := range nodes {
 		port := fmt.Sprintf("port%d", i)
-		l.wire(node, ifname, "", ns, port, "")
-		l.run("ip", "-n", ns, "link", "set", port, "master", "br0")
+		l.Wire(node, ifname, "", ns, port, "")
+		l.Run("ip", "-n", ns, "link", "set", port, "master", "br0")
 	}
 }
 
 // addrs lists the IPv4 addresses on ns's interface ifname.
 func (l *lab) addrs(ns, ifname string) []string {
 	l.t.Helper()
-	out := l.run("ip", "-n", ns, "-j", "-4", "addr", "show", "dev", ifname)
+	out := l.Run("ip", "-n", ns, "-j", "-4", "addr", "show", "dev", ifname)
 	var v []struct {
 		AddrInfo []struct {
 			Local     string `json:"local"`
@@ -284,166 +237,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// frr is zebra + bgpd in one namespace, every file in a temporary
-// directory (never the system's /etc/frr or its sockets).
-type frr struct {
-	t   *testing.T
-	dir string
-}
-
-const frrDir = "/usr/lib/frr"
-
-func (l *lab) startFRR(ns, bgpConf string) *frr {
-	t := l.t
-	t.Helper()
-	for _, d := range []string{"zebra", "bgpd"} {
-		if _, err := os.Stat(filepath.Join(frrDir, d)); err != nil {
-			t.Fatalf("FRR is needed (Debian package frr): %v", err)
-		}
-	}
-	// Not under t.TempDir: its parents are private to root, and the daemons
-	// run as frr.
-	dir, err := os.MkdirTemp("", l.prefix+"frr-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	// The daemons drop to user frr; the directory and files must be theirs.
-	u, err := user.Lookup("frr")
-	if err != nil {
-		t.Fatalf("FRR's user: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	files := map[string]string{
-		"zebra.conf": fmt.Sprintf("hostname aws\nlog file %s/zebra.log\n", dir),
-		"bgpd.conf":  fmt.Sprintf("frr defaults traditional\nhostname aws\nlog file %s/bgpd.log\n!\n%s", dir, bgpConf),
-	}
-	for name, text := range files {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(p, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chown(dir, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	f := &frr{t: t, dir: dir}
-	zsock := filepath.Join(dir, "zserv.api")
-	f.daemon(ns, "zebra", "-z", zsock)
-	eventually(t, 10*time.Second, "zebra socket", func() error { _, err := os.Stat(zsock); return err })
-	f.daemon(ns, "bgpd", "-z", zsock, "-p", "179")
-	eventually(t, 10*time.Second, "bgpd vty", func() error { _, err := f.vtysh("show bgp summary"); return err })
-	return f
-}
-
-func (f *frr) daemon(ns, name string, args ...string) {
-	f.t.Helper()
-	argv := append([]string{"netns", "exec", ns, filepath.Join(frrDir, name),
-		"-f", filepath.Join(f.dir, name+".conf"),
-		"-i", filepath.Join(f.dir, name+".pid"),
-		"--vty_socket", f.dir,
-		"-A", "127.0.0.1", "-P", "0", // no TCP vty
-	}, args...)
-	cmd := exec.Command("ip", argv...)
-	out, err := os.Create(filepath.Join(f.dir, name+".out"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		f.t.Fatalf("start %s: %v", name, err)
-	}
-	f.t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		out.Close()
-		if f.t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(f.dir, name+".log"))
-			f.t.Logf("FRR %s log:\n%s", name, lastLines(string(b), 30))
-		}
-	})
-}
-
-func (f *frr) vtysh(cmds ...string) ([]byte, error) {
-	args := []string{"--vty_socket", f.dir, "-d", "bgpd"}
-	for _, c := range cmds {
-		args = append(args, "-c", c)
-	}
-	out, err := exec.Command("vtysh", args...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("vtysh %q: %v: %s", cmds, err, out)
-	}
-	return out, nil
-}
-
-// sessions returns FRR's BGP session states by neighbour address.
-func (f *frr) sessions() (map[string]string, error) {
-	out, err := f.vtysh("show bgp ipv4 unicast summary json")
-	if err != nil {
-		return nil, err
-	}
-	var v struct {
-		Peers map[string]struct {
-			State string `json:"state"`
-		} `json:"peers"`
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		return nil, fmt.Errorf("parse %s: %v", out, err)
-	}
-	m := map[string]string{}
-	for a, p := range v.Peers {
-		m[a] = p.State
-	}
-	return m, nil
-}
-
-// frrPath is one path of `show bgp ipv4 unicast PREFIX json`.
-type frrPath struct {
-	ASPath struct {
-		String string `json:"string"`
-	} `json:"aspath"`
-	Med      uint32 `json:"metric"`
-	Bestpath struct {
-		Overall bool `json:"overall"`
-	} `json:"bestpath"`
-	Peer struct {
-		PeerID string `json:"peerId"`
-	} `json:"peer"`
-}
-
-// paths returns FRR's paths for prefix by the neighbour that sent them, and
-// which neighbour's path is best ("" if none).
-func (f *frr) paths(prefix string) (map[string]frrPath, string, error) {
-	out, err := f.vtysh("show bgp ipv4 unicast " + prefix + " json")
-	if err != nil {
-		return nil, "", err
-	}
-	var v struct {
-		Paths []frrPath `json:"paths"`
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(out), &v); err != nil {
-		return nil, "", fmt.Errorf("parse %s: %v", out, err)
-	}
-	m := map[string]frrPath{}
-	best := ""
-	for _, p := range v.Paths {
-		m[p.Peer.PeerID] = p
-		if p.Bestpath.Overall {
-			best = p.Peer.PeerID
-		}
-	}
-	return m, best, nil
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
 // The lab's topology (testdata/site.yaml is the seed's scenario):
@@ -58,7 +60,7 @@ type pair struct {
 	*lab
 	bin, config    string
 	vlan, gw1, gw2 string
-	aws            *frr
+	aws            *frrtest.FRR
 	procs          []*gwProc // every gateway started
 }
 
@@ -66,14 +68,14 @@ func newPair(t *testing.T) *pair {
 	l := newLab(t)
 	p := &pair{lab: l, config: "testdata/site.yaml"}
 	p.bin = l.buildTidegate()
-	p.vlan, p.gw1, p.gw2 = l.netns("vlan"), l.netns("gw1"), l.netns("gw2")
-	aws := l.netns("aws")
+	p.vlan, p.gw1, p.gw2 = l.Netns("vlan"), l.Netns("gw1"), l.Netns("gw2")
+	aws := l.Netns("aws")
 	l.bridge(p.vlan, "eth1", p.gw1, p.gw2)
-	l.wire(p.gw1, "vpn-1a", gw1Tun1+"/30", aws, "vpn-1a", "169.254.80.145/30")
-	l.wire(p.gw1, "vpn-1b", gw1Tun2+"/30", aws, "vpn-1b", "169.254.81.149/30")
-	l.wire(p.gw2, "vpn-2a", gw2Tun1+"/30", aws, "vpn-2a", "169.254.82.153/30")
-	l.wire(p.gw2, "vpn-2b", gw2Tun2+"/30", aws, "vpn-2b", "169.254.83.157/30")
-	p.aws = l.startFRR(aws, awsConf)
+	l.Wire(p.gw1, "vpn-1a", gw1Tun1+"/30", aws, "vpn-1a", "169.254.80.145/30")
+	l.Wire(p.gw1, "vpn-1b", gw1Tun2+"/30", aws, "vpn-1b", "169.254.81.149/30")
+	l.Wire(p.gw2, "vpn-2a", gw2Tun1+"/30", aws, "vpn-2a", "169.254.82.153/30")
+	l.Wire(p.gw2, "vpn-2b", gw2Tun2+"/30", aws, "vpn-2b", "169.254.83.157/30")
+	p.aws = frrtest.Start(t, aws, "aws", awsConf)
 	return p
 }
 
@@ -88,7 +90,7 @@ func (p *pair) start(ns, name string) *gwProc {
 func (p *pair) awsSees(timeout time.Duration, best string, want map[string]string) time.Duration {
 	p.t.Helper()
 	return eventually(p.t, timeout, fmt.Sprintf("AWS's paths to %s: best %s, %v", vlanNet, best, want), func() error {
-		paths, b, err := p.aws.paths(vlanNet)
+		paths, b, err := p.aws.Paths(vlanNet)
 		if err != nil {
 			return err
 		}
@@ -128,7 +130,7 @@ func TestPair(t *testing.T) {
 	// Election: gw-1 (100) is master; every session to AWS comes up; AWS
 	// prefers gw-1's first tunnel (MED) and sees gw-2's paths prepended.
 	eventually(t, 30*time.Second, "BGP sessions to AWS", func() error {
-		s, err := p.aws.sessions()
+		s, err := p.aws.Sessions()
 		if err != nil {
 			return err
 		}
