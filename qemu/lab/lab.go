@@ -35,9 +35,6 @@ type Gateway struct {
 	seed bool
 }
 
-// Tidegate says whether the gateway runs tidegate (not the seed's stack).
-func (g *Gateway) Tidegate() bool { return !g.seed }
-
 // Options describe a lab.
 type Options struct {
 	Image string    // [qemu.Image()]
