@@ -121,6 +121,18 @@ func TestAWSPeerBoots(t *testing.T) {
 	if _, status, err := peer.Shell(ctx, "false"); err != nil || status != 1 {
 		t.Errorf("Shell(false) = %d, %v; want status 1", status, err)
 	}
+	// A line that leaves the shell waiting (an open quote, as a line cut
+	// during the shell's start does) fails by its deadline; the next
+	// command still works: Shell ends the open input with Ctrl-C first.
+	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
+	_, _, err = peer.Shell(short, `echo "never closed`)
+	cancelShort()
+	if err == nil {
+		t.Error("a command with an open quote returned")
+	}
+	if out, err := peer.ShellOK(ctx, "echo recovered"); err != nil || !strings.Contains(out, "recovered") {
+		t.Errorf("after an open quote: %q, %v", out, err)
+	}
 	for _, tun := range cfg.Tunnels {
 		if out, err := ns.Command("ping", "-c", "1", "-W", "2", tun.OutsideAWS.String()).CombinedOutput(); err != nil {
 			t.Errorf("the namespace cannot ping the peer's outside address %s: %v\n%s", tun.OutsideAWS, err, out)

@@ -97,21 +97,38 @@ var (
 	shellSeq atomic.Int64
 	// shellLocks serializes Shell per VM: two commands typed at once would
 	// interleave on the one console.
-	shellLocks sync.Map // *VM -> *sync.Mutex
+	shellLocks sync.Map // *VM -> *shellState
 )
+
+// shellState is a VM's console shell as Shell left it.
+type shellState struct {
+	sync.Mutex
+	// dirty: the last command did not finish, or what was typed may have
+	// been cut (a line typed while the shell was still starting can lose
+	// its beginning, leaving an open quote that swallows every later
+	// line). The next command first types Ctrl-C, which ends either.
+	dirty bool
+}
 
 // Shell types cmd into the shell on the guest's serial console and returns
 // what it printed (stdout and stderr, "\r" removed) and its exit status.
 // Calls on one VM run one after the other. A command that outlives ctx
-// keeps running in the guest; later calls wait for it there.
+// is interrupted (Ctrl-C) by the next call, which also ends whatever a
+// line cut while the shell was starting left open.
 //
 // The markers around the output are typed with their halves quoted apart
 // ("__BE""GIN_n"), so the echo of the typed line never matches them, only
 // what echo prints.
 func (vm *VM) Shell(ctx context.Context, cmd string) (string, int, error) {
-	mu, _ := shellLocks.LoadOrStore(vm, new(sync.Mutex))
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	v, _ := shellLocks.LoadOrStore(vm, new(shellState))
+	st := v.(*shellState)
+	st.Lock()
+	defer st.Unlock()
+	if st.dirty {
+		vm.stdin.Write([]byte{0x03})
+		time.Sleep(200 * time.Millisecond)
+	}
+	st.dirty = true
 	n := shellSeq.Add(1)
 	re := regexp.MustCompile(fmt.Sprintf(`(?s)__BEGIN_%d__\r?\n(.*?)__DONE_%d_(\d+)__`, n, n))
 	off := len(vm.Console())
@@ -120,9 +137,20 @@ func (vm *VM) Shell(ctx context.Context, cmd string) (string, int, error) {
 	if err != nil {
 		return "", -1, fmt.Errorf("%s: %q: %w", vm.Name, cmd, err)
 	}
+	st.dirty = false
 	sub := re.FindStringSubmatch(m)
 	status, _ := strconv.Atoi(sub[2])
 	return strings.ReplaceAll(sub[1], "\r", ""), status, nil
+}
+
+// ShellOK runs cmd on the peer's console once it is ready: nothing is
+// typed while its shell is still starting, when a line can lose its
+// beginning.
+func (p *AWSPeer) ShellOK(ctx context.Context, cmd string) (string, error) {
+	if _, err := p.WaitReady(ctx); err != nil {
+		return "", err
+	}
+	return p.VM.ShellOK(ctx, cmd)
 }
 
 // ShellOK is Shell for commands that must succeed.

@@ -72,3 +72,13 @@ func (s *SeedStack) WaitReady(ctx context.Context) (time.Duration, error) {
 	sec, _ := strconv.ParseFloat(seedReady.FindStringSubmatch(m)[1], 64)
 	return time.Duration(sec * float64(time.Second)), nil
 }
+
+// ShellOK runs cmd on the guest's console once it is ready: nothing is
+// typed while its shell is still starting, when a line can lose its
+// beginning.
+func (s *SeedStack) ShellOK(ctx context.Context, cmd string) (string, error) {
+	if _, err := s.WaitReady(ctx); err != nil {
+		return "", err
+	}
+	return s.VM.ShellOK(ctx, cmd)
+}
