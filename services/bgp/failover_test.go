@@ -108,7 +108,7 @@ var halves = []string{"10.0.1.0/25", "10.0.1.128/25"}
 // satisfy ok.
 func awsPathsFor(t *testing.T, f *frrtest.FRR, prefix string, timeout time.Duration, what string, ok func(map[string]frrtest.Path) error) {
 	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("%s: %s", prefix, what), func() error {
+	frrtest.Eventually(t, timeout, fmt.Sprintf("%s: %s", prefix, what), func() error {
 		paths, _, err := f.Paths(prefix)
 		if err != nil {
 			return err
@@ -214,11 +214,7 @@ func TestFailoverWithFRR(t *testing.T) {
 	t.Run("peer gone", func(t *testing.T) {
 		// The peer originates a prefix of its own, and a half of our VLAN
 		// that we must never install.
-		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
-			"network 192.0.2.0/24", "network 10.0.1.128/25"); err != nil {
-			t.Fatal(err)
-		}
-		const doc = "192.0.2.0/24"
+		doc := tp.peerOriginates(t)
 		tp.routeVia(t, doc, "10.0.1.3@vlan", 10*time.Second)
 		tp.routeVia(t, "10.0.1.128/25", "", time.Second)
 		st := sp.Status()
@@ -245,7 +241,7 @@ func TestFailoverWithFRR(t *testing.T) {
 		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast", "network 203.0.113.0/24"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "peer back", func() error {
+		frrtest.Eventually(t, 5*time.Second, "peer back", func() error {
 			if st := sp.Status(); !st.PeerBack {
 				return fmt.Errorf("not back: %+v", st.Peers[len(st.Peers)-1])
 			}
@@ -315,7 +311,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	best := func(prefix string) string {
 		t.Helper()
 		var bs []string
-		eventually(t, 5*time.Second, prefix+": one best path", func() error {
+		frrtest.Eventually(t, 5*time.Second, prefix+": one best path", func() error {
 			paths, _, err := awsFRR.Paths(prefix)
 			if err != nil {
 				return err
@@ -337,7 +333,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 		t.Fatalf("AWS returns %s via %s, want the master %s", vlan, got, fromA)
 	}
 	for _, sp := range []*speakerProc{spA, spB} {
-		eventually(t, 10*time.Second, "the peer's AWS route over iBGP", func() error {
+		frrtest.Eventually(t, 10*time.Second, "the peer's AWS route over iBGP", func() error {
 			if n := sp.Status().PeerAWSPaths; n != 1 {
 				return fmt.Errorf("peer AWS paths %d", n)
 			}
@@ -389,7 +385,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	spB.send("backup")
 	spB.send("hold off")
 	spB.send("gone off")
-	eventually(t, 15*time.Second, "A sees B back", func() error {
+	frrtest.Eventually(t, 15*time.Second, "A sees B back", func() error {
 		if st := spA.Status(); !st.PeerBack {
 			return fmt.Errorf("A: peer not back: AWS paths %d, %+v", st.PeerAWSPaths, st.Peers)
 		}

@@ -62,7 +62,7 @@ func ibgpRow(st Status) (PeerStatus, error) {
 func ibgpUp(t *testing.T, sp *speakerProc, addr string, timeout time.Duration) PeerStatus {
 	t.Helper()
 	var row PeerStatus
-	eventually(t, timeout, "iBGP established with "+addr, func() error {
+	frrtest.Eventually(t, timeout, "iBGP established with "+addr, func() error {
 		var err error
 		if row, err = ibgpRow(sp.Status()); err != nil {
 			return err
@@ -90,17 +90,7 @@ func TestRangeWithFRR(t *testing.T) {
 	tp.routeVia(t, vpc, "169.254.10.1@t1", 10*time.Second) // our tunnels beat the peer's path (LOCAL_PREF)
 
 	// Next-hop-self toward FRR.
-	eventually(t, 15*time.Second, "peer sees VPC via us", func() error {
-		paths, _, err := tp.peerFRR.Paths(vpc)
-		if err != nil {
-			return err
-		}
-		p, ok := paths["10.0.1.2"]
-		if !ok || len(p.Nexthops) == 0 || p.Nexthops[0].IP != "10.0.1.2" {
-			return fmt.Errorf("path from 10.0.1.2: %+v", p)
-		}
-		return nil
-	})
+	tp.peerSeesVPCViaUs(t)
 	// The halves stay away from the peer.
 	sp.send("hold on")
 	held := want(map[string]frrtest.Path{"169.254.10.2": path("65000", 100), "169.254.11.2": path("65000", 200)})
@@ -112,11 +102,7 @@ func TestRangeWithFRR(t *testing.T) {
 
 	// FRR's own routes and next-hop-self toward us, over the VLAN device;
 	// its half of our VLAN is rejected.
-	if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
-		"network 192.0.2.0/24", "network 10.0.1.128/25"); err != nil {
-		t.Fatal(err)
-	}
-	const doc = "192.0.2.0/24"
+	doc := tp.peerOriginates(t)
 	tp.routeVia(t, doc, "10.0.1.3@vlan", 10*time.Second)
 	tp.routeVia(t, "10.0.1.128/25", "", time.Second)
 	sp.send("down t1")
@@ -135,7 +121,7 @@ func TestRangeWithFRR(t *testing.T) {
 		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast", "network 203.0.113.0/24"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "peer back", func() error {
+		frrtest.Eventually(t, 5*time.Second, "peer back", func() error {
 			if st := sp.Status(); !st.PeerBack {
 				return fmt.Errorf("not back: %+v", st.Peers)
 			}
@@ -184,7 +170,7 @@ func TestLearnedPeer(t *testing.T) {
 	spA, spB := startSpeaker(t, a, specA), startSpeaker(t, b, specB)
 	routeVia := func(ns, prefix, want string) {
 		t.Helper()
-		eventually(t, 10*time.Second, fmt.Sprintf("%s: route %s via %q", ns, prefix, want), func() error {
+		frrtest.Eventually(t, 10*time.Second, fmt.Sprintf("%s: route %s via %q", ns, prefix, want), func() error {
 			for _, r := range l.routes(ns) {
 				if r.Dst == prefix && r.via() == want {
 					return nil
@@ -224,7 +210,7 @@ func TestLearnedPeer(t *testing.T) {
 	ibgpUp(t, spB, "10.0.1.2", 5*time.Second)
 	routeVia(b, "192.0.2.0/24", "10.0.1.2@vlan")
 	if log, _ := os.ReadFile(spA.log.Name()); !strings.Contains(string(log), "bgp iBGP peer configured") {
-		t.Errorf("A did not configure the learned peer:\n%s", lastLines(log, 30))
+		t.Errorf("A did not configure the learned peer:\n%s", frrtest.LastLines(log, 30))
 	}
 
 	// Both configured with the other: B crashes, restarts and learns A

@@ -2,7 +2,6 @@ package bgp
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -206,30 +205,6 @@ func (l *lab) routes(ns string) []kernelRoute {
 	return rs
 }
 
-// eventually retries f until it succeeds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func lastLines(b []byte, n int) string {
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
-
 // speakerProc is the speaker running as a child process in a namespace.
 type speakerProc struct {
 	t      *testing.T
@@ -304,7 +279,7 @@ func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
 		p.kill()
 		if t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
-			t.Logf("speaker log:\n%s", lastLines(b, 80))
+			t.Logf("speaker log:\n%s", frrtest.LastLines(b, 80))
 		}
 	})
 	return p
@@ -361,7 +336,7 @@ func (p *speakerProc) lastAWS() int {
 // established waits until every peer of the speaker is established.
 func (p *speakerProc) established(timeout time.Duration, names ...string) {
 	p.t.Helper()
-	eventually(p.t, timeout, "sessions established", func() error {
+	frrtest.Eventually(p.t, timeout, "sessions established", func() error {
 		st := p.Status()
 		for _, ps := range st.Peers {
 			for _, n := range names {

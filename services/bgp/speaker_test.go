@@ -102,7 +102,7 @@ func gwSpec() speakerSpec {
 // want ("gw@dev,..."; "" = no route), and checks there is one such route.
 func (tp *topo) routeVia(t *testing.T, prefix, want string, timeout time.Duration) {
 	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("kernel route %s via %q", prefix, want), func() error {
+	frrtest.Eventually(t, timeout, fmt.Sprintf("kernel route %s via %q", prefix, want), func() error {
 		var got []string
 		for _, r := range tp.routes(tp.gw) {
 			if r.Dst == prefix {
@@ -122,11 +122,40 @@ func (tp *topo) routeVia(t *testing.T, prefix, want string, timeout time.Duratio
 	})
 }
 
+// peerSeesVPCViaUs waits until the iBGP peer's FRR has AWS's VPC route from
+// us (10.0.1.2) with us as its next hop: next-hop-self toward the peer.
+func (tp *topo) peerSeesVPCViaUs(t *testing.T) {
+	t.Helper()
+	frrtest.Eventually(t, 15*time.Second, "peer sees VPC via us", func() error {
+		paths, _, err := tp.peerFRR.Paths(vpc)
+		if err != nil {
+			return err
+		}
+		p, ok := paths["10.0.1.2"]
+		if !ok || len(p.Nexthops) == 0 || p.Nexthops[0].IP != "10.0.1.2" {
+			return fmt.Errorf("path from 10.0.1.2: %+v", p)
+		}
+		return nil
+	})
+}
+
+// peerOriginates makes the iBGP peer's FRR announce a prefix of its own
+// (192.0.2.0/24, returned) and a half of our VLAN, which we must never
+// install.
+func (tp *topo) peerOriginates(t *testing.T) string {
+	t.Helper()
+	if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "address-family ipv4 unicast",
+		"network 192.0.2.0/24", "network 10.0.1.128/25"); err != nil {
+		t.Fatal(err)
+	}
+	return "192.0.2.0/24"
+}
+
 // awsSees waits until FRR "AWS" has our prefix from neighbour nbr with
 // the given AS path and MED.
 func (tp *topo) awsSees(t *testing.T, nbr, asPath string, med uint32) {
 	t.Helper()
-	eventually(t, 15*time.Second, fmt.Sprintf("AWS path from %s", nbr), func() error {
+	frrtest.Eventually(t, 15*time.Second, fmt.Sprintf("AWS path from %s", nbr), func() error {
 		paths, _, err := tp.awsFRR.Paths(vlan)
 		if err != nil {
 			return err
@@ -170,20 +199,10 @@ func TestSpeakerWithFRR(t *testing.T) {
 	t.Run("iBGP next-hop-self both ways", func(t *testing.T) {
 		// FRR (seed config) got AWS's route from us with our VLAN address
 		// as next hop, not AWS's tunnel address.
-		eventually(t, 15*time.Second, "peer sees VPC via us", func() error {
-			paths, _, err := tp.peerFRR.Paths(vpc)
-			if err != nil {
-				return err
-			}
-			p, ok := paths["10.0.1.2"]
-			if !ok || len(p.Nexthops) == 0 || p.Nexthops[0].IP != "10.0.1.2" {
-				return fmt.Errorf("path from 10.0.1.2: %+v", p)
-			}
-			return nil
-		})
+		tp.peerSeesVPCViaUs(t)
 		// Our iBGP path from FRR has FRR's VLAN address: seen once our
 		// tunnels are down (below), and counted here.
-		eventually(t, 10*time.Second, "iBGP prefixes counted", func() error {
+		frrtest.Eventually(t, 10*time.Second, "iBGP prefixes counted", func() error {
 			st := sp.Status()
 			i := slices.IndexFunc(st.Peers, func(p PeerStatus) bool { return p.Name == "ibgp" })
 			if i < 0 || st.Peers[i].Accepted < 1 || st.Peers[i].Advertised < 2 {
@@ -202,7 +221,7 @@ func TestSpeakerWithFRR(t *testing.T) {
 		// Only the peer's path is left: via FRR's VLAN address (its
 		// next-hop-self), on the VLAN device.
 		tp.routeVia(t, vpc, "10.0.1.3@vlan", 3*time.Second)
-		eventually(t, 3*time.Second, "AWS paths 0", func() error {
+		frrtest.Eventually(t, 3*time.Second, "AWS paths 0", func() error {
 			if n := sp.lastAWS(); n != 0 {
 				return fmt.Errorf("AWS paths %d", n)
 			}

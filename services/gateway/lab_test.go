@@ -148,7 +148,7 @@ func (l *lab) startGateway(bin, ns, config, name string) *gwProc {
 		p.signal(syscall.SIGKILL)
 		<-p.done
 		if l.t.Failed() {
-			l.t.Logf("%s log (%s):\n%s", name, logPath, lastLines(p.logText(), 60))
+			l.t.Logf("%s log (%s):\n%s", name, logPath, frrtest.LastLines([]byte(p.logText()), 60))
 		}
 	})
 	return p
@@ -229,12 +229,4 @@ func (p *gwProc) waitLog(timeout time.Duration, parts ...string) string {
 		return nil
 	})
 	return line
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

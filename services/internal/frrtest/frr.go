@@ -69,9 +69,9 @@ func Start(t *testing.T, ns, hostname, bgpConf string) *FRR {
 	f := &FRR{t: t, dir: dir}
 	zsock := filepath.Join(dir, "zserv.api")
 	f.daemon(ns, "zebra", "-z", zsock)
-	wait(t, 10*time.Second, "zebra socket", func() error { _, err := os.Stat(zsock); return err })
+	Eventually(t, 10*time.Second, "zebra socket", func() error { _, err := os.Stat(zsock); return err })
 	f.daemon(ns, "bgpd", "-z", zsock, "-p", "179")
-	wait(t, 10*time.Second, "bgpd vty", func() error { _, err := f.Vtysh("show bgp summary"); return err })
+	Eventually(t, 10*time.Second, "bgpd vty", func() error { _, err := f.Vtysh("show bgp summary"); return err })
 	return f
 }
 
@@ -108,7 +108,7 @@ func (f *FRR) daemon(ns, name string, args ...string) {
 		if f.t.Failed() {
 			for _, log := range []string{name + ".out", name + ".log"} {
 				b, _ := os.ReadFile(filepath.Join(f.dir, log))
-				f.t.Logf("FRR %s %s:\n%s", f.dir, log, lastLines(b, 40))
+				f.t.Logf("FRR %s %s:\n%s", f.dir, log, LastLines(b, 40))
 			}
 		}
 	})
@@ -142,8 +142,9 @@ func (f *FRR) Vtysh(cmds ...string) ([]byte, error) {
 	return out, nil
 }
 
-// wait retries f until it succeeds or timeout passes.
-func wait(t *testing.T, timeout time.Duration, what string, f func() error) {
+// Eventually retries f every 100 ms until it succeeds, and fails t with
+// f's last error when timeout passes first.
+func Eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -158,7 +159,8 @@ func wait(t *testing.T, timeout time.Duration, what string, f func() error) {
 	}
 }
 
-func lastLines(b []byte, n int) string {
+// LastLines returns the last n lines of b, for a log in a failure message.
+func LastLines(b []byte, n int) string {
 	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
