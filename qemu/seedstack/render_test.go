@@ -32,38 +32,15 @@ func files(t *testing.T, c Config) map[string]string {
 	return m
 }
 
-// The article's keepalived.conf for each instance, verbatim.
-var articleKeepalived = map[string]string{
-	"vpn-gw-1": `vrrp_instance Instance1 {
-    state MASTER
-    interface eth1
-    virtual_router_id 10
-    priority 100
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass password
-    }
-    virtual_ipaddress {
-        10.0.1.200
-    }
-}
-`,
-	"vpn-gw-2": `vrrp_instance Instance2 {
-    state BACKUP
-    interface eth1
-    virtual_router_id 10
-    priority 99
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass password
-    }
-    virtual_ipaddress {
-        10.0.1.200
-    }
-}
-`,
+// articleKeepalived is the article's keepalived.conf for a gateway,
+// verbatim (configs/seed-article).
+func articleKeepalived(t *testing.T, gateway string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "seed-article", "keepalived-"+gateway+".conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestRenderArticle(t *testing.T) {
@@ -71,8 +48,8 @@ func TestRenderArticle(t *testing.T) {
 	for i, name := range []string{"vpn-gw-1", "vpn-gw-2"} {
 		peer := []string{"10.0.1.3", "10.0.1.2"}[i]
 		m := files(t, Config{Site: site, Gateway: name, Public: netip.MustParsePrefix("192.0.2.11/24")})
-		if got := m["/etc/keepalived/keepalived.conf"]; got != articleKeepalived[name] {
-			t.Errorf("%s keepalived.conf:\n%s\nwant the article's:\n%s", name, got, articleKeepalived[name])
+		if got, want := m["/etc/keepalived/keepalived.conf"], articleKeepalived(t, name); got != want {
+			t.Errorf("%s keepalived.conf:\n%s\nwant the article's:\n%s", name, got, want)
 		}
 		bgpd := m["/etc/frr/bgpd.conf"]
 		for _, want := range []string{

@@ -14,41 +14,17 @@ import (
 
 const keepalivedBin = "/usr/sbin/keepalived"
 
-// The seed's keepalived.conf for each gateway, verbatim but for nothing:
-// VRID 10, priority 100/99, advert_int 1, auth PASS "password", VIP
-// 10.0.1.200 on eth1.
-const (
-	seedConf1 = `vrrp_instance Instance1 {
-    state MASTER
-    interface eth1
-    virtual_router_id 10
-    priority 100
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass password
-    }
-    virtual_ipaddress {
-        10.0.1.200
-    }
+// seedConf is the seed's keepalived.conf for a gateway, verbatim
+// (configs/seed-article): VRID 10, priority 100/99, advert_int 1, auth PASS
+// "password", VIP 10.0.1.200 on eth1.
+func seedConf(t *testing.T, gateway string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "seed-article", "keepalived-"+gateway+".conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
-`
-	seedConf2 = `vrrp_instance Instance2 {
-    state BACKUP
-    interface eth1
-    virtual_router_id 10
-    priority 99
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass password
-    }
-    virtual_ipaddress {
-        10.0.1.200
-    }
-}
-`
-)
 
 // v3Conf is a keepalived VRRPv3 instance like the seed's, at interval.
 func v3Conf(state string, prio int, interval time.Duration) string {
@@ -163,7 +139,7 @@ func writePass(t *testing.T) string {
 // keepalived stops.
 func TestKeepalivedV2MasterTidegateBackup(t *testing.T) {
 	l := newLab(t)
-	k := startKeepalived(t, l, "a", seedConf1)
+	k := startKeepalived(t, l, "a", seedConf(t, "vpn-gw-1"))
 	b := startVRRPD(t, l, "b", "-version", "2", "-interval", "1s", "-priority", "99",
 		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t))
 	k.waitState(0, "master", 10*time.Second)
@@ -193,7 +169,7 @@ func TestKeepalivedV2TidegateMasterKeepalivedBackup(t *testing.T) {
 	l := newLab(t)
 	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
 		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t))
-	k := startKeepalived(t, l, "b", seedConf2)
+	k := startKeepalived(t, l, "b", seedConf(t, "vpn-gw-2"))
 	k.waitState(0, "backup", 10*time.Second)
 	a.waitState(0, "master", 10*time.Second)
 	time.Sleep(2500 * time.Millisecond)
@@ -223,7 +199,7 @@ func TestKeepalivedV2TidegateMasterKeepalivedBackup(t *testing.T) {
 // them), so both become master.
 func TestKeepalivedV2WrongPassword(t *testing.T) {
 	l := newLab(t)
-	k := startKeepalived(t, l, "a", strings.Replace(seedConf1, "auth_pass password", "auth_pass another", 1))
+	k := startKeepalived(t, l, "a", strings.Replace(seedConf(t, "vpn-gw-1"), "auth_pass password", "auth_pass another", 1))
 	k.waitState(0, "master", 10*time.Second)
 	b := startVRRPD(t, l, "b", "-version", "2", "-interval", "1s", "-priority", "99",
 		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t))
