@@ -148,16 +148,8 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 	time.Sleep(3 * time.Second)
 	p = pinging(ctx, t, l, 100)
 	start = time.Now()
-	if seed {
-		gw1.VM.Type("seed-shutdown")
-	} else if err := gw1.VM.Powerdown(); err != nil {
+	if err := l.ShutDown(ctx, gw1, 60*time.Second); err != nil {
 		t.Fatal(err)
-	}
-	down, cancelDown := context.WithTimeout(ctx, 60*time.Second)
-	err := gw1.VM.Wait(down)
-	cancelDown()
-	if err != nil {
-		t.Fatalf("gw-1 did not power off: %v", err)
 	}
 	waitFor(ctx, t, l, "VIP on gw-2", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
 	time.Sleep(3 * time.Second)

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -337,6 +338,24 @@ func (l *Lab) BootGateway(g *Gateway, image string) error {
 	g.VM, g.Seed = vm, seed
 	l.mu.Unlock()
 	l.closers = append(l.closers, vm.Kill)
+	return nil
+}
+
+// ShutDown shuts gateway g down as a planned reboot or a reimage does: the
+// ACPI power button for tidegate (what a Linode shutdown presses), the
+// seed stack's seed-shutdown (its units stopped in systemd's order); then
+// it waits up to timeout for the VM to power off.
+func (l *Lab) ShutDown(ctx context.Context, g *Gateway, timeout time.Duration) error {
+	if g.Seed != nil {
+		g.VM.Type("seed-shutdown")
+	} else if err := g.VM.Powerdown(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := g.VM.Wait(ctx); err != nil {
+		return fmt.Errorf("%s did not power off: %w", g.Name, err)
+	}
 	return nil
 }
 

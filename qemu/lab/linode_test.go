@@ -24,12 +24,7 @@ func newLabLinode(t *testing.T, l *Lab) *fakelinode.Server {
 			if g == nil || g.VM == nil {
 				return fmt.Errorf("no VM for %s", label)
 			}
-			if err := g.VM.Powerdown(); err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			return g.VM.Wait(ctx)
+			return l.ShutDown(context.Background(), g, time.Minute)
 		},
 		OnBoot: func(label, image string, userData []byte) error {
 			g := l.Gateway(label)

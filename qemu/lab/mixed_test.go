@@ -80,14 +80,8 @@ func TestMixedPair(t *testing.T) {
 	t.Run("7 tidegate hands over to Keepalived and takes the VIP back", func(t *testing.T) {
 		p := pinging(ctx, t, l, 100)
 		start := time.Now()
-		if err := gw1.VM.Powerdown(); err != nil {
+		if err := l.ShutDown(ctx, gw1, 40*time.Second); err != nil {
 			t.Fatal(err)
-		}
-		down, cancelDown := context.WithTimeout(ctx, 40*time.Second)
-		err := gw1.VM.Wait(down)
-		cancelDown()
-		if err != nil {
-			t.Fatalf("gw-1 did not power off: %v", err)
 		}
 		waitFor(ctx, t, l, "VIP on vpn-gw-2 (Keepalived)", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
 		if err := p.WaitReplies(ctx, 100); err != nil {
