@@ -33,6 +33,18 @@ type Config struct {
 	// to add them with (e.g. 10.0.1.200/24, or /32 like keepalived's default).
 	VirtualIPs []netip.Prefix
 
+	// Prefix is the VLAN's IPv4 subnet (the site's vlan.prefix, e.g.
+	// 10.0.1.0/24). When set, adverts whose source is not one of its host
+	// addresses are dropped (DropSource), and the advert source is the
+	// interface's address inside it.
+	Prefix netip.Prefix
+	// Peer is the twin's VLAN address, when the site names it (the peer's
+	// vlan_address). When set, adverts for our VRID from any other source
+	// are dropped (DropPeer). When not, the first advert for our VRID that
+	// passes every check pins its source as the peer for the life of the
+	// Router (peer.go).
+	Peer netip.Addr
+
 	// GARPRepeat is how many gratuitous ARPs per address are sent at once on
 	// becoming master [5], and again GARPDelay later [5s]: keepalived's
 	// garp_master_repeat and garp_master_delay. A negative delay disables the
@@ -59,6 +71,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("preempt", c.Preempt),
 		slog.Duration("preempt_delay", c.PreemptDelay),
 		slog.Any("virtual_ips", c.VirtualIPs),
+		slog.Any("prefix", c.Prefix),
+		slog.Any("peer", c.Peer),
 		slog.Bool("virtual_mac", c.UseVirtualMAC),
 	)
 }
@@ -120,6 +134,22 @@ func (c Config) normalize() (Config, error) {
 			errs = append(errs, fmt.Errorf("virtual IP %v: must be an IPv4 prefix", p))
 		}
 	}
+	if c.Prefix.IsValid() {
+		if !c.Prefix.Addr().Is4() {
+			errs = append(errs, fmt.Errorf("prefix %v: must be IPv4", c.Prefix))
+		}
+		c.Prefix = c.Prefix.Masked()
+	}
+	if c.Peer.IsValid() {
+		switch {
+		case !unicastHost(c.Peer, netip.Prefix{}):
+			errs = append(errs, fmt.Errorf("peer %v: must be an IPv4 unicast address", c.Peer))
+		case c.Prefix.IsValid() && c.Prefix.Addr().Is4() && !unicastHost(c.Peer, c.Prefix):
+			errs = append(errs, fmt.Errorf("peer %v: not a host address of the VLAN %v", c.Peer, c.Prefix))
+		case isVIP(c.Peer, c.VirtualIPs):
+			errs = append(errs, fmt.Errorf("peer %v: is a virtual IP, not the peer's own address", c.Peer))
+		}
+	}
 	if c.PreemptDelay < 0 {
 		errs = append(errs, errors.New("preempt delay must not be negative"))
 	}
@@ -130,6 +160,15 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("vrrp: config: %w", err)
 	}
 	return c, nil
+}
+
+// gate returns the receive checks; Run fills in our own address.
+func (c *Config) gate() gate {
+	g := gate{filter: c.filter(), prefix: c.Prefix}
+	if c.Peer.IsValid() {
+		g.peer = c.Peer
+	}
+	return g
 }
 
 func (c *Config) filter() filter {

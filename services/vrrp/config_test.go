@@ -31,6 +31,20 @@ func TestConfigValidation(t *testing.T) {
 		{"no VIPs", func(c *Config) { c.VirtualIPs = nil }, "virtual IPs"},
 		{"IPv6 VIP", func(c *Config) { c.VirtualIPs = []netip.Prefix{netip.MustParsePrefix("2001:db8::1/64")} }, "IPv4"},
 		{"negative delay", func(c *Config) { c.PreemptDelay = -time.Second }, "preempt delay"},
+		{"prefix and peer", func(c *Config) {
+			c.Prefix, c.Peer = netip.MustParsePrefix("10.0.1.0/24"), netip.MustParseAddr("10.0.1.3")
+		}, ""},
+		{"peer without prefix", func(c *Config) { c.Peer = netip.MustParseAddr("10.0.1.3") }, ""},
+		{"IPv6 prefix", func(c *Config) { c.Prefix = netip.MustParsePrefix("2001:db8::/64") }, "prefix"},
+		{"IPv6 peer", func(c *Config) { c.Peer = netip.MustParseAddr("2001:db8::3") }, "peer"},
+		{"multicast peer", func(c *Config) { c.Peer = netip.MustParseAddr("224.0.0.18") }, "unicast"},
+		{"peer outside prefix", func(c *Config) {
+			c.Prefix, c.Peer = netip.MustParsePrefix("10.0.1.0/24"), netip.MustParseAddr("10.0.2.3")
+		}, "not a host address"},
+		{"peer is the broadcast", func(c *Config) {
+			c.Prefix, c.Peer = netip.MustParsePrefix("10.0.1.0/24"), netip.MustParseAddr("10.0.1.255")
+		}, "not a host address"},
+		{"peer is the VIP", func(c *Config) { c.Peer = netip.MustParseAddr("10.0.1.200") }, "virtual IP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,8 +73,20 @@ func TestDefaults(t *testing.T) {
 	if c.Version != 3 || c.Priority != 100 || c.AdvertInterval != time.Second || c.GARPRepeat != 5 || c.GARPDelay != 5*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
-	if s := r.Status(); s.State != StateInitialize || s.EffectivePriority != 100 {
+	if s := r.Status(); s.State != StateInitialize || s.EffectivePriority != 100 || s.Peer.IsValid() {
 		t.Fatalf("status before Run: %+v", s)
+	}
+	// The VLAN prefix may be given as an interface address; it is masked.
+	r, err = New(Config{Interface: "eth1", VRID: 10, VirtualIPs: []netip.Prefix{netip.MustParsePrefix("10.0.1.200/32")},
+		Prefix: netip.MustParsePrefix("10.0.1.2/24"), Peer: netip.MustParseAddr("10.0.1.3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.cfg.Prefix != netip.MustParsePrefix("10.0.1.0/24") || r.gate.prefix != r.cfg.Prefix {
+		t.Fatalf("prefix %v, gate %v", r.cfg.Prefix, r.gate.prefix)
+	}
+	if s := r.Status(); s.Peer != netip.MustParseAddr("10.0.1.3") || s.PeerLearned {
+		t.Fatalf("configured peer: %v learned %v", s.Peer, s.PeerLearned)
 	}
 }
 

@@ -8,11 +8,13 @@ import "fmt"
 type DropReason string
 
 // Reasons for discarding a received packet. The first ones are malformed or
-// foreign packets; the last ones are well-formed adverts that RFC 3768/5798
-// tell a router to ignore.
+// foreign packets; then come well-formed adverts that RFC 3768/5798 tell a
+// router to ignore; the last one is tidegate's own rule that only the pair's
+// peer speaks for the VRID (peer.go).
 const (
 	DropIPHeader     DropReason = "ip-header"     // not a whole, unfragmented IPv4 datagram with a good header checksum
 	DropTTL          DropReason = "ttl"           // TTL not 255: sent from off-link (RFC 5798 §7.1)
+	DropSource       DropReason = "source"        // source not a unicast host address of the VLAN prefix
 	DropLength       DropReason = "length"        // shorter or longer than its address count says
 	DropVersion      DropReason = "version"       // not the VRRP version this router speaks
 	DropType         DropReason = "type"          // not an ADVERTISEMENT
@@ -22,6 +24,7 @@ const (
 	DropAddressCount DropReason = "address-count" // number of virtual addresses differs from ours
 	DropAddresses    DropReason = "addresses"     // virtual addresses differ from ours (sender not the owner)
 	DropInterval     DropReason = "interval"      // v2 advert interval differs from ours (RFC 3768 §7.1)
+	DropPeer         DropReason = "peer"          // an otherwise valid advert for our VRID from a source that is not the pair's peer
 )
 
 // dropError is the error returned by the decoder and the validation: it

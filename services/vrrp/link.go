@@ -96,7 +96,7 @@ func openLink(cfg *Config) (_ *link, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: interface %q: %w", cfg.Interface, err)
 	}
-	if l.primary, err = primaryAddr(l.base, cfg.VirtualIPs); err != nil {
+	if l.primary, err = primaryAddr(l.base, cfg.VirtualIPs, cfg.Prefix); err != nil {
 		return nil, err
 	}
 	l.vif = l.base
@@ -125,9 +125,11 @@ func openLink(cfg *Config) (_ *link, err error) {
 }
 
 // primaryAddr is the interface's first primary IPv4 address that is not a
-// virtual one: VRRP's "primary IP address", the source of adverts and the
-// tie breaker.
-func primaryAddr(ifi *net.Interface, vips []netip.Prefix) (netip.Addr, error) {
+// virtual one, inside prefix when it is valid: VRRP's "primary IP address",
+// the source of adverts and the tie breaker. Outside the VLAN prefix our
+// adverts would be dropped by the peer (DropSource), so there is no
+// fallback to another address.
+func primaryAddr(ifi *net.Interface, vips []netip.Prefix, prefix netip.Prefix) (netip.Addr, error) {
 	nl, err := netlink.LinkByIndex(ifi.Index)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("vrrp: link %s: %w", ifi.Name, err)
@@ -139,7 +141,7 @@ func primaryAddr(ifi *net.Interface, vips []netip.Prefix) (netip.Addr, error) {
 	var fallback netip.Addr
 	for _, a := range addrs {
 		ip, ok := netip.AddrFromSlice(a.IP.To4())
-		if !ok {
+		if !ok || (prefix.IsValid() && !prefix.Contains(ip)) {
 			continue
 		}
 		if isVIP(ip, vips) {
@@ -152,6 +154,9 @@ func primaryAddr(ifi *net.Interface, vips []netip.Prefix) (netip.Addr, error) {
 	}
 	if fallback.IsValid() {
 		return fallback, nil
+	}
+	if prefix.IsValid() {
+		return netip.Addr{}, fmt.Errorf("vrrp: interface %s has no IPv4 address in the VLAN %v to send adverts from", ifi.Name, prefix)
 	}
 	return netip.Addr{}, fmt.Errorf("vrrp: interface %s has no IPv4 address to send adverts from", ifi.Name)
 }

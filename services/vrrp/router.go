@@ -18,7 +18,6 @@ import (
 type Router struct {
 	cfg    Config
 	log    *slog.Logger
-	filter filter
 	tmpl   advert
 	events chan StateChange
 	wake   chan struct{}
@@ -31,6 +30,7 @@ type Router struct {
 	ipID       uint16
 	garpAgain  time.Time
 	resignDone chan struct{}
+	gate       gate // the receive checks and the pinned peer
 	st         Status
 }
 
@@ -42,8 +42,10 @@ type Status struct {
 	Priority             uint8 // configured
 	EffectivePriority    uint8 // configured + track weights, clamped
 	Tracks               map[string]int
-	MasterAddr           netip.Addr // the current master as far as we know (ourselves when master)
+	MasterAddr           netip.Addr // the current master as far as we know: ourselves or Peer, never a stranger
 	MasterPriority       uint8
+	Peer                 netip.Addr    // the pair's other router, the only source accepted for our VRID; invalid until learned
+	PeerLearned          bool          // Peer was learned from its first advert that passed every check (Config.Peer unset)
 	PrimaryAddr          netip.Addr    // our advert source
 	AdvertInterval       time.Duration // ours
 	MasterAdvertInterval time.Duration // learned from the master's adverts (v3)
@@ -72,7 +74,7 @@ func New(cfg Config) (*Router, error) {
 	r := &Router{
 		cfg:    cfg,
 		log:    cfg.Logger.With("vrid", cfg.VRID, "interface", cfg.Interface),
-		filter: cfg.filter(),
+		gate:   cfg.gate(),
 		tmpl:   cfg.advertTemplate(),
 		events: make(chan StateChange, 32),
 		wake:   make(chan struct{}, 1),
@@ -117,6 +119,10 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if l.primary == r.cfg.Peer {
+		l.close()
+		return fmt.Errorf("vrrp: the configured peer %v is this router's own address on %s", r.cfg.Peer, r.cfg.Interface)
+	}
 	// A previous run that crashed may have left the addresses behind.
 	if err := l.delVIPs(); err != nil {
 		r.log.Warn("vrrp: removing stale virtual addresses", "err", err)
@@ -125,8 +131,13 @@ func (r *Router) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.l = l
 	r.m.cfg.Primary = l.primary
+	r.gate.self = l.primary
 	r.st.PrimaryAddr = l.primary
-	r.log.Info("vrrp: starting", "config", r.cfg, "primary", l.primary, "send_interface", l.vif.Name)
+	peer := "learned from its first advert"
+	if r.gate.peer.IsValid() {
+		peer = r.gate.peer.String()
+	}
+	r.log.Info("vrrp: starting", "config", r.cfg, "primary", l.primary, "send_interface", l.vif.Name, "peer", peer)
 	r.m.startup(time.Now())
 	r.mu.Unlock()
 
@@ -205,36 +216,52 @@ func (r *Router) readLoop(l *link) {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		now := time.Now()
-		d, err := decodeDatagram(buf[:n])
-		r.mu.Lock()
-		switch {
-		case err != nil:
-			r.countDrop(err)
-		case d.Src == l.primary:
-			// Our own advert, reflected by the LAN: not a peer.
-		default:
-			if err := r.filter.check(d.Advert); err != nil {
-				r.countDrop(err)
-				break
-			}
-			r.st.AdvertsReceived++
-			r.m.receive(now, d.Advert, d.Src)
-			r.afterMachine()
-		}
-		r.mu.Unlock()
+		r.handle(time.Now(), buf[:n])
 		r.poke()
+	}
+}
+
+// handle checks one received datagram and feeds it to the machine if it
+// passes: decodeDatagram (wire format), then the gate (our own adverts,
+// source, the RFC checks, the pair's peer).
+func (r *Router) handle(now time.Time, b []byte) {
+	d, err := decodeDatagram(b)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		var pinned bool
+		if pinned, err = r.gate.admit(now, d); pinned {
+			r.log.Info("vrrp: peer learned from its advert; adverts for this VRID from any other source are now dropped", "peer", d.Src)
+		}
+	}
+	switch {
+	case errors.Is(err, errSelf):
+		// Our own advert, reflected by the LAN: not a peer.
+	case err != nil:
+		r.countDrop(err)
+	default:
+		r.st.AdvertsReceived++
+		r.m.receive(now, d.Advert, d.Src)
+		r.afterMachine()
 	}
 }
 
 func (r *Router) countDrop(err error) {
 	var de *dropError
-	if errors.As(err, &de) {
-		r.st.Drops[de.reason]++
-		r.log.Debug("vrrp: dropped packet", "reason", de.reason, "detail", de.detail)
+	if !errors.As(err, &de) {
+		r.st.Drops["other"]++
 		return
 	}
-	r.st.Drops["other"]++
+	r.st.Drops[de.reason]++
+	n := r.st.Drops[de.reason]
+	// A stranger speaking for the VRID is worth a warning (a rogue, a
+	// second pair with the same VRID, or the twin rebuilt with a new
+	// address); at 1, 2, 4, 8... so that a flood cannot fill the log.
+	if (de.reason == DropSource || de.reason == DropPeer) && n&(n-1) == 0 {
+		r.log.Warn("vrrp: advert from outside the pair dropped", "reason", de.reason, "detail", de.detail, "count", n)
+		return
+	}
+	r.log.Debug("vrrp: dropped packet", "reason", de.reason, "detail", de.detail)
 }
 
 func (r *Router) poke() {
@@ -332,6 +359,7 @@ func (r *Router) Status() Status {
 	s.MasterAddr, s.MasterPriority = r.m.masterAddr, r.m.masterPrio
 	s.AdvertInterval = r.cfg.AdvertInterval
 	s.MasterAdvertInterval = r.m.masterInterval
+	s.Peer, s.PeerLearned = r.gate.peer, r.gate.learned
 	s.VirtualIPs = append([]netip.Prefix(nil), r.cfg.VirtualIPs...)
 	s.Drops = maps.Clone(r.st.Drops)
 	return s
