@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -62,13 +63,13 @@ func injectCases(t testing.TB) []struct {
 	}
 }
 
-// TestInjectHelper is not a test: TestDropsInNamespace runs the test binary
-// inside the client's namespace with TGVRRP_INJECT set, and this sends the
-// frames from there.
+// TestInjectHelper is not a test: TestDropsInNamespace and the rogue tests
+// run the test binary inside the client's namespace with TGVRRP_INJECT set
+// (bad, valid or rogue), and this sends the frames from there.
 func TestInjectHelper(t *testing.T) {
 	mode := os.Getenv("TGVRRP_INJECT")
 	if mode == "" {
-		t.Skip("helper for TestDropsInNamespace")
+		t.Skip("helper for the namespace tests")
 	}
 	ifi, err := net.InterfaceByName("eth1")
 	if err != nil {
@@ -80,7 +81,9 @@ func TestInjectHelper(t *testing.T) {
 	}
 	defer c.Close()
 	var frames [][]byte
-	if mode == "valid" {
+	if mode == "rogue" {
+		frames = rogueFrames(t)
+	} else if mode == "valid" {
 		a := advert{Version: 2, VRID: 10, Priority: 254, Interval: time.Second, AuthType: authSimple,
 			AuthData: authData("password"), Addresses: []netip.Addr{vip}}
 		b, err := encodeAdvert(&a, netip.MustParseAddr("10.0.1.10"), 9)
@@ -99,6 +102,41 @@ func TestInjectHelper(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// rogueFrames are the adverts of a rogue router for the test pair's VRID 10
+// and VIP 10.0.1.200, as TGVRRP_ROGUE_* describe it (TestRogue*): from SRC,
+// VERSION 2 or 3, advertising INTERVAL, with PASS (v2), at PRIORITY [254],
+// COUNT of them. They pass every RFC check of the pair's routers.
+func rogueFrames(t *testing.T) [][]byte {
+	env := func(k string) string { return os.Getenv("TGVRRP_ROGUE_" + k) }
+	src, err := netip.ParseAddr(env("SRC"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, _ := strconv.Atoi(env("VERSION"))
+	interval, err := time.ParseDuration(env("INTERVAL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, _ := strconv.Atoi(env("COUNT"))
+	prio := 254
+	if p := env("PRIORITY"); p != "" {
+		prio, _ = strconv.Atoi(p)
+	}
+	a := advert{Version: version, VRID: 10, Priority: uint8(prio), Interval: interval, Addresses: []netip.Addr{vip}}
+	if version == 2 {
+		a.AuthType, a.AuthData = authSimple, authData(env("PASS"))
+	}
+	var frames [][]byte
+	for i := range count {
+		b, err := encodeAdvert(&a, src, uint16(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, b)
+	}
+	return frames
 }
 
 // The injected frames are rejected for the reasons they are meant to test.

@@ -134,7 +134,8 @@ type event struct {
 	From              string            `json:"from"`
 	State             string            `json:"state"`
 	Reason            string            `json:"reason"`
-	Peer              string            `json:"peer"`
+	Peer              string            `json:"peer"`         // state: whose advert caused it; status: the pair's peer
+	PeerLearned       bool              `json:"peer_learned"` // status
 	Time              time.Time         `json:"time"`
 	Priority          int               `json:"priority"`
 	EffectivePriority int               `json:"effective_priority"`

@@ -40,6 +40,8 @@ func main() {
 		vips     = flag.String("vip", "10.0.1.200/24", "comma-separated virtual IP prefixes")
 		password = flag.String("auth-pass-file", "", "file holding the v2 PASS password (kept off the command line)")
 		debug    = flag.Bool("debug", false, "debug logs (drops) on stderr")
+		prefix   = flag.String("prefix", "", "the VLAN prefix: adverts from outside it are dropped")
+		peer     = flag.String("peer", "", "the peer's VLAN address (default: learned from its first advert)")
 	)
 	flag.StringVar(&cfg.Interface, "interface", "eth1", "VLAN interface")
 	flag.IntVar(&cfg.Version, "version", 3, "VRRP version 2 or 3")
@@ -63,6 +65,17 @@ func main() {
 			fatal(err)
 		}
 		cfg.VirtualIPs = append(cfg.VirtualIPs, p)
+	}
+	var err error
+	if *prefix != "" {
+		if cfg.Prefix, err = netip.ParsePrefix(*prefix); err != nil {
+			fatal(err)
+		}
+	}
+	if *peer != "" {
+		if cfg.Peer, err = netip.ParseAddr(*peer); err != nil {
+			fatal(err)
+		}
 	}
 	if *password != "" {
 		b, err := os.ReadFile(*password)
@@ -127,7 +140,7 @@ func main() {
 					"effective_priority": s.EffectivePriority, "master": addr(s.MasterAddr),
 					"master_priority": s.MasterPriority, "master_interval": s.MasterAdvertInterval.String(),
 					"transitions": s.Transitions, "sent": s.AdvertsSent, "received": s.AdvertsReceived,
-					"drops": drops, "resigning": s.Resigning})
+					"drops": drops, "resigning": s.Resigning, "peer": addr(s.Peer), "peer_learned": s.PeerLearned})
 			case len(f) == 1 && f[0] == "resign":
 				go func() {
 					if err := r.Resign(ctx); err != nil {
