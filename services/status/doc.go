@@ -25,6 +25,11 @@
 // shell, which runs as a separate process (a child of PID 1) and must keep
 // working when the VLAN is down.
 //
+// GET /status lists at most MaxRoutes kernel routes, the first by prefix,
+// with routes_total and routes_truncated saying how many there are: a peer
+// announcing 100k prefixes does not make the document 100k routes long. The
+// default route reader streams the kernel's table through the same bound.
+//
 // # Metrics
 //
 // A collector turns the same snapshot into metrics at each scrape, so that

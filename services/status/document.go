@@ -36,8 +36,16 @@ type Document struct {
 	VRRP   *VRRP   `json:"vrrp,omitempty"`
 
 	// Routes are the routes BGP installed in the kernel's main table, as
-	// the kernel has them.
+	// the kernel has them, in prefix order: all of them, or the first
+	// MaxRoutes when there are more.
 	Routes []Route `json:"routes,omitempty"`
+	// RoutesTotal is how many routes BGP installed, listed or not. A
+	// document from a server older than the field has 0 here: readers take
+	// the larger of it and len(Routes).
+	RoutesTotal int `json:"routes_total"`
+	// RoutesTruncated says that Routes holds only the first MaxRoutes of
+	// RoutesTotal.
+	RoutesTruncated bool `json:"routes_truncated,omitempty"`
 	// RoutesError says why Routes could not be read.
 	RoutesError string `json:"routes_error,omitempty"`
 }

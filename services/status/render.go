@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -372,7 +371,9 @@ func WriteVRRP(w io.Writer, d *Document) error {
 	return t.Flush()
 }
 
-// WriteRoutes prints the routes BGP installed in the kernel (`show routes`).
+// WriteRoutes prints the routes BGP installed in the kernel (`show routes`):
+// those the Document lists (the first MaxRoutes by prefix on a large
+// table), and how many there are in all.
 func WriteRoutes(w io.Writer, d *Document) error {
 	if d.RoutesError != "" {
 		_, err := fmt.Fprintf(w, "Kernel routes unavailable: %s\n", d.RoutesError)
@@ -403,7 +404,13 @@ func WriteRoutes(w io.Writer, d *Document) error {
 	if err := t.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d %s installed by BGP (protocol bgp, main table)\n", len(d.Routes), plural(len(d.Routes), "route"))
+	total := max(d.RoutesTotal, len(d.Routes))
+	if total > len(d.Routes) {
+		_, err := fmt.Fprintf(w, "\n%d %s installed by BGP (protocol bgp, main table),\nof which the first %d by prefix are shown\n",
+			total, plural(total, "route"), len(d.Routes))
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d %s installed by BGP (protocol bgp, main table)\n", total, plural(total, "route"))
 	return err
 }
 
@@ -507,16 +514,4 @@ func size(n uint64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f%c", f, units[i])
-}
-
-// sortRoutes orders routes by prefix, numerically.
-func sortRoutes(rs []Route) {
-	key := func(r Route) netip.Prefix { p, _ := netip.ParsePrefix(r.Prefix); return p }
-	slices.SortStableFunc(rs, func(a, b Route) int {
-		pa, pb := key(a), key(b)
-		if c := pa.Addr().Compare(pb.Addr()); c != 0 {
-			return c
-		}
-		return pa.Bits() - pb.Bits()
-	})
 }

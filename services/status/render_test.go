@@ -46,6 +46,18 @@ func TestRender(t *testing.T) {
 	}
 }
 
+// TestRenderTruncatedRoutes: a Document that lists only the first routes
+// of a large table says so, with the total.
+func TestRenderTruncatedRoutes(t *testing.T) {
+	d := masterDoc()
+	d.RoutesTotal, d.RoutesTruncated = 123456, true
+	var buf bytes.Buffer
+	if err := WriteRoutes(&buf, &d); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "truncated-routes", buf.String())
+}
+
 func TestWriteAll(t *testing.T) {
 	d := masterDoc()
 	var buf bytes.Buffer

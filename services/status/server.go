@@ -44,7 +44,9 @@ type Config struct {
 	// Log returns the gateway's recent console lines, oldest first
 	// (console.Recent.Lines).
 	Log func() []string
-	// Routes lists the kernel routes BGP installed [KernelRoutes].
+	// Routes lists the kernel routes BGP installed [KernelRoutes]. The
+	// Document keeps the first MaxRoutes in prefix order; the default
+	// reads the kernel's table in bounded memory.
 	Routes func() ([]Route, error)
 	// Logger gets the server's own errors [slog.Default()].
 	Logger *slog.Logger
@@ -54,6 +56,7 @@ type Config struct {
 // runs it on listeners until a context ends.
 type Server struct {
 	cfg     Config
+	routes  func() ([]Route, int, error) // the first MaxRoutes, and the count
 	mux     *http.ServeMux
 	metrics http.Handler
 }
@@ -63,13 +66,19 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Status == nil {
 		return nil, errors.New("status: Config.Status is required")
 	}
-	if cfg.Routes == nil {
-		cfg.Routes = KernelRoutes
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.Routes == nil {
+		s.routes = func() ([]Route, int, error) { return kernelRoutes(MaxRoutes) }
+	} else {
+		s.routes = func() ([]Route, int, error) {
+			rs, err := cfg.Routes()
+			kept, total := limitRoutes(rs, MaxRoutes)
+			return kept, total, err
+		}
+	}
 
 	// A registry of our own: the default one is process-global and a test
 	// (or a second server) would register twice.
@@ -92,19 +101,27 @@ func NewServer(cfg Config) (*Server, error) {
 // ServeHTTP serves the endpoints listed in the package documentation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Document returns the snapshot that GET /status serves.
+// Document returns the snapshot that GET /status serves. It lists at
+// most MaxRoutes routes, whoever filled them in.
 func (s *Server) Document() Document {
 	d := s.cfg.Status()
 	if d.Time.IsZero() {
 		d.Time = time.Now()
 	}
 	if d.Routes == nil && d.RoutesError == "" {
-		rs, err := s.cfg.Routes()
+		rs, total, err := s.routes()
 		if err != nil {
 			d.RoutesError = err.Error()
 		}
-		d.Routes = rs
+		d.Routes, d.RoutesTotal = rs, total
 	}
+	if len(d.Routes) > MaxRoutes {
+		var total int
+		d.Routes, total = limitRoutes(d.Routes, MaxRoutes)
+		d.RoutesTotal = max(d.RoutesTotal, total)
+	}
+	d.RoutesTotal = max(d.RoutesTotal, len(d.Routes))
+	d.RoutesTruncated = d.RoutesTotal > len(d.Routes)
 	return d
 }
 

@@ -74,7 +74,7 @@ func TestStatusJSON(t *testing.T) {
 		"ipsec.tunnels.0.bytes_in", "ipsec.tunnels.0.packets_out",
 		"bgp.peers.0.state", "bgp.peers.0.received", "bgp.return_path.since", "bgp.return_path.prefixes", "bgp.return_path.peer_ignored",
 		"vrrp.state", "vrrp.priority", "vrrp.master_address", "vrrp.transitions",
-		"routes.0.prefix", "routes.0.next_hops.0.gateway",
+		"routes.0.prefix", "routes.0.next_hops.0.gateway", "routes_total",
 	} {
 		if _, ok := lookup(m, path); !ok {
 			t.Errorf("/status has no %s", path)
@@ -92,7 +92,7 @@ func TestStatusJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Gateway != "vpn-gw-1" || len(d.Routes) != 1 || d.Routes[0].NextHops[0].Interface != "xfrm1" || d.BGP.ReturnPath == nil {
+	if d.Gateway != "vpn-gw-1" || len(d.Routes) != 1 || d.RoutesTotal != 1 || d.RoutesTruncated || d.Routes[0].NextHops[0].Interface != "xfrm1" || d.BGP.ReturnPath == nil {
 		t.Errorf("client got %+v", d)
 	}
 }
