@@ -134,18 +134,19 @@ func writePass(t *testing.T) string {
 	return p
 }
 
-// keepalived master (seed gw-1), tidegate backup (seed gw-2): tidegate
-// accepts keepalived's adverts, stays backup, and takes over when
-// keepalived stops.
+// keepalived master (seed gw-1), tidegate backup (seed gw-2): tidegate,
+// given the VLAN prefix and keepalived's address as its peer as the gateway
+// gives them, accepts keepalived's adverts (sent from its VLAN address),
+// stays backup, and takes over when keepalived stops.
 func TestKeepalivedV2MasterTidegateBackup(t *testing.T) {
 	l := newLab(t)
 	k := startKeepalived(t, l, "a", seedConf(t, "vpn-gw-1"))
 	b := startVRRPD(t, l, "b", "-version", "2", "-interval", "1s", "-priority", "99",
-		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t))
+		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t), "-prefix", "10.0.1.0/24", "-peer", "10.0.1.2")
 	k.waitState(0, "master", 10*time.Second)
 	time.Sleep(2500 * time.Millisecond)
 	s := b.status()
-	if s.State != "backup" || s.Received < 2 || s.Master != "10.0.1.2" || len(s.Drops) != 0 {
+	if s.State != "backup" || s.Received < 2 || s.Master != "10.0.1.2" || len(s.Drops) != 0 || s.Peer != "10.0.1.2" {
 		t.Fatalf("tidegate: %+v", s)
 	}
 	if !l.hasVIP("a", vipAddr) || l.hasVIP("b", vipAddr) {
@@ -168,7 +169,7 @@ func TestKeepalivedV2MasterTidegateBackup(t *testing.T) {
 func TestKeepalivedV2TidegateMasterKeepalivedBackup(t *testing.T) {
 	l := newLab(t)
 	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
-		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t))
+		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t), "-prefix", "10.0.1.0/24", "-peer", "10.0.1.3")
 	k := startKeepalived(t, l, "b", seedConf(t, "vpn-gw-2"))
 	k.waitState(0, "backup", 10*time.Second)
 	a.waitState(0, "master", 10*time.Second)
@@ -215,11 +216,13 @@ func TestKeepalivedV3(t *testing.T) {
 		l := newLab(t)
 		k := startKeepalived(t, l, "a", v3Conf("MASTER", 100, iv))
 		k.waitState(0, "master", 5*time.Second)
-		b := startVRRPD(t, l, "b", "-version", "3", "-interval", iv.String(), "-priority", "99", "-vip", vipAddr+"/32")
+		b := startVRRPD(t, l, "b", "-version", "3", "-interval", iv.String(), "-priority", "99", "-vip", vipAddr+"/32",
+			"-prefix", "10.0.1.0/24")
 		b.waitState(0, "backup", 5*time.Second)
 		time.Sleep(10 * iv)
 		s := b.status()
-		if s.State != "backup" || s.Received < 5 || len(s.Drops) != 0 || s.MasterInterval != "100ms" {
+		if s.State != "backup" || s.Received < 5 || len(s.Drops) != 0 || s.MasterInterval != "100ms" ||
+			s.Peer != "10.0.1.2" || !s.PeerLearned {
 			t.Fatalf("tidegate: %+v", s)
 		}
 		n := b.count()
@@ -231,7 +234,8 @@ func TestKeepalivedV3(t *testing.T) {
 	})
 	t.Run("tidegate master", func(t *testing.T) {
 		l := newLab(t)
-		a := startVRRPD(t, l, "a", "-version", "3", "-interval", iv.String(), "-priority", "100", "-vip", vipAddr+"/32")
+		a := startVRRPD(t, l, "a", "-version", "3", "-interval", iv.String(), "-priority", "100", "-vip", vipAddr+"/32",
+			"-prefix", "10.0.1.0/24")
 		a.waitState(0, "master", 5*time.Second)
 		k := startKeepalived(t, l, "b", v3Conf("BACKUP", 99, iv))
 		k.waitState(0, "backup", 5*time.Second)
