@@ -24,6 +24,14 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newTestServer(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
+	ts := httptest.NewServer(newServer(t, cfg))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// newServer returns a Server for cfg with no kernel routes and a quiet log.
+func newServer(t *testing.T, cfg Config) *Server {
+	t.Helper()
 	if cfg.Routes == nil {
 		cfg.Routes = func() ([]Route, error) { return nil, nil }
 	}
@@ -32,9 +40,22 @@ func newTestServer(t *testing.T, cfg Config) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return ts
+	return s
+}
+
+// serveTCP runs s.Serve on a loopback listener until the test ends and
+// returns the listener's address.
+func serveTCP(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
 }
 
 func get(t *testing.T, url string) (int, string, http.Header) {
