@@ -54,6 +54,9 @@ func run(log *slog.Logger, gateway, shell []string) {
 
 	r := processReaper()
 	sup := newSupervisor("gateway", gateway, console.Default().With("svc", "init"), r)
+	// The gateway claims its virtual IPs and beats over a lifeline; the
+	// shell does neither.
+	sup.lifeline = true
 	go sup.run()
 	var shellSup *supervisor
 	if shell != nil && consoleIsTerminal() {

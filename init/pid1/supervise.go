@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tidegate/tidegate/services/lifeline"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,6 +24,17 @@ const (
 	healthyAfter = 60 * time.Second
 )
 
+// The lifeline's defaults (services/lifeline).
+const (
+	// watchdog is how long a child that has beaten may stay silent before
+	// it is taken as hung and killed. The gateway beats every second.
+	watchdog = 5 * time.Second
+	// lifelineDrain bounds the wait, after the child exited, for the rest
+	// of its lifeline: what the child wrote is in the pipe already, so
+	// this only matters if a grandchild kept the pipe open.
+	lifelineDrain = 300 * time.Millisecond
+)
+
 // supervisor runs one child process and restarts it when it exits.
 type supervisor struct {
 	name   string
@@ -30,6 +43,17 @@ type supervisor struct {
 	reaper *reaper
 	// minBackoff and maxBackoff bound the wait between restarts.
 	minBackoff, maxBackoff time.Duration
+
+	// lifeline gives every start of the child a lifeline: the addresses
+	// it claims are removed from their interfaces when it exits, however
+	// it exits, and once it has beaten, a silence longer than watchdog
+	// gets it killed (and restarted). A child that never beats is left
+	// alone.
+	lifeline bool
+	watchdog time.Duration
+	// nl removes claimed addresses: PID 1's network namespace, or a
+	// test's.
+	nl *netlink.Handle
 
 	// stopped is closed when the supervision loop has ended and the child is
 	// gone.
@@ -47,6 +71,8 @@ func newSupervisor(name string, argv []string, log *slog.Logger, r *reaper) *sup
 		reaper:     r,
 		minBackoff: minBackoff,
 		maxBackoff: maxBackoff,
+		watchdog:   watchdog,
+		nl:         &netlink.Handle{},
 		stopped:    make(chan struct{}),
 		stop:       make(chan time.Duration, 1),
 	}
@@ -55,25 +81,19 @@ func newSupervisor(name string, argv []string, log *slog.Logger, r *reaper) *sup
 // run supervises until Stop is called.
 func (s *supervisor) run() {
 	defer close(s.stopped)
+	defer func() {
+		// A goroutine's panic would end PID 1 and with it the machine.
+		// Restarting the loop could start a second child next to a
+		// live one, so supervision ends here; Stop still returns.
+		if p := recover(); p != nil {
+			s.log.Error("supervisor panicked; the child is no longer supervised", "panic", p)
+		}
+	}()
 	backoff := s.minBackoff
 	for {
-		cmd := exec.Command(s.argv[0], s.argv[1:]...)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		started := time.Now()
-		exited, err := s.reaper.start(cmd)
-		if err != nil {
-			s.log.Error("cannot start", "err", err)
-		} else {
-			s.log.Info("started", "pid", cmd.Process.Pid)
-			select {
-			case ws := <-exited:
-				_ = cmd.Process.Release()
-				s.log.Error("exited", "status", describe(ws), "ran", time.Since(started).Round(time.Millisecond))
-			case grace := <-s.stop:
-				s.terminate(cmd, exited, grace)
-				return
-			}
+		if s.once() {
+			return
 		}
 		if time.Since(started) > healthyAfter {
 			backoff = s.minBackoff
@@ -85,6 +105,82 @@ func (s *supervisor) run() {
 			return
 		}
 		backoff = min(2*backoff, s.maxBackoff)
+	}
+}
+
+// once starts the child and waits until it has exited and its claimed
+// addresses are removed. It reports whether Stop ended it.
+func (s *supervisor) once() (stopped bool) {
+	cmd := exec.Command(s.argv[0], s.argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var lf *lifeline.Monitor
+	if s.lifeline {
+		var err error
+		if lf, err = lifeline.Attach(cmd, s.log); err != nil {
+			s.log.Error("starting without a lifeline: no watchdog, claims not honoured", "err", err)
+		}
+	}
+	started := time.Now()
+	exited, err := s.reaper.start(cmd)
+	if err != nil {
+		s.log.Error("cannot start", "err", err)
+		if lf != nil {
+			lf.Close(0)
+		}
+		return false
+	}
+	s.log.Info("started", "pid", cmd.Process.Pid)
+	defer s.release(lf)
+	var tick <-chan time.Time
+	if lf != nil {
+		lf.Started()
+		t := time.NewTicker(max(min(s.watchdog/4, time.Second), 10*time.Millisecond))
+		defer t.Stop()
+		tick = t.C
+	}
+	killed := false
+	for {
+		select {
+		case ws := <-exited:
+			_ = cmd.Process.Release()
+			s.log.Error("exited", "status", describe(ws), "ran", time.Since(started).Round(time.Millisecond), "watchdog", killed)
+			return false
+		case grace := <-s.stop:
+			s.terminate(cmd, exited, grace)
+			return true
+		case <-tick:
+			if d, ok := lf.Silence(); ok && d > s.watchdog && !killed {
+				s.log.Error("watchdog: no beat; killing the child as hung", "silent", d.Round(time.Millisecond), "pid", cmd.Process.Pid)
+				if err := cmd.Process.Kill(); err != nil {
+					s.log.Error("watchdog: kill", "err", err)
+				}
+				killed = true
+			}
+		}
+	}
+}
+
+// release removes the addresses the exited child claimed on its lifeline
+// (nil: none). Addresses already gone are fine: a child that stopped
+// cleanly removed its own.
+func (s *supervisor) release(lf *lifeline.Monitor) {
+	if lf == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("removing claimed addresses panicked", "panic", p)
+		}
+	}()
+	for _, c := range lf.Close(lifelineDrain) {
+		removed, err := removeClaim(s.nl, c)
+		switch {
+		case err != nil:
+			s.log.Error("cannot remove a claimed address", "addr", c.Prefix, "interface", c.Interface, "err", err)
+		case removed:
+			s.log.Warn("removed an address the child claimed", "addr", c.Prefix, "interface", c.Interface)
+		}
 	}
 }
 
