@@ -30,6 +30,14 @@
 // announcing 100k prefixes does not make the document 100k routes long. The
 // default route reader streams the kernel's table through the same bound.
 //
+// # Limits
+//
+// Every listener bounds what one client may hold (limits.go): 5 s to send
+// the request headers (a slowloris client that trickles them is cut off),
+// 10 s for the whole request, 30 s to take the answer, 30 s idle between
+// requests, 8 KiB of request headers (431 beyond), and 32 connections
+// served at once (more wait in the accept queue).
+//
 // # Metrics
 //
 // A collector turns the same snapshot into metrics at each scrape, so that

@@ -59,6 +59,7 @@ type Server struct {
 	routes  func() ([]Route, int, error) // the first MaxRoutes, and the count
 	mux     *http.ServeMux
 	metrics http.Handler
+	limits  limits
 }
 
 // NewServer returns a Server for cfg.
@@ -69,7 +70,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), limits: defaultLimits}
 	if cfg.Routes == nil {
 		s.routes = func() ([]Route, int, error) { return kernelRoutes(MaxRoutes) }
 	} else {
@@ -222,34 +223,40 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // Serve serves on every listener until ctx ends, then shuts down (waiting
 // briefly for requests in flight) and returns nil. A listener that fails
 // before that is logged and the others keep serving: the status API is for
-// operators and never takes the gateway down.
+// operators and never takes the gateway down. Every listener gets the
+// limits of limits.go: timeouts, a cap on header bytes and one on
+// concurrent connections. Serve closes the listeners.
 func (s *Server) Serve(ctx context.Context, listeners ...net.Listener) error {
-	var wg sync.WaitGroup
-	srvs := make([]*http.Server, len(listeners))
+	served := make([]served, len(listeners))
 	for i, ln := range listeners {
-		srv := &http.Server{
-			Handler:           s,
-			ReadHeaderTimeout: 5 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
-		}
-		srvs[i] = srv
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.cfg.Logger.Error("status server stopped", "addr", ln.Addr(), "err", err)
+		served[i] = s.limited(ln, s)
+	}
+	s.serve(ctx, served)
+	return nil
+}
+
+// served is a listener and what answers on it.
+type served struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+func (s *Server) serve(ctx context.Context, served []served) {
+	var wg sync.WaitGroup
+	for _, sv := range served {
+		wg.Go(func() {
+			if err := sv.srv.Serve(sv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.cfg.Logger.Error("status server stopped", "addr", sv.ln.Addr(), "err", err)
 			}
-		}()
+		})
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	for _, srv := range srvs {
-		_ = srv.Shutdown(sctx)
+	for _, sv := range served {
+		_ = sv.srv.Shutdown(sctx)
 	}
 	wg.Wait()
-	return nil
 }
 
 // ListenVLAN opens the TCP listener on addr, port Port. It binds with
