@@ -38,6 +38,16 @@
 // requests, 8 KiB of request headers (431 beyond), and 32 connections
 // served at once (more wait in the accept queue).
 //
+// # Management listener
+//
+// ServeManagement serves monitoring from outside the VLAN, on a listener
+// the gateway opens on eth0 when the site file has status.allow: only
+// GET /healthz and GET /metrics, only to sources inside the allow list.
+// A connection from any other source is closed unread, and any other
+// endpoint is 404; both are counted in
+// tidegate_status_rejected_total{reason="source"|"path"}. An empty allow
+// list serves nobody: ServeManagement returns an error.
+//
 // # Metrics
 //
 // A collector turns the same snapshot into metrics at each scrape, so that
@@ -58,6 +68,7 @@
 //	tidegate_vrrp_priority, tidegate_vrrp_effective_priority
 //	tidegate_vrrp_transitions_total, tidegate_vrrp_adverts_sent_total,
 //	tidegate_vrrp_adverts_received_total, tidegate_vrrp_adverts_dropped_total{reason}
+//	tidegate_status_rejected_total{reason="source|path"}  the management listener's refusals
 //
 // plus the client library's go_* and process_* metrics. peer is the tunnel's
 // name, or "ibgp" for the session with the other gateway.

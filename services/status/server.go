@@ -55,11 +55,12 @@ type Config struct {
 // A Server is the status API of one gateway. It is an http.Handler; Serve
 // runs it on listeners until a context ends.
 type Server struct {
-	cfg     Config
-	routes  func() ([]Route, int, error) // the first MaxRoutes, and the count
-	mux     *http.ServeMux
-	metrics http.Handler
-	limits  limits
+	cfg      Config
+	routes   func() ([]Route, int, error) // the first MaxRoutes, and the count
+	mux      *http.ServeMux
+	metrics  http.Handler
+	limits   limits
+	rejected *prometheus.CounterVec // by reason, see management.go
 }
 
 // NewServer returns a Server for cfg.
@@ -70,7 +71,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), limits: defaultLimits}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), limits: defaultLimits, rejected: newRejected()}
 	if cfg.Routes == nil {
 		s.routes = func() ([]Route, int, error) { return kernelRoutes(MaxRoutes) }
 	} else {
@@ -87,7 +88,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := reg.Register(newCollector(cfg.Status)); err != nil {
 		return nil, fmt.Errorf("status: metrics: %w", err)
 	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.rejected, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError)})
 
 	s.mux.HandleFunc("GET /status", s.status)
