@@ -14,10 +14,13 @@
 //	169.254.80.145  64512  00:59:50  1             1       1       vpn-1a
 //
 // Commands: show status|tunnels|bgp|vrrp|routes|config|log [N]|system,
-// help, reboot and poweroff, and debug kill charon (a crash of charon on
-// purpose, to see the gateway recover; it asks first). Words may be abbreviated (`sh bgp`), and a few FRR
-// and VyOS spellings are understood (`show ip bgp summary`,
-// `show ip route`, `show running-config`, `show vpn ipsec sa`).
+// help, reboot and poweroff, debug kill charon (a crash of charon on
+// purpose, to see the gateway recover) and debug kill gateway (a crash of
+// the gateway process, to see PID 1 take its virtual IP off the VLAN and
+// restart it); both debug commands ask first and refuse to run off the
+// appliance. Words may be abbreviated (`sh bgp`), and a few FRR and VyOS
+// spellings are understood (`show ip bgp summary`, `show ip route`,
+// `show running-config`, `show vpn ipsec sa`).
 //
 // reboot and poweroff ask for confirmation, saying what the planned
 // handover will do, and then signal PID 1 as its conventions have it

@@ -38,7 +38,8 @@ type Shell struct {
 	// Signal signals PID 1 for reboot and poweroff. Nil means the shell
 	// refuses both (not the appliance).
 	Signal func(syscall.Signal) error
-	// Kill signals a process, for debug kill charon; nil refuses it.
+	// Kill signals a process, for debug kill charon and debug kill
+	// gateway; nil refuses them.
 	Kill func(pid int, sig syscall.Signal) error
 	// Proc is where /proc is [/proc], for show system and finding charon.
 	Proc string
@@ -186,6 +187,7 @@ func init() {
 			return s.power(ctx, l, "poweroff", SignalPowerOff)
 		}},
 		{words: []string{"debug", "kill", "charon"}, help: "kill charon as a crash would, to test recovery", run: (*Shell).debugKillCharon},
+		{words: []string{"debug", "kill", "gateway"}, help: "kill the gateway as a crash would, to test PID 1's recovery", run: (*Shell).debugKillGateway},
 
 		// FRR's and VyOS's spellings, for the fingers that know them.
 		{words: []string{"?"}, hidden: true, run: func(s *Shell, _ context.Context, _ []string, _ <-chan string) error { s.help(); return nil }},

@@ -273,6 +273,9 @@ func TestLookup(t *testing.T) {
 		{"reb", "reboot", "", ""},
 		{"show", "", "", "incomplete command; one of: show status, show tunnels, show bgp, show vrrp, show routes, show config, show log, show system"},
 		{"show x", "", "", "unknown command: show x"},
+		{"deb k g", "debug kill gateway", "", ""},
+		{"deb k c", "debug kill charon", "", ""},
+		{"debug kill", "", "", "incomplete command; one of: debug kill charon, debug kill gateway"},
 	} {
 		c, args, err := lookup(strings.Fields(tc.in))
 		var got, gotErr string

@@ -26,6 +26,7 @@ func (s *Shell) procRoot() string {
 // process is one line of show system.
 type process struct {
 	pid  int
+	ppid int
 	name string
 	rss  uint64 // bytes
 }
@@ -116,6 +117,8 @@ func processes(root string) []process {
 			switch k {
 			case "Name":
 				p.name = v
+			case "PPid":
+				p.ppid, _ = strconv.Atoi(v)
 			case "VmRSS":
 				if f := strings.Fields(v); len(f) > 0 {
 					kb, _ := strconv.ParseUint(f[0], 10, 64)
@@ -163,6 +166,54 @@ func (s *Shell) debugKillCharon(ctx context.Context, _ []string, lines <-chan st
 		}
 	}
 	fmt.Fprintf(s.Out, "charon (pid %s) killed.\n", joinInts(pids))
+	return nil
+}
+
+// gatewayPids returns the pids of the gateway process: PID 1's child
+// started as "<tidegate> gateway" (its name is the executable's, "exe" for
+// /proc/self/exe, and the console shell is a child of PID 1 too).
+func gatewayPids(root string) []int {
+	var pids []int
+	for _, p := range processes(root) {
+		if p.ppid != 1 {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(p.pid), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if args := strings.Split(string(b), "\x00"); len(args) > 1 && args[1] == "gateway" {
+			pids = append(pids, p.pid)
+		}
+	}
+	return pids
+}
+
+// debugKillGateway kills the gateway process as a crash would (SIGKILL:
+// no handover, charon dies with it), for testing what PID 1 does about
+// it: it takes the virtual IPs the gateway claimed off their interface
+// and restarts the gateway. It asks first.
+func (s *Shell) debugKillGateway(ctx context.Context, _ []string, lines <-chan string) error {
+	if s.Signal == nil || s.Kill == nil {
+		fmt.Fprintln(s.Out, "% debug kill gateway: not on the appliance console; refusing")
+		return nil
+	}
+	pids := gatewayPids(s.procRoot())
+	if len(pids) == 0 {
+		fmt.Fprintln(s.Out, "% the gateway is not running")
+		return nil
+	}
+	fmt.Fprintf(s.Out, "Kill the gateway (pid %s) with SIGKILL, as a crash would? No handover: the\npeer takes the virtual IP over when VRRP misses this one; PID 1 removes it\nhere and restarts the gateway. [y/N] ", joinInts(pids))
+	if !s.confirm(ctx, lines) {
+		return nil
+	}
+	for _, pid := range pids {
+		if err := s.Kill(pid, syscall.SIGKILL); err != nil {
+			fmt.Fprintf(s.Out, "%% kill %d: %v\n", pid, err)
+			return nil
+		}
+	}
+	fmt.Fprintf(s.Out, "gateway (pid %s) killed; PID 1's log lines follow on this console.\n", joinInts(pids))
 	return nil
 }
 

@@ -108,3 +108,86 @@ func TestDebugKillCharon(t *testing.T) {
 		})
 	}
 }
+
+// gatewayProc is a /proc as on the appliance: PID 1 with the gateway and
+// the shell as children (both "exe": they were started as /proc/self/exe),
+// charon under the gateway, and a stray "gateway" that PID 1 did not start.
+func gatewayProc(t *testing.T, withGateway bool) string {
+	t.Helper()
+	type proc struct {
+		name    string
+		ppid    int
+		cmdline string
+	}
+	procs := map[int]proc{
+		1:   {"init", 0, "/init\x00"},
+		58:  {"exe", 1, "/proc/self/exe\x00shell\x00"},
+		120: {"charon", 57, "/usr/lib/ipsec/charon\x00"},
+		300: {"tidegate", 58, "tidegate\x00gateway\x00"},
+	}
+	if withGateway {
+		procs[57] = proc{"exe", 1, "/proc/self/exe\x00gateway\x00"}
+	}
+	root := t.TempDir()
+	for pid, p := range procs {
+		dir := filepath.Join(root, itoa(pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		st := "Name:\t" + p.name + "\nState:\tS (sleeping)\nPPid:\t" + itoa(p.ppid) + "\nVmRSS:\t    1024 kB\n"
+		if err := os.WriteFile(filepath.Join(dir, "status"), []byte(st), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte(p.cmdline), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestDebugKillGateway(t *testing.T) {
+	root := gatewayProc(t, true)
+	for _, tc := range []struct {
+		name, in  string
+		appliance bool
+		proc      string
+		want      []int
+		says      string
+	}{
+		{"confirmed", "debug kill gateway\ny\n", true, root, []int{57}, "gateway (pid 57) killed;"},
+		{"abbreviated", "deb k g\nyes\n", true, root, []int{57}, "Kill the gateway (pid 57) with SIGKILL"},
+		{"declined", "debug kill gateway\nn\n", true, root, nil, "Cancelled."},
+		{"no answer", "debug kill gateway\n", true, root, nil, "[y/N]"},
+		{"not the appliance", "debug kill gateway\ny\n", false, root, nil, "% debug kill gateway: not on the appliance console; refusing"},
+		{"not running", "debug kill gateway\ny\n", true, gatewayProc(t, false), nil, "% the gateway is not running"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := status.NewClient(filepath.Join(t.TempDir(), "none.sock"))
+			var out strings.Builder
+			var killed []int
+			sh := &Shell{In: strings.NewReader(tc.in), Out: &out, Source: c, Proc: tc.proc,
+				Hostname: func() (string, error) { return "vpn-gw-1", nil }}
+			if tc.appliance {
+				sh.Signal = func(syscall.Signal) error { return nil }
+				sh.Kill = func(pid int, sig syscall.Signal) error {
+					if sig != syscall.SIGKILL {
+						t.Errorf("signal %v, want SIGKILL", sig)
+					}
+					killed = append(killed, pid)
+					return nil
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := sh.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, killed); diff != "" {
+				t.Errorf("killed (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(out.String(), tc.says) {
+				t.Errorf("output lacks %q:\n%s", tc.says, out.String())
+			}
+		})
+	}
+}
