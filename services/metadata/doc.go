@@ -4,10 +4,9 @@
 // assigned its VLAN interface (ipam_address), and the user data (the site
 // file).
 //
-// It is a thin layer on github.com/linode/go-metadata, which does the HTTP,
-// the JSON and the user data decoding (base64, then gunzip when the data
-// starts with the gzip magic). The layer adds what the gateway needs at
-// boot and go-metadata v0.3.1 lacks:
+// It is a thin layer on github.com/linode/go-metadata, which does the HTTP
+// and the JSON. The layer adds what the gateway needs at boot and
+// go-metadata v0.3.1 lacks:
 //
 //   - Fetch reads token, instance, network and user data in one call and
 //     returns them as an Info;
@@ -17,6 +16,12 @@
 //     failed round trip keeps its cause (errors.Is(err, syscall.ECONNREFUSED));
 //     go-metadata would return an empty document for the one and a string
 //     for the other (see transport.go);
+//   - every answer is capped at 1 MiB, and the user data is decoded here
+//     (base64, then gunzip when it starts with the gzip magic, as
+//     go-metadata does) through a cap of MaxUserData (1 MiB) once
+//     gunzipped: go-metadata gunzips without one, and a gzip bomb of 100 KiB
+//     would expand to 100 MiB. Beyond the cap Fetch stops reading and
+//     fails with ErrUserDataTooLarge (userdata.go);
 //   - "no user data" (a 200 with an empty body, as Linode documents) is an
 //     empty Info.UserData, never an error, and a failed fetch is never an
 //     empty Info.UserData;

@@ -32,3 +32,8 @@ var (
 	// ErrNoVLAN: /v1/network lists no VLAN interface (yet).
 	ErrNoVLAN = errors.New("metadata: no VLAN interface listed yet")
 )
+
+// ErrUserDataTooLarge is the error (wrapped, naming the request) of user
+// data that gunzips to more than MaxUserData bytes: a gzip bomb, or not a
+// site file. Fetch stops reading at the cap.
+var ErrUserDataTooLarge = fmt.Errorf("gzipped user data expands to more than %d bytes (1 MiB, metadata.MaxUserData); a site file is a few KiB", MaxUserData)

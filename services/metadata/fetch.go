@@ -44,9 +44,9 @@ func (c *Client) Fetch(ctx context.Context) (*Info, error) {
 	}); err != nil {
 		return nil, err
 	}
-	var ud string
+	var ud []byte
 	if err := f.get(ctx, "/v1/user-data", false, func(ctx context.Context) (err error) {
-		ud, err = c.md.GetUserData(ctx)
+		ud, err = c.getUserData(ctx)
 		return err
 	}); err != nil {
 		return nil, err
@@ -68,8 +68,8 @@ func (c *Client) Fetch(ctx context.Context) (*Info, error) {
 			info.VLANs = append(info.VLANs, VLAN{Label: ifc.Label, Purpose: ifc.Purpose, IPAMAddress: ifc.IPAMAddress})
 		}
 	}
-	if ud != "" {
-		info.UserData = []byte(ud)
+	if len(ud) > 0 {
+		info.UserData = ud
 	}
 	return info, nil
 }

@@ -35,7 +35,8 @@ type Info struct {
 	SLAAC       netip.Prefix // the Linode's IPv6 address, if any
 
 	// UserData is the user data, decoded from base64 and, when it starts
-	// with the gzip magic, gunzipped. It is empty when the Linode has none.
+	// with the gzip magic, gunzipped; at most MaxUserData bytes. It is
+	// empty when the Linode has none.
 	// It holds secrets: Info's String and LogValue leave it out, and so must
 	// anything else that prints an Info.
 	UserData []byte
