@@ -10,6 +10,8 @@
 //
 //   - advert.go, drop.go: the VRRP advertisement wire format, its checksums
 //     and the receive checks (every reject is a DropReason).
+//   - peer.go: the trust boundary: only the pair's peer, from inside the
+//     VLAN prefix, speaks for the VRID.
 //   - ip.go: the IPv4 header around an advertisement (VRRP is sent and
 //     received as whole IPv4 datagrams over mdlayher/packet).
 //   - state.go, machine.go: the RFC state machine, free of sockets and
@@ -21,6 +23,57 @@
 //
 // internal/vrrpd is a small command that runs one Router with flags; the
 // namespace tests, the keepalived interop tests and the benchmark run it.
+//
+// # Only the pair speaks for the VRID
+//
+// RFC 5798 lets any router on the link take the virtual IP by advertising a
+// higher priority, and v2's password travels in clear. A tidegate site is a
+// pair, so after the RFC checks the Router drops (and counts):
+//
+//   - adverts whose IPv4 source is not a host address of Config.Prefix, the
+//     VLAN prefix (DropSource, "source"), whatever their VRID;
+//   - adverts for our VRID that pass every other check but come from
+//     anyone other than the peer (DropPeer, "peer"). The peer is
+//     Config.Peer when the site names the twin's VLAN address. Otherwise the
+//     Router learns it: the first advert for our VRID that passes every
+//     check (authentication included) from a source inside the prefix (any
+//     unicast source when no prefix is set) other than our own address pins
+//     that source.
+//
+// Such a drop is logged as a warning at counts 1, 2, 4, 8..., naming the
+// source. Status.Peer and Status.PeerLearned show the pinned peer;
+// Status.MasterAddr and StateChange.Peer are only ever ourselves or the
+// peer, never a stranger, which matters to the gateway that takes its iBGP
+// peer from them.
+//
+// A learned peer is kept for the life of the Router (until the gateway
+// restarts), never forgotten on silence. Only the master advertises: while
+// we are master a healthy twin, our backup, is silent, so "no advert from
+// the peer for a long time" is what a healthy master always sees and cannot
+// tell a dead twin from a healthy one. Forgetting on silence would reopen
+// learning on every healthy master after the delay, for whoever advertises
+// first, and a rogue at priority 254 would then take the virtual IP. The
+// protection fails closed instead.
+//
+// What a network engineer sees when a twin is rebuilt with a new VLAN
+// address (Linode IPAM address changed) while the other gateway runs: the
+// survivor drops the new twin's adverts under "peer" and warns, naming the
+// new address and the pinned one. The new twin learns the survivor (it
+// hears it first). If the new twin has the lower priority it stays backup
+// and the pair works, but the survivor would not follow it on a takeover;
+// if it has the higher priority (and preempts, the site's default) both
+// become master (split brain) until the survivor restarts. Either way the fix is to restart the survivor (a
+// planned stop hands the virtual IP to the new twin, which accepts it) or,
+// better, to name each gateway's vlan_address in the site so that nothing
+// is learned. The same holds for a configured peer: a new address is a
+// configuration change.
+//
+// Limits. Learning protects a router only once it has heard its twin: a
+// master whose twin has always been its backup has heard nothing, and the
+// first valid advert it hears, a rogue's included, becomes its peer.
+// Naming vlan_address closes that gap. Neither mode stops a host that
+// forges the peer's own source address: that takes authentication VRRP
+// does not have.
 //
 // Secrets: the v2 password is used only to fill and compare the 8-byte
 // authentication field; it never appears in logs, errors or Status.
