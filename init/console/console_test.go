@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestLogLineFormat(t *testing.T) {
@@ -23,7 +24,7 @@ func TestLogLineFormat(t *testing.T) {
 }
 
 func TestRingKeepsNewest(t *testing.T) {
-	r := &Ring{max: 3}
+	r := &Ring{maxLines: 3}
 	for i := range 5 {
 		fmt.Fprintf(r, "line %d\n", i)
 	}
@@ -38,5 +39,75 @@ func TestAttrNamedTimeIsNotTheClock(t *testing.T) {
 	New(&buf, nil).Info("lease", "time", 2*time.Minute)
 	if !strings.Contains(buf.String(), "time=2m0s") {
 		t.Errorf("log line %q lost the attribute", buf.String())
+	}
+}
+
+func TestRingBoundedInBytes(t *testing.T) {
+	r := &Ring{maxBytes: 100}
+	for i := range 20 {
+		fmt.Fprintf(r, "line %02d %s\n", i, strings.Repeat("x", 11)) // 20 bytes
+	}
+	got := r.Lines()
+	if len(got) != 5 || got[0] != "line 15 xxxxxxxxxxx\n" || got[4] != "line 19 xxxxxxxxxxx\n" {
+		t.Errorf("ring of 100 bytes holds %q, want the last five 20-byte lines", got)
+	}
+}
+
+// TestRingDefaultBounds floods a zero Ring with long lines, then with
+// short ones: it never holds more than MaxBytes nor MaxLines.
+func TestRingDefaultBounds(t *testing.T) {
+	var r Ring
+	for _, size := range []int{1000, 10} {
+		for i := range 5000 {
+			fmt.Fprintf(&r, "%06d %s\n", i, strings.Repeat("y", size))
+		}
+		lines := r.Lines()
+		total := 0
+		for _, l := range lines {
+			total += len(l)
+		}
+		if total > MaxBytes || len(lines) > MaxLines {
+			t.Errorf("%d-byte lines: ring holds %d lines, %d bytes; want at most %d, %d", size, len(lines), total, MaxLines, MaxBytes)
+		}
+		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "004999 ") {
+			t.Errorf("%d-byte lines: newest line %.20q, want 004999", size, last)
+		}
+	}
+}
+
+// TestRingLongLine logs a line of 1 MiB, as an error quoting a peer's
+// answer might: the console gets it whole, the ring a cut and marked copy.
+func TestRingLongLine(t *testing.T) {
+	var console bytes.Buffer
+	New(&console, nil).Info("peer said", "body", strings.Repeat("é", 512<<10))
+	if console.Len() < 1<<20 {
+		t.Errorf("the console got %d bytes, want the whole line", console.Len())
+	}
+	lines := Recent.Lines()
+	last := lines[len(lines)-1]
+	if len(last) > MaxLineBytes+64 {
+		t.Errorf("the ring kept a %d-byte line", len(last))
+	}
+	kept := strings.Index(last, " [line cut: ")
+	if kept < MaxLineBytes-3 || kept > MaxLineBytes {
+		t.Fatalf("cut line keeps %d bytes, want about %d: %q", kept, MaxLineBytes, last[max(0, len(last)-60):])
+	}
+	if want := fmt.Sprintf(" [line cut: %d more bytes]\n", console.Len()-1-kept); !strings.HasSuffix(last, want) {
+		t.Errorf("cut line ends %q, want %q", last[max(0, len(last)-60):], want)
+	}
+	if !utf8.ValidString(last) {
+		t.Errorf("the line was cut inside a character")
+	}
+	if !strings.HasPrefix(last, "time=") {
+		t.Errorf("cut line starts %.20q", last)
+	}
+}
+
+// TestRingSplitsLines: a write of several lines is several entries.
+func TestRingSplitsLines(t *testing.T) {
+	r := &Ring{}
+	fmt.Fprint(r, "a\nb\nc")
+	if got := r.Lines(); len(got) != 3 || got[0] != "a\n" || got[2] != "c" {
+		t.Errorf("ring holds %q", got)
 	}
 }
