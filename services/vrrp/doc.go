@@ -60,9 +60,11 @@
 // survivor drops the new twin's adverts under "peer" and warns, naming the
 // new address and the pinned one. The new twin learns the survivor (it
 // hears it first). If the new twin has the lower priority it stays backup
-// and the pair works, but the survivor would not follow it on a takeover;
-// if it has the higher priority (and preempts, the site's default) both
-// become master (split brain) until the survivor restarts. Either way the fix is to restart the survivor (a
+// and the pair works until it has to take over while the survivor is alive
+// (the survivor's tracking lowers its priority, say): the survivor does not
+// hear it and stays master too. If it has the higher priority (and preempts,
+// the site's default) both are master at once (split brain) until the
+// survivor restarts. Either way the fix is to restart the survivor (a
 // planned stop hands the virtual IP to the new twin, which accepts it) or,
 // better, to name each gateway's vlan_address in the site so that nothing
 // is learned. The same holds for a configured peer: a new address is a
