@@ -60,8 +60,13 @@ var (
 // data is the XML AWS issues, or the JSON that `aws ec2
 // describe-vpn-connections` prints when it holds exactly one connection (the
 // XML is then taken from its CustomerGatewayConfiguration field). Every
-// problem is reported, as an Errors naming the element and its line.
+// problem is reported, as an Errors naming the element and its line. data
+// over MaxInput bytes, XML nested deeper than MaxDepth or holding more than
+// MaxElements elements is refused before anything else.
 func ParseConnection(data []byte) (*Connection, error) {
+	if len(data) > MaxInput {
+		return nil, errTooLarge()
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		x, err := fromJSON(t)

@@ -18,7 +18,12 @@
 // non-/30 inside CIDR, inside addresses that are not the /30's first two,
 // a pre-shared key outside AWS's rules) is an error naming the element and
 // its line, since guessing here would only move the failure to a tunnel that
-// never comes up. Errors never quote a pre-shared key.
+// never comes up. Errors never quote a pre-shared key. The input is bounded
+// before it is read (input.go): at most MaxInput bytes (1 MiB; AWS's
+// document is about 20 KiB), elements nested at most MaxDepth (64) deep and
+// at most MaxElements (4096) of them, since encoding/xml has no limit of its
+// own. ReadConnectionFile reads a file through the size bound and names it
+// in its errors.
 //
 // Site combines the connections with the few facts AWS does not know (the
 // site's name, the VLAN, the virtual IP, the VRRP VRID) into the YAML

@@ -30,9 +30,10 @@ func parseTree(data []byte) (*node, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	var (
-		root  *node
-		stack []*node
-		text  []*strings.Builder
+		root     *node
+		stack    []*node
+		text     []*strings.Builder
+		elements int
 	)
 	for {
 		tok, err := dec.Token()
@@ -47,6 +48,14 @@ func parseTree(data []byte) (*node, error) {
 		case xml.StartElement:
 			if t.Name.Space != "" {
 				return nil, &Error{Line: line, Path: t.Name.Local, Msg: fmt.Sprintf("unexpected XML namespace %q: AWS's customer gateway configuration has none", t.Name.Space)}
+			}
+			if len(stack) >= MaxDepth {
+				return nil, &Error{Line: line, Path: stack[0].name + "/.../" + t.Name.Local,
+					Msg: fmt.Sprintf("elements nested more than %d deep; AWS's customer gateway configuration nests five", MaxDepth)}
+			}
+			if elements++; elements > MaxElements {
+				return nil, &Error{Line: line, Path: t.Name.Local,
+					Msg: fmt.Sprintf("more than %d elements; AWS's customer gateway configuration has about a hundred", MaxElements)}
 			}
 			n := &node{name: t.Name.Local, attrs: t.Attr, line: line}
 			if len(stack) == 0 {
