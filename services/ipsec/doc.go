@@ -43,6 +43,14 @@
 // tunnel list: removed tunnels are unloaded and their SAs closed, changed
 // ones replaced, unchanged ones left alone.
 //
+// Every VICI exchange has a deadline: 5 s for commands that read charon's
+// state (version, stats, list-sas, get-conns, get-shared) and for event
+// registration, 10 s for those that change it (load-conn, load-shared,
+// unload-*, initiate, terminate), 1 s to connect. A charon that accepts on
+// its socket but does not answer in time is taken as hung: the session
+// ends and charon is restarted, as after a crash, so a hung charon never
+// hangs the service or the gateway's main loop.
+//
 // # Network
 //
 // With Config.Firewall the service installs an nftables table

@@ -2,7 +2,6 @@ package ipsec
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/strongswan/govici/vici"
 )
@@ -26,8 +25,8 @@ type lister struct {
 // listEvents are the events of the streamed commands the service runs.
 var listEvents = []string{"list-sa", "list-conn"}
 
-func newLister(socket string) (*lister, error) {
-	sess, err := vici.NewSession(vici.WithSocketPath(socket))
+func newLister(ctx context.Context, socket string) (*lister, error) {
+	sess, err := newSession(socket)
 	if err != nil {
 		return nil, errCharon{err}
 	}
@@ -35,9 +34,9 @@ func newLister(socket string) (*lister, error) {
 	// drops events it cannot queue.
 	l := &lister{sess: sess, ch: make(chan vici.Event, 1024)}
 	sess.NotifyEvents(l.ch)
-	if err := sess.Subscribe(listEvents...); err != nil {
+	if err := subscribe(ctx, sess, listEvents...); err != nil {
 		sess.Close()
-		return nil, errCharon{fmt.Errorf("subscribing to %v: %w", listEvents, err)}
+		return nil, err
 	}
 	return l, nil
 }

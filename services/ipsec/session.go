@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"time"
@@ -12,10 +11,6 @@ import (
 	"github.com/strongswan/govici/vici"
 	"github.com/tidegate/tidegate/configs"
 )
-
-// callTimeout bounds every VICI command; a charon that does not answer in
-// time is treated as dead and restarted.
-const callTimeout = 15 * time.Second
 
 // subscribed are the VICI events the service listens to.
 var subscribed = []string{"ike-updown", "child-updown", "ike-rekey", "child-rekey"}
@@ -34,8 +29,7 @@ func dial(ctx context.Context, c *charon) (*vici.Session, error) {
 	var last error
 	for {
 		if _, err := os.Stat(c.socket); err == nil {
-			d := &net.Dialer{Timeout: time.Second}
-			s, err := vici.NewSession(vici.WithSocketPath(c.socket), vici.WithDialContext(d.DialContext))
+			s, err := newSession(c.socket)
 			if err == nil {
 				return s, nil
 			}
@@ -54,10 +48,11 @@ func dial(ctx context.Context, c *charon) (*vici.Session, error) {
 	}
 }
 
-// call runs one VICI command. A command charon refuses comes back as a
-// plain error; a broken connection as errCharon.
+// call runs one VICI command under its deadline (callTimeout). A command
+// charon refuses comes back as a plain error; a broken connection or a
+// missed deadline as errCharon.
 func call(ctx context.Context, sess *vici.Session, cmd string, in *vici.Message) (*vici.Message, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, callTimeout(cmd))
 	defer cancel()
 	m, err := sess.Call(ctx, cmd, in)
 	if err != nil && m == nil {
@@ -126,7 +121,7 @@ func (s *Service) serve(ctx context.Context, c *charon) error {
 	if err := s.hello(ctx, sess, c); err != nil {
 		return err
 	}
-	l, err := newLister(c.socket)
+	l, err := newLister(ctx, c.socket)
 	if err != nil {
 		return err
 	}
@@ -134,8 +129,8 @@ func (s *Service) serve(ctx context.Context, c *charon) error {
 	// Subscribe before loading, so the first up events are not missed.
 	ev := make(chan vici.Event, 256)
 	sess.NotifyEvents(ev)
-	if err := sess.Subscribe(subscribed...); err != nil {
-		return errCharon{fmt.Errorf("subscribing to events: %w", err)}
+	if err := subscribe(ctx, sess, subscribed...); err != nil {
+		return err
 	}
 	// A fresh charon has nothing loaded: load the current configuration,
 	// and drop a pending update that it already includes.
