@@ -281,15 +281,14 @@ func TestMonitorBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := cmd.ExtraFiles[len(cmd.ExtraFiles)-1]
+	// The child's copy of the write end: the supervisor's is closed by
+	// Started below, as after a start.
+	w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", cmd.ExtraFiles[0].Fd()), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Started()
 	go func() {
-		// The child's copy of the write end: the supervisor's is closed
-		// by Started below, as after a start.
-		w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", w.Fd()), os.O_WRONLY, 0)
-		if err != nil {
-			t.Error(err)
-			return
-		}
 		defer w.Close()
 		fmt.Fprint(w, strings.Repeat("x", 1<<20)+"\n")
 		fmt.Fprint(w, "claim eth1 192.0.2.1/24\n")
@@ -302,8 +301,6 @@ func TestMonitorBounds(t *testing.T) {
 		fmt.Fprint(w, "beat\n")
 		fmt.Fprint(w, "claim eth1") // unterminated
 	}()
-	time.Sleep(10 * time.Millisecond)
-	m.Started()
 	claims := m.Close(10 * time.Second)
 	if len(claims) != MaxClaims {
 		t.Errorf("%d claims kept, want MaxClaims (%d)", len(claims), MaxClaims)
