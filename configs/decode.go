@@ -538,6 +538,7 @@ func (d *decoder) site(root *yaml.Node) *Site {
 		{"vlan", func(n *yaml.Node, p string) { d.vlan(n, p, &s.VLAN) }},
 		{"vrrp", func(n *yaml.Node, p string) { d.vrrp(n, p, &s.VRRP) }},
 		{"bgp", func(n *yaml.Node, p string) { d.bgp(n, p, &s.BGP) }},
+		{"status", func(n *yaml.Node, p string) { d.status(n, p, &s.Status) }},
 		{"gateways", func(n *yaml.Node, p string) {
 			d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
 				s.Gateways = append(s.Gateways, Gateway{})
@@ -570,18 +571,32 @@ func (d *decoder) vrrp(n *yaml.Node, path string, v *VRRP) {
 func (d *decoder) bgp(n *yaml.Node, path string, b *BGP) {
 	d.mapping(n, path, []field{
 		{"asn", intField(d, &b.ASN, 1, math.MaxUint32-1)},
-		{"advertise", func(n *yaml.Node, p string) {
-			b.Advertise = []netip.Prefix{}
-			d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
-				if pr, ok := d.prefix(n, p); ok {
-					b.Advertise = append(b.Advertise, pr)
-				} else {
-					b.Advertise = append(b.Advertise, netip.Prefix{})
-				}
-			})
-		}},
+		{"advertise", d.prefixes(&b.Advertise)},
 		{"backup_prepend", intField(d, &b.BackupPrepend, 0, 10)},
+		{"accept", d.prefixes(&b.Accept)},
+		{"max_prefixes", intField(d, &b.MaxPrefixes, 1, 1_000_000)},
+		{"ibgp_password", d.secret(&b.IBGPPassword)},
+		{"ibgp_ttl_security", d.boolean(&b.IBGPTTLSecurity)},
 	})
+}
+
+func (d *decoder) status(n *yaml.Node, path string, st *Status) {
+	d.mapping(n, path, []field{
+		{"allow", d.prefixes(&st.Allow)},
+	})
+}
+
+// prefixes decodes a sequence of prefixes. An item that does not decode
+// is kept as the zero Prefix, so that indexes in later errors still match
+// the document.
+func (d *decoder) prefixes(dst *[]netip.Prefix) func(*yaml.Node, string) {
+	return func(n *yaml.Node, p string) {
+		*dst = []netip.Prefix{}
+		d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
+			pr, _ := d.prefix(n, p)
+			*dst = append(*dst, pr)
+		})
+	}
 }
 
 func (d *decoder) gateway(n *yaml.Node, path string, g *Gateway) {

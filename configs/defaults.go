@@ -11,11 +11,14 @@ const (
 	DefaultVRRPVersion    = 3
 	DefaultAdvertInterval = time.Second
 	DefaultBackupPrepend  = 2
-	DefaultRemoteASN      = 64512 // AWS's default ASN for a virtual private gateway
-	DefaultIKEVersion     = 2
-	DefaultDPDDelay       = 10 * time.Second
-	DefaultIKELifetime    = 28800 * time.Second // AWS's phase 1 default
-	DefaultChildLifetime  = 3600 * time.Second  // AWS's phase 2 default
+	// DefaultMaxPrefixes is above the 10,000 routes a transit gateway may
+	// hold in all its route tables (AWS's default quota); see package bgp.
+	DefaultMaxPrefixes   = 12000
+	DefaultRemoteASN     = 64512 // AWS's default ASN for a virtual private gateway
+	DefaultIKEVersion    = 2
+	DefaultDPDDelay      = 10 * time.Second
+	DefaultIKELifetime   = 28800 * time.Second // AWS's phase 1 default
+	DefaultChildLifetime = 3600 * time.Second  // AWS's phase 2 default
 	// MEDStep is the default MED distance between a gateway's tunnels, so the
 	// first listed tunnel is preferred by AWS.
 	MEDStep = 100
@@ -41,6 +44,12 @@ func (d *decoder) defaults(s *Site) {
 	}
 	if !d.set["bgp.backup_prepend"] {
 		s.BGP.BackupPrepend = DefaultBackupPrepend
+	}
+	if !d.set["bgp.ibgp_ttl_security"] {
+		s.BGP.IBGPTTLSecurity = true
+	}
+	if !d.set["bgp.max_prefixes"] {
+		s.BGP.MaxPrefixes = DefaultMaxPrefixes
 	}
 	for gi := range s.Gateways {
 		g := &s.Gateways[gi]

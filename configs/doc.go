@@ -35,6 +35,12 @@
 //	  asn: 65000                     # required, not 64512 (AWS's default) nor 23456
 //	  advertise: [10.0.1.0/24]       # [vlan.prefix]; canonical IPv4, no /32, at most 33
 //	  backup_prepend: 2              # [2], 0..10
+//	  accept: [10.0.0.0/8]           # [everything the import filter allows]; canonical IPv4
+//	  max_prefixes: 12000            # [12000] per neighbour, 1..1000000
+//	  ibgp_password: ""              # TCP-MD5 on iBGP, 1..80 printable ASCII, no spaces
+//	  ibgp_ttl_security: true        # [true] GTSM on iBGP; false for an FRR peer set up as the seed article
+//	status:
+//	  allow: [198.51.100.0/24]       # [none] sources that may get /healthz and /metrics on eth0
 //	gateways:                        # exactly two, distinct names and priorities
 //	  - name: vpn-gw-1               # the Linode label
 //	    priority: 100                # required, 1..254
@@ -52,6 +58,14 @@
 //	        ike_lifetime: 8h         # [28800s], 900s..28800s
 //	        child_lifetime: 1h       # [3600s], 900s..3600s, less than ike_lifetime
 //	        med: 0                   # [index in the list × 100]
+//
+// Routes from AWS and the peer pass the import filter of package bgp:
+// 0.0.0.0/0 and anything shorter than /8, anything equal to or inside the
+// VLAN, an advertised prefix or the virtual IP, anything that contains a
+// tunnel's outside address or the gateway's public address, and anything
+// overlapping 169.254.0.0/16, 0/8, 127/8, 224/4 or 240/4 are refused. With
+// bgp.accept only routes equal to or inside an entry are accepted; an entry
+// shorter than /8 is also what lets routes that short in.
 //
 // Proposals use strongSwan's syntax and are limited to the algorithms AWS
 // accepts; DefaultProposals and DefaultESPProposals describe the defaults.

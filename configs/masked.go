@@ -3,6 +3,7 @@ package configs
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -17,6 +18,7 @@ type (
 		VLAN     vlanYAML      `yaml:"vlan"`
 		VRRP     vrrpYAML      `yaml:"vrrp"`
 		BGP      bgpYAML       `yaml:"bgp"`
+		Status   statusYAML    `yaml:"status,omitempty"`
 		Gateways []gatewayYAML `yaml:"gateways"`
 	}
 	vlanYAML struct {
@@ -36,6 +38,13 @@ type (
 		ASN           uint32   `yaml:"asn"`
 		Advertise     []string `yaml:"advertise,flow"`
 		BackupPrepend int      `yaml:"backup_prepend"`
+		Accept        []string `yaml:"accept,flow,omitempty"`
+		MaxPrefixes   int      `yaml:"max_prefixes"`
+		IBGPPassword  Secret   `yaml:"ibgp_password,omitempty"`
+		IBGPTTL       bool     `yaml:"ibgp_ttl_security"`
+	}
+	statusYAML struct {
+		Allow []string `yaml:"allow,flow,omitempty"`
 	}
 	gatewayYAML struct {
 		Name        string       `yaml:"name"`
@@ -80,11 +89,14 @@ func (s *Site) Masked() ([]byte, error) {
 			Preempt:        s.VRRP.Preempt,
 			PreemptDelay:   fmtDuration(s.VRRP.PreemptDelay),
 		},
-		BGP: bgpYAML{ASN: s.BGP.ASN, BackupPrepend: s.BGP.BackupPrepend},
+		BGP: bgpYAML{
+			ASN: s.BGP.ASN, BackupPrepend: s.BGP.BackupPrepend,
+			MaxPrefixes: s.BGP.MaxPrefixes, IBGPPassword: s.BGP.IBGPPassword, IBGPTTL: s.BGP.IBGPTTLSecurity,
+		},
 	}
-	for _, p := range s.BGP.Advertise {
-		out.BGP.Advertise = append(out.BGP.Advertise, p.String())
-	}
+	out.BGP.Advertise = prefixStrings(s.BGP.Advertise)
+	out.BGP.Accept = prefixStrings(s.BGP.Accept)
+	out.Status.Allow = prefixStrings(s.Status.Allow)
 	for _, g := range s.Gateways {
 		gy := gatewayYAML{Name: g.Name, Priority: g.Priority}
 		if g.VLANAddress.IsValid() {
@@ -118,4 +130,12 @@ func (s *Site) Masked() ([]byte, error) {
 		return nil, fmt.Errorf("configs: render masked configuration: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }

@@ -150,6 +150,14 @@ func TestRules(t *testing.T) {
 		{"advertise 34", bgp("advertise: " + prefixes24(34)), "bgp.advertise", "at most 33 fit, because on failover a gateway announces each prefix and its two halves", "advertise"},
 		{"advertise 101", bgp("advertise: " + prefixes(101)), "bgp.advertise", "AWS accepts at most 100 routes per VPN connection", "advertise"},
 		{"backup_prepend", bgp("backup_prepend: 11"), "bgp.backup_prepend", "between 0 and 10", "backup_prepend"},
+		{"accept host bits", bgp("accept: [10.0.0.1/8]"), "bgp.accept[0]", "host bits are set in 10.0.0.1/8; write the prefix in canonical form, 10.0.0.0/8", "accept"},
+		{"accept duplicate", bgp("accept: [10.0.0.0/8, 10.0.0.0/8]"), "bgp.accept[1]", "listed twice (also bgp.accept[0])", "accept"},
+		{"accept not a prefix", bgp("accept: [10.0.0.0]"), "bgp.accept[0]", "", "accept"},
+		{"max_prefixes 0", bgp("max_prefixes: 0"), "bgp.max_prefixes", "between 1 and 1000000", "max_prefixes"},
+		{"ibgp_password space", bgp("ibgp_password: two words"), "bgp.ibgp_password", "printable ASCII characters without spaces", "ibgp_password"},
+		{"ibgp_password long", bgp("ibgp_password: " + strings.Repeat("x", 81)), "bgp.ibgp_password", "1 to 80", "ibgp_password"},
+		{"status allow host bits", []string{"gateways:", "status:\n  allow: [198.51.100.7/24]\ngateways:"}, "status.allow[0]", "host bits are set", "allow"},
+		{"status unknown key", []string{"gateways:", "status:\n  listen: eth0\ngateways:"}, "status.listen", "unknown key", "listen"},
 
 		// gateways
 		{"gateways missing", []string{"gateways:", "gw:"}, "gateways", "required; list the two gateways", ""},

@@ -33,16 +33,24 @@ func assertNoSecret(t *testing.T, what, out string, secrets ...string) {
 	}
 }
 
+// md5Pass is an iBGP TCP-MD5 password.
+const md5Pass = "ibgp-md5-Secret"
+
 func TestSecretsNeverPrinted(t *testing.T) {
 	doc := edit(t, base,
 		"psk: EXAMPLE.psk.1a", "psk: "+goodPSK,
 		"  vrid: 10\n", "  vrid: 10\n  version: 2\n  auth_pass: "+authPass+"\n",
+		"  asn: 65000\n", "  asn: 65000\n  ibgp_password: "+md5Pass+"\n",
 	)
 	s := mustParse(t, doc)
+	if s.BGP.IBGPPassword.Reveal() != md5Pass {
+		t.Fatal("Reveal does not return the iBGP password")
+	}
+
 	if s.Gateways[0].Tunnels[0].PSK.Reveal() != goodPSK || s.VRRP.AuthPass.Reveal() != authPass {
 		t.Fatal("Reveal does not return the secrets")
 	}
-	secrets := []string{goodPSK, authPass}
+	secrets := []string{goodPSK, authPass, md5Pass}
 
 	tu := s.Gateways[0].Tunnels[0]
 	for _, v := range []any{s, *s, s.Gateways[0], tu, tu.PSK, &tu.PSK, s.VRRP, s.VRRP.AuthPass} {
@@ -83,7 +91,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNoSecret(t, "Masked", string(m), secrets...)
-	if !strings.Contains(string(m), "psk: '*****'") || !strings.Contains(string(m), "auth_pass: '*****'") {
+	if !strings.Contains(string(m), "psk: '*****'") || !strings.Contains(string(m), "auth_pass: '*****'") ||
+		!strings.Contains(string(m), "ibgp_password: '*****'") {
 		t.Errorf("Masked does not show masked secrets:\n%s", m)
 	}
 }

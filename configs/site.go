@@ -18,6 +18,7 @@ type Site struct {
 	VLAN     VLAN
 	VRRP     VRRP
 	BGP      BGP
+	Status   Status
 	Gateways []Gateway // exactly two: the pair
 }
 
@@ -48,6 +49,29 @@ type BGP struct {
 	// BackupPrepend is how many times the VRRP backup prepends its AS toward
 	// AWS so that AWS returns traffic through the master; [2], 0..10.
 	BackupPrepend int
+	// Accept, when not empty, is the allow list of routes imported from
+	// AWS and the peer: only routes equal to or inside an entry. An entry
+	// shorter than /8 is also what allows routes that short.
+	Accept []netip.Prefix
+	// MaxPrefixes is how many prefixes one BGP neighbour may send before
+	// its session is torn down (and retried after a back-off);
+	// [DefaultMaxPrefixes].
+	MaxPrefixes int
+	// IBGPPassword is the TCP-MD5 password of the iBGP session between the
+	// pair (FRR's "neighbor X password"); empty for none.
+	IBGPPassword Secret
+	// IBGPTTLSecurity turns GTSM (RFC 5082, TTL 255 one hop) on for the
+	// iBGP session; [true]. A peer configured as the seed article shows
+	// (FRR without "neighbor X ttl-security hops 1") needs it off.
+	IBGPTTLSecurity bool
+}
+
+// Status configures the status API.
+type Status struct {
+	// Allow lists the management networks that may reach /healthz and
+	// /metrics on the public interface (eth0); empty: nobody. The full API
+	// is served on the VLAN address regardless.
+	Allow []netip.Prefix
 }
 
 // A Gateway is one Linode of the pair.

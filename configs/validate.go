@@ -73,6 +73,7 @@ func (d *decoder) validate(s *Site) {
 	d.validateVLAN(s)
 	d.validateVRRP(s)
 	d.validateBGP(s)
+	d.validateFilters(s)
 	d.validateGateways(s)
 }
 
@@ -168,6 +169,35 @@ func (d *decoder) validateBGP(s *Site) {
 		}
 		if _, dup := first[p.Masked()]; !dup {
 			first[p.Masked()] = i
+		}
+	}
+}
+
+// validateFilters checks the lists that filter routes and management
+// access: canonical IPv4 prefixes, each once.
+func (d *decoder) validateFilters(s *Site) {
+	for key, list := range map[string][]netip.Prefix{"bgp.accept": s.BGP.Accept, "status.allow": s.Status.Allow} {
+		first := map[netip.Prefix]int{}
+		for i, p := range list {
+			path := index(key, i)
+			if !p.IsValid() {
+				continue // did not decode; already reported
+			}
+			switch j, dup := first[p]; {
+			case p != p.Masked():
+				d.errorf(path, "host bits are set in %s; write the prefix in canonical form, %s", p, p.Masked())
+			case dup:
+				d.errorf(path, "%s is listed twice (also %s[%d])", p, key, j)
+			default:
+				first[p] = i
+			}
+		}
+	}
+	if pw := s.BGP.IBGPPassword.Reveal(); pw != "" {
+		// Linux keys TCP-MD5 with at most 80 bytes (TCP_MD5SIG_MAXKEYLEN);
+		// FRR reads the password as one word.
+		if len(pw) > 80 || strings.ContainsFunc(pw, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			d.errorf("bgp.ibgp_password", "must be 1 to 80 printable ASCII characters without spaces")
 		}
 	}
 }
