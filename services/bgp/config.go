@@ -68,6 +68,24 @@ type Config struct {
 	// VLANDevice is the VLAN interface, used as the device of routes
 	// learned over iBGP; "" lets the kernel resolve the next hop.
 	VLANDevice string
+	// IBGPPassword is the iBGP session's TCP-MD5 password (RFC 2385, FRR's
+	// "neighbor X password"); "" means none. Never logged nor in Status.
+	IBGPPassword string
+	// IBGPTTLSecurity turns GTSM on for the iBGP session (ttlSecurity).
+	IBGPTTLSecurity bool
+
+	// Import says which routes from AWS and the iBGP peer are refused
+	// besides those the speaker refuses on its own (filter.go).
+	Import ImportFilter
+	// MaxPrefixes is how many prefixes one neighbour may send (counted
+	// before the import filter); one more and its session is torn down
+	// and retried after a back-off (maxprefix.go). 0 selects
+	// DefaultMaxPrefixes; negative values are refused.
+	MaxPrefixes int
+	// MaxPrefixBackoff is the first wait before a neighbour torn down for
+	// MaxPrefixes may connect again (0 selects 30 s; it doubles on
+	// repeated teardowns, see maxprefix.go).
+	MaxPrefixBackoff time.Duration
 
 	// Port is the TCP port this speaker listens on and connects to
 	// (0 selects 179). Tests use it; the gateway leaves it 0.
@@ -197,6 +215,10 @@ func (c Config) withDefaults() (Config, error) {
 			bad("iBGP range %v: does not hold our router ID %v, the session's local address", r, c.RouterID)
 		}
 	}
+	errs = append(errs, c.Import.validate()...)
+	if c.MaxPrefixes < 0 {
+		bad("max prefixes %d: must be 0 (the default, %d) or more", c.MaxPrefixes, DefaultMaxPrefixes)
+	}
 	if c.BackupPrepend < 0 {
 		bad("backup prepend %d: must be 0 (none) or more", c.BackupPrepend)
 	}
@@ -209,6 +231,12 @@ func (c Config) withDefaults() (Config, error) {
 
 	if c.Port == 0 {
 		c.Port = defaultPort
+	}
+	if c.MaxPrefixes == 0 {
+		c.MaxPrefixes = DefaultMaxPrefixes
+	}
+	if c.MaxPrefixBackoff <= 0 {
+		c.MaxPrefixBackoff = defaultMaxPrefixBackoff
 	}
 	if c.RouteMetric == 0 {
 		c.RouteMetric = defaultRouteMetric

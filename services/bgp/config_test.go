@@ -182,17 +182,20 @@ func TestPolicies(t *testing.T) {
 	// The return-path halves go to the tunnels with their MED and never
 	// prepended, and never to or from the iBGP peer.
 	const out = "tg-ibgp-out-halves:REJECT; tg-ibgp-out:ACCEPT nexthop-self; "
+	// The import filter comes before the per-neighbour statements; the
+	// peer's own announcement of the site's prefix passes it.
+	const filter = "tg-reject-too-short:REJECT; tg-reject-reserved:REJECT; tg-ibgp-in-site:ACCEPT local-pref 50; tg-reject-own-prefix:REJECT; "
 	tests := []struct {
 		st   policyState
 		want string
 	}{
-		{policyState{}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
+		{policyState{}, filter + "tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
 			out + "tg-tunnel-0-out:ACCEPT prepend 65000x2 med 0; tg-tunnel-0-out-halves:ACCEPT med 0; " +
 			"tg-tunnel-1-out:ACCEPT prepend 65000x2 med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
-		{policyState{Master: true}, "tg-ibgp-in-halves:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
+		{policyState{Master: true}, filter + "tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
 			out + "tg-tunnel-0-out:ACCEPT med 0; tg-tunnel-0-out-halves:ACCEPT med 0; " +
 			"tg-tunnel-1-out:ACCEPT med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
-		{policyState{Master: true, PeerGone: true}, "tg-ibgp-gone:REJECT; tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
+		{policyState{Master: true, PeerGone: true}, "tg-ibgp-gone:REJECT; " + filter + "tg-ibgp-in:ACCEPT local-pref 50; tg-tunnel-0-in:ACCEPT med 0; tg-tunnel-1-in:ACCEPT med 50; " +
 			out + "tg-tunnel-0-out:ACCEPT med 0; tg-tunnel-0-out-halves:ACCEPT med 0; " +
 			"tg-tunnel-1-out:ACCEPT med 50; tg-tunnel-1-out-halves:ACCEPT med 50; tg-aws-reject:REJECT"},
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // returnPathPrefixes is what HoldReturnPath announces: the two halves of
@@ -100,7 +99,7 @@ func (s *Speaker) HoldReturnPath(on bool) {
 
 // announceHalves adds or withdraws the return-path prefixes. The export
 // policy (see policies) sends them to the tunnels only.
-func announceHalves(ctx context.Context, bs *server.BgpServer, halves []netip.Prefix, on bool) error {
+func announceHalves(ctx context.Context, bs *bounded, halves []netip.Prefix, on bool) error {
 	for _, p := range halves {
 		var err error
 		if on {

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 
 	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // The iBGP peer when its address is not configured (Config.IBGPRange).
@@ -41,17 +40,21 @@ const peerGroupIBGP = "tg-ibgp"
 
 // acceptRange lets GoBGP accept an iBGP session from any address of
 // Config.IBGPRange.
-func (s *Speaker) acceptRange(ctx context.Context, bs *server.BgpServer) error {
+func (s *Speaker) acceptRange(ctx context.Context, bs *bounded) error {
 	pc := s.peerConf(netip.IPv4Unspecified(), s.cfg.ASN, s.cfg.RouterID, "ibgp", false)
 	// A dynamic neighbour takes its whole configuration from the group,
 	// passive mode included; it answers with the address it was called on.
 	pc.Transport.PassiveMode = true
 	pc.Transport.LocalAddress = ""
 	err := bs.AddPeerGroup(ctx, &api.AddPeerGroupRequest{PeerGroup: &api.PeerGroup{
-		Conf:      &api.PeerGroupConf{PeerGroupName: peerGroupIBGP, PeerAsn: s.cfg.ASN, Description: "ibgp"},
-		Timers:    pc.Timers,
-		Transport: pc.Transport,
-		AfiSafis:  pc.AfiSafis,
+		Conf: &api.PeerGroupConf{
+			PeerGroupName: peerGroupIBGP, PeerAsn: s.cfg.ASN, Description: "ibgp",
+			AuthPassword: s.cfg.IBGPPassword,
+		},
+		Timers:      pc.Timers,
+		Transport:   pc.Transport,
+		AfiSafis:    pc.AfiSafis,
+		TtlSecurity: pc.TtlSecurity,
 	}})
 	if err != nil {
 		return fmt.Errorf("bgp: iBGP peer group: %w", err)
@@ -107,7 +110,7 @@ func (s *Speaker) SetIBGPPeer(addr netip.Addr) error {
 // unless the peer's own session from that address is up (see above); a
 // dynamic neighbour at that address that is not established is replaced.
 // Failures are retried by Run. The caller holds s.mu.
-func (s *Speaker) addLearned(ctx context.Context, bs *server.BgpServer) {
+func (s *Speaker) addLearned(ctx context.Context, bs *bounded) {
 	if !s.learned.IsValid() || s.learnedAdded {
 		return
 	}
@@ -228,7 +231,7 @@ func (s *Speaker) ibgpPeer(peers []*api.Peer, known netip.Addr) *api.Peer {
 }
 
 // listPeers returns GoBGP's neighbours, without advertised counts.
-func listPeers(ctx context.Context, bs *server.BgpServer) ([]*api.Peer, error) {
+func listPeers(ctx context.Context, bs *bounded) ([]*api.Peer, error) {
 	var all []*api.Peer
 	err := bs.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) { all = append(all, p) })
 	return all, err

@@ -49,6 +49,11 @@ type speakerSpec struct {
 	Master            bool
 	StartupGrace      time.Duration
 	ReconcileInterval time.Duration
+	Import            ImportFilter
+	MaxPrefixes       int
+	MaxPrefixBackoff  time.Duration
+	IBGPPassword      string
+	IBGPTTLSecurity   bool
 	Debug             bool
 }
 
@@ -83,6 +88,11 @@ func speakerMain(specJSON string) int {
 		Master:            spec.Master,
 		StartupGrace:      spec.StartupGrace,
 		ReconcileInterval: spec.ReconcileInterval,
+		Import:            spec.Import,
+		MaxPrefixes:       spec.MaxPrefixes,
+		MaxPrefixBackoff:  spec.MaxPrefixBackoff,
+		IBGPPassword:      spec.IBGPPassword,
+		IBGPTTLSecurity:   spec.IBGPTTLSecurity,
 		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		OnAWSPaths:        func(n int) { println("AWS %d", n) },
 	})

@@ -48,15 +48,18 @@ type policyState struct {
 //     halves leaves).
 //
 // Import:
-//  0. from the iBGP peer, while PeerGone: everything rejected; otherwise
-//     the return-path halves rejected (a peer's more-specifics of our own
-//     VLAN would beat the connected route in our kernel).
-//  1. from tunnel i, when there are several: MED of tunnel i, so the first
+//  0. from the iBGP peer, while PeerGone: everything rejected.
+//  1. from any neighbour, the import filter's rejections (filter.go), in
+//     the order of Reasons; the iBGP peer's announcement of one of our
+//     advertised prefixes is accepted before the own-prefix check (our
+//     local path wins over it). The return-path halves a peer may send
+//     are inside our advertised prefixes, so own-prefix rejects them.
+//  2. from tunnel i, when there are several: MED of tunnel i, so the first
 //     tunnel is preferred (or ECMP when MEDs are equal); accept. With a
 //     single tunnel there is nothing to choose between (the iBGP peer's
 //     paths lose on LOCAL_PREF first), and an untouched path is not
 //     cloned by GoBGP: at 100k prefixes that is a copy of every path less.
-//  2. from the iBGP peer: LOCAL_PREF 50, so our own tunnels win over the
+//  3. from the iBGP peer: LOCAL_PREF 50, so our own tunnels win over the
 //     peer's whatever the MEDs; accept.
 func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 	req := &api.SetPoliciesRequest{}
@@ -67,6 +70,17 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 		req.DefinedSets = append(req.DefinedSets, prefixSet(setHalves, halves))
 	}
 
+	// Every neighbour, for the import filter: the tunnels' AWS addresses
+	// and the iBGP peer (its address, or the whole range).
+	peers := &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: setPeers}
+	for _, t := range cfg.Tunnels {
+		peers.List = append(peers.List, netip.PrefixFrom(t.Remote, t.Remote.BitLen()).String())
+	}
+	var fromIBGP *api.MatchSet
+	ibgpAccept := &api.Actions{
+		LocalPref:   &api.LocalPrefAction{Value: ibgpLocalPref},
+		RouteAction: api.RouteAction_ACCEPT,
+	}
 	if cfg.ibgp() {
 		// The configured peer, or the whole range: whichever address the
 		// peer connects from or SetIBGPPeer learns, the same statements
@@ -75,25 +89,22 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 		if cfg.IBGPPeer.IsValid() {
 			nbrs = netip.PrefixFrom(cfg.IBGPPeer, cfg.IBGPPeer.BitLen())
 		}
+		peers.List = append(peers.List, nbrs.String())
 		req.DefinedSets = append(req.DefinedSets, &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: setIBGP, List: []string{nbrs.String()}})
-		fromPeer := &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}}
-		switch {
-		case st.PeerGone:
+		fromIBGP = &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}
+		if st.PeerGone {
 			imp = append(imp, &api.Statement{
 				Name:       "tg-ibgp-gone",
-				Conditions: fromPeer,
+				Conditions: &api.Conditions{NeighborSet: fromIBGP},
 				Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
 			})
-		case len(halves) > 0:
-			imp = append(imp, &api.Statement{
-				Name: "tg-ibgp-in-halves",
-				Conditions: &api.Conditions{
-					NeighborSet: fromPeer.NeighborSet,
-					PrefixSet:   &api.MatchSet{Name: setHalves, Type: api.MatchSet_ANY},
-				},
-				Actions: &api.Actions{RouteAction: api.RouteAction_REJECT},
-			})
 		}
+	}
+	sets, filter := newImportFilter(cfg.Import, cfg.Advertise).statements(peers, fromIBGP, ibgpAccept)
+	req.DefinedSets = append(req.DefinedSets, sets...)
+	imp = append(imp, filter...)
+
+	if cfg.ibgp() {
 		if len(halves) > 0 {
 			exp = append(exp, &api.Statement{
 				Name: "tg-ibgp-out-halves",
@@ -114,11 +125,8 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 		})
 		imp = append(imp, &api.Statement{
 			Name:       "tg-ibgp-in",
-			Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}},
-			Actions: &api.Actions{
-				LocalPref:   &api.LocalPrefAction{Value: ibgpLocalPref},
-				RouteAction: api.RouteAction_ACCEPT,
-			},
+			Conditions: &api.Conditions{NeighborSet: fromIBGP},
+			Actions:    ibgpAccept,
 		})
 	}
 

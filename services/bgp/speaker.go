@@ -42,7 +42,11 @@ type Speaker struct {
 	learnedAdded bool
 	// ibgpWake asks Run to configure a learned peer that had to wait.
 	ibgpWake chan struct{}
-	bgp      *server.BgpServer
+	// maxPrefix is each neighbour's max-prefix history, by address.
+	maxPrefix map[string]maxPrefixState
+	// rejected caches each neighbour's rejected-route counts (status.go).
+	rejected map[string]rejectedCount
+	bgp      *bounded
 	k        *kernel
 	started  bool
 }
@@ -67,7 +71,9 @@ func New(cfg Config) (*Speaker, error) {
 		st:    policyState{Master: cfg.Master},
 		down:  make(map[string]bool),
 		// One token is enough: a wake-up looks at the current state.
-		ibgpWake: make(chan struct{}, 1),
+		ibgpWake:  make(chan struct{}, 1),
+		maxPrefix: make(map[string]maxPrefixState),
+		rejected:  make(map[string]rejectedCount),
 	}
 	for i, t := range cfg.Tunnels {
 		s.peers[t.Remote.String()] = peer{Name: t.Name, Tunnel: i, Dev: t.Device}
@@ -130,7 +136,7 @@ func (s *Speaker) Run(ctx context.Context) (err error) {
 		bs.Stop()
 		return err
 	}
-	s.bgp, s.k = bs, k
+	s.bgp, s.k = &bounded{bs}, k
 	s.mu.Unlock()
 
 	grace := time.NewTimer(s.cfg.StartupGrace)
@@ -215,7 +221,9 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 	if err != nil {
 		return fmt.Errorf("bgp: watch best paths: %w", err)
 	}
-	last := make(map[string]api.PeerState_SessionState) // used by the watcher's goroutine only
+	// Used by the watcher's goroutine only.
+	last := make(map[string]api.PeerState_SessionState)
+	lastPfxCt := make(map[string]bool)
 	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
 		if p := r.GetPeer(); p != nil && p.Type == api.WatchEventResponse_PeerEvent_STATE {
 			addr := p.Peer.GetState().GetNeighborAddress()
@@ -224,6 +232,11 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 				"state", sessionState(state))
 			prev := last[addr]
 			last[addr] = state
+			pfxCt := p.Peer.GetState().GetAdminState() == api.PeerState_PFX_CT
+			if pfxCt && !lastPfxCt[addr] {
+				s.maxPrefixTripped(addr)
+			}
+			lastPfxCt[addr] = pfxCt
 			// An iBGP session that failed or ended: it may have been in
 			// the way of the learned peer, or left it idle (see
 			// renewLearned).
@@ -255,7 +268,7 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 		}
 	}
 	if s.hold {
-		if err := announceHalves(ctx, bs, s.halves, true); err != nil {
+		if err := announceHalves(ctx, &bounded{bs}, s.halves, true); err != nil {
 			return fmt.Errorf("bgp: return path more-specifics: %w", err)
 		}
 	}
@@ -271,16 +284,16 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 		}
 	}
 	if s.cfg.IBGPRange.IsValid() {
-		if err := s.acceptRange(ctx, bs); err != nil {
+		if err := s.acceptRange(ctx, &bounded{bs}); err != nil {
 			return err
 		}
-		s.addLearned(ctx, bs)
+		s.addLearned(ctx, &bounded{bs})
 	}
 	return nil
 }
 
 func (s *Speaker) peerConf(remote netip.Addr, asn uint32, local netip.Addr, name string, adminDown bool) *api.Peer {
-	return &api.Peer{
+	p := &api.Peer{
 		Conf: &api.PeerConf{
 			NeighborAddress: remote.String(),
 			PeerAsn:         asn,
@@ -298,11 +311,33 @@ func (s *Speaker) peerConf(remote netip.Addr, asn uint32, local netip.Addr, name
 			LocalAddress: local.String(),
 			RemotePort:   uint32(s.cfg.Port),
 		},
-		AfiSafis: []*api.AfiSafi{{Config: &api.AfiSafiConfig{
-			Family:  &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
-			Enabled: true,
-		}}},
+		AfiSafis: []*api.AfiSafi{{
+			Config: &api.AfiSafiConfig{
+				Family:  &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
+				Enabled: true,
+			},
+			PrefixLimits: s.prefixLimit(),
+		}},
 	}
+	if asn == s.cfg.ASN {
+		p.TtlSecurity = s.ttlSecurity()
+		p.Conf.AuthPassword = s.cfg.IBGPPassword
+	}
+	return p
+}
+
+// ttlSecurity is the iBGP session's GTSM setting (RFC 5082): the peer is
+// one hop away on the VLAN, so with IBGPTTLSecurity both ends send with
+// TTL 255 and the kernel drops the session's segments that arrive with
+// less, which is what anything forwarded (from a VPC host through a
+// gateway, say) does. FRR needs "neighbor X ttl-security hops 1" for it;
+// the seed's FRR configuration sends with TTL 64, so a site with such a
+// peer turns it off.
+func (s *Speaker) ttlSecurity() *api.TtlSecurity {
+	if !s.cfg.IBGPTTLSecurity {
+		return nil
+	}
+	return &api.TtlSecurity{Enabled: true, TtlMin: 255}
 }
 
 func localPath(p netip.Prefix) *api.Path {

@@ -2,12 +2,12 @@ package bgp
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // Status is a snapshot of the speaker for the gateway's status page.
@@ -15,6 +15,8 @@ type Status struct {
 	Running bool
 	Master  bool
 	Peers   []PeerStatus
+	// MaxPrefixes is how many prefixes one neighbour may send.
+	MaxPrefixes int
 	// RoutesInstalled is how many prefixes the speaker has in the kernel.
 	RoutesInstalled int
 	// AWSPaths is how many of them go to AWS over this gateway's tunnels.
@@ -60,6 +62,14 @@ type PeerStatus struct {
 	// the session itself (AS loops and the like; our import policy comes
 	// after and is not counted), Advertised those sent.
 	Received, Accepted, Advertised uint64
+	// Rejected counts the routes the neighbour sends now that the import
+	// filter refuses, by reason (filter.go); nil when there are none.
+	Rejected map[Reason]int
+	// MaxPrefixTeardowns counts the times the session was torn down for
+	// sending more than MaxPrefixes; while RetryAt is set, it waits for
+	// its back-off to end then (maxprefix.go).
+	MaxPrefixTeardowns uint64
+	RetryAt            time.Time
 }
 
 // Status returns the current state of the sessions and the kernel routes.
@@ -73,7 +83,9 @@ func (s *Speaker) Status() Status {
 		ReturnPathSince: s.holdSince,
 		PeerGone:        s.st.PeerGone,
 		PeerGoneSince:   s.goneSince,
+		MaxPrefixes:     s.cfg.MaxPrefixes,
 	}
+	maxPrefix := maps.Clone(s.maxPrefix)
 	if s.hold {
 		st.ReturnPathPrefixes = slices.Clone(s.halves)
 	}
@@ -91,7 +103,15 @@ func (s *Speaker) Status() Status {
 	var all []*api.Peer
 	err := bs.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
 		all = append(all, p)
-		byAddr[p.GetState().GetNeighborAddress()] = peerStatus(p)
+		ps := peerStatus(p)
+		if ps.Received > 0 {
+			if r := s.countRejected(ctx, bs, p); len(r) > 0 {
+				ps.Rejected = r
+			}
+		}
+		mp := maxPrefix[ps.Address]
+		ps.MaxPrefixTeardowns, ps.RetryAt = mp.Trips, mp.RetryAt
+		byAddr[ps.Address] = ps
 	})
 	if err != nil {
 		s.log.Debug("bgp status: list peers", "err", err)
@@ -122,7 +142,7 @@ func (s *Speaker) Status() Status {
 		st.Peers = append(st.Peers, PeerStatus{Name: "ibgp", Address: s.cfg.IBGPRange.String(), ASN: s.cfg.ASN, State: "active"})
 		return st
 	}
-	ps := peerStatus(ib)
+	ps := byAddr[ib.GetState().GetNeighborAddress()]
 	ps.Name = "ibgp"
 	st.Peers = append(st.Peers, ps)
 	st.PeerAWSPaths = s.peerAWSPaths(ctx, bs, ps.Address)
@@ -170,7 +190,7 @@ func (s *Speaker) heardSince(p *api.Peer, t time.Time) bool {
 // an AS path: routes it learned from AWS, which it only sends while it has
 // them over its own tunnels (iBGP routes are not passed on to iBGP peers,
 // and its own prefixes have an empty AS path).
-func (s *Speaker) peerAWSPaths(ctx context.Context, bs *server.BgpServer, addr string) int {
+func (s *Speaker) peerAWSPaths(ctx context.Context, bs *bounded, addr string) int {
 	n := 0
 	err := bs.ListPath(ctx, &api.ListPathRequest{
 		TableType: api.TableType_ADJ_IN,
