@@ -42,7 +42,7 @@ func parseTree(data []byte) (*node, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("not well-formed XML: %w", err)
+			return nil, notWellFormed(err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -91,6 +91,22 @@ func parseTree(data []byte) (*node, error) {
 		return nil, errNotXML
 	}
 	return root, nil
+}
+
+// notWellFormed reports an encoding/xml error without the document's text:
+// its "invalid character entity &..." quotes what follows an &, up to 64
+// name characters, which are the characters of a pre-shared key (a key
+// typed with an & in it would show).
+func notWellFormed(err error) error {
+	var se *xml.SyntaxError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("not well-formed XML: %w", err)
+	}
+	msg := se.Msg
+	if strings.HasPrefix(msg, "invalid character entity") {
+		msg = "an & that does not start &amp; &lt; &gt; &quot; &apos; or a character reference (what follows it is not shown: it may be a pre-shared key)"
+	}
+	return &Error{Line: se.Line, Msg: "not well-formed XML: " + msg}
 }
 
 // checker collects every problem found while walking a tree, so that one run
