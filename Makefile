@@ -4,7 +4,7 @@ GO      ?= go
 # e2fsprogs, kmod and grub install into sbin, which a non-root PATH may lack.
 export PATH := $(PATH):/usr/sbin:/sbin
 
-.PHONY: all deps image test vet qemu lab lab-down kernel-pin clean
+.PHONY: all deps image test vet fuzz qemu lab lab-down kernel-pin clean
 
 all: image
 
@@ -23,6 +23,19 @@ vet:
 # -p 1: the namespace and QEMU suites share two cores and measure timing.
 test: deps vet image
 	$(GO) test -p 1 -count=1 -timeout 25m ./...
+
+## fuzz: run each fuzz target for FUZZTIME (not part of test; the seed corpora run there)
+# Targets that parse what comes from outside: the AWS importer, the status
+# client, the BGP path decoder, charon's list-sa events. A short
+# minimization keeps an interesting input from eating the whole time.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := FuzzParseConnection:./configs/awsimport FuzzClientStatus:./services/status \
+	FuzzPathDecoder:./services/bgp FuzzListSAs:./services/ipsec
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t%%:*} in $${t#*:} for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s "$${t#*:}"; \
+	done
 
 ## qemu: boot one gateway against the fake Metadata Service and DHCP, console on this terminal
 qemu: image
