@@ -17,8 +17,9 @@
 // Prometheus convention of 9090 for "the thing you scrape", and outside the
 // ranges the VPN uses), never the wildcard address: eth0 faces the Internet
 // and the uplink firewall admits IKE only, but the status server does not rely
-// on that, it is simply not bound there. ListenVLAN binds with IP_FREEBIND so
-// that the listener can be opened before the address is on the interface.
+// on that, the full API is simply not bound there (only the management
+// listener, below, may be). ListenVLAN binds with IP_FREEBIND so that the
+// listener can be opened before the address is on the interface.
 //
 // The unix socket (SocketName in the gateway's run directory,
 // /run/tidegate/status.sock on the appliance, mode 0600) serves the console
@@ -40,9 +41,10 @@
 //
 // # Management listener
 //
-// ServeManagement serves monitoring from outside the VLAN, on a listener
-// the gateway opens on eth0 when the site file has status.allow: only
-// GET /healthz and GET /metrics, only to sources inside the allow list.
+// ServeManagement serves monitoring from outside the VLAN, meant for a
+// listener on eth0 that the gateway opens when the site file has
+// status.allow: only GET /healthz and GET /metrics, only to sources inside
+// the allow list, with the limits above.
 // A connection from any other source is closed unread, and any other
 // endpoint is 404; both are counted in
 // tidegate_status_rejected_total{reason="source"|"path"}. An empty allow
