@@ -1,0 +1,215 @@
+package firewall
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// Table is the nftables table (family inet) the package owns. Install
+// replaces it as a whole, so nothing else should be put into it.
+const Table = "tidegate"
+
+// MSS is the TCP MSS that SYNs crossing a tunnel are clamped to: AWS's
+// recommendation (1379) for its tunnels.
+const MSS = 1379
+
+// Ports the gateway answers on.
+const (
+	PortIKE  = 500
+	PortNATT = 4500
+	PortBGP  = 179
+	portDHCP = 68 // the client's
+)
+
+// Config is what the table lets in. Only Uplink and VLAN are required; the
+// rest is what the role adds once it is known.
+type Config struct {
+	// Uplink is the public interface (eth0), VLAN the VLAN's (eth1).
+	Uplink, VLAN string
+	// VLANPrefix is the VLAN's subnet. With Peer unset, BGP is accepted
+	// from any address in it (the peer is learned); zero: from nobody.
+	VLANPrefix netip.Prefix
+	// Peer is the other gateway's VLAN address, the only source of BGP on
+	// the VLAN when known.
+	Peer netip.Addr
+	// Tunnels are the XFRM interfaces and their AWS inside addresses.
+	Tunnels []Tunnel
+	// StatusPort is the status API's TCP port (0: none): open on the VLAN,
+	// and on the uplink to Management sources.
+	StatusPort uint16
+	// Management are the networks that may reach StatusPort on the uplink.
+	Management []netip.Prefix
+}
+
+// Tunnel is one tunnel's XFRM interface and AWS's address inside it.
+type Tunnel struct {
+	Device string
+	Remote netip.Addr // AWS's inside address, the BGP neighbour
+}
+
+// Drop counters, one per class of interface a dropped packet came in on
+// (input) or was to be forwarded from (forward).
+const (
+	DropUplink  = "uplink"
+	DropVLAN    = "vlan"
+	DropTunnel  = "tunnel"
+	DropOther   = "other"
+	DropForward = "forward"
+)
+
+// Drops lists the counter names.
+var Drops = []string{DropUplink, DropVLAN, DropTunnel, DropOther, DropForward}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Uplink == "" || c.VLAN == "" || c.Uplink == c.VLAN {
+		errs = append(errs, fmt.Errorf("uplink %q and VLAN %q: two different interfaces needed", c.Uplink, c.VLAN))
+	}
+	if c.VLANPrefix.IsValid() && !c.VLANPrefix.Addr().Is4() {
+		errs = append(errs, fmt.Errorf("VLAN prefix %v: IPv4 only", c.VLANPrefix))
+	}
+	if c.Peer.IsValid() && !c.Peer.Is4() {
+		errs = append(errs, fmt.Errorf("peer %v: IPv4 only", c.Peer))
+	}
+	for _, t := range c.Tunnels {
+		if t.Device == "" || len(t.Device) >= unix.IFNAMSIZ || !t.Remote.Is4() {
+			errs = append(errs, fmt.Errorf("tunnel %q (remote %v): needs an interface name and an IPv4 address", t.Device, t.Remote))
+		}
+	}
+	for _, p := range c.Management {
+		if !p.IsValid() || !p.Addr().Is4() {
+			errs = append(errs, fmt.Errorf("management prefix %v: IPv4 only", p))
+		}
+	}
+	if len(c.Management) > 0 && c.StatusPort == 0 {
+		errs = append(errs, errors.New("management sources without a status port"))
+	}
+	return errors.Join(errs...)
+}
+
+// Install replaces the table in the calling thread's network namespace,
+// in one transaction. On error the previous table, if any, stays.
+func Install(cfg Config) error {
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("firewall: %w", err)
+	}
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("firewall: nftables: %w", err)
+	}
+	build(c, cfg)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("firewall: installing nftables table %s: %w", Table, err)
+	}
+	return nil
+}
+
+// Counters returns the drop counters (packets) by name.
+func Counters() (map[string]uint64, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("firewall: nftables: %w", err)
+	}
+	objs, err := c.GetNamedObjects(&nftables.Table{Name: Table, Family: nftables.TableFamilyINet})
+	if err != nil {
+		return nil, fmt.Errorf("firewall: reading counters: %w", err)
+	}
+	out := make(map[string]uint64)
+	for _, o := range objs {
+		if no, ok := o.(*nftables.NamedObj); ok {
+			if ctr, ok := no.Obj.(*expr.Counter); ok {
+				out[no.Name] = ctr.Packets
+			}
+		}
+	}
+	return out, nil
+}
+
+// build queues the whole table on c: delete and re-create, so that the
+// flush swaps it atomically.
+func build(c *nftables.Conn, cfg Config) {
+	t := &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
+	// Adding before deleting makes the delete succeed on the first run.
+	c.AddTable(t)
+	c.DelTable(t)
+	c.AddTable(t)
+	for _, name := range Drops {
+		c.AddObj(&nftables.NamedObj{Table: t, Name: name, Type: nftables.ObjTypeCounter, Obj: &expr.Counter{}})
+	}
+
+	drop, accept := nftables.ChainPolicyDrop, nftables.ChainPolicyAccept
+	input := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &drop})
+	forward := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &drop})
+	clamp := c.AddChain(&nftables.Chain{Name: "mss", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityMangle, Policy: &accept})
+
+	r := rules{c: c, t: t}
+	up, vlan := iif(cfg.Uplink), iif(cfg.VLAN)
+	icmp := [][]expr.Any{l4(unix.IPPROTO_ICMP), l4(unix.IPPROTO_ICMPV6)}
+
+	// input: what is the gateway's own, then per interface.
+	r.add(input, iif("lo"), acceptV())
+	r.add(input, ctState(expr.CtStateBitINVALID), dropV())
+	r.add(input, ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), acceptV())
+
+	for _, port := range []uint16{PortIKE, PortNATT} {
+		r.add(input, up, l4(unix.IPPROTO_UDP), dport(port), acceptV())
+	}
+	r.add(input, up, l4(unix.IPPROTO_UDP), dport(portDHCP), acceptV())
+	r.add(input, up, l4(unix.IPPROTO_ESP), acceptV())
+	for _, p := range icmp {
+		r.add(input, up, p, acceptV())
+	}
+	for _, m := range cfg.Management {
+		r.add(input, up, saddr(m), l4(unix.IPPROTO_TCP), dport(cfg.StatusPort), acceptV())
+	}
+	r.add(input, up, counted(DropUplink), dropV())
+
+	for _, tu := range cfg.Tunnels {
+		dev := iif(tu.Device)
+		r.add(input, dev, saddr(netip.PrefixFrom(tu.Remote, 32)), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
+		for _, p := range icmp {
+			r.add(input, dev, p, acceptV())
+		}
+		r.add(input, dev, counted(DropTunnel), dropV())
+	}
+
+	r.add(input, vlan, l4(protoVRRP), acceptV())
+	for _, p := range icmp {
+		r.add(input, vlan, p, acceptV())
+	}
+	switch {
+	case cfg.Peer.IsValid():
+		r.add(input, vlan, saddr(netip.PrefixFrom(cfg.Peer, 32)), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
+	case cfg.VLANPrefix.IsValid():
+		r.add(input, vlan, saddr(cfg.VLANPrefix.Masked()), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
+	}
+	if cfg.StatusPort != 0 && cfg.VLANPrefix.IsValid() {
+		r.add(input, vlan, saddr(cfg.VLANPrefix.Masked()), l4(unix.IPPROTO_TCP), dport(cfg.StatusPort), acceptV())
+	}
+	r.add(input, vlan, counted(DropVLAN), dropV())
+	r.add(input, counted(DropOther), dropV())
+
+	// forward: the VLAN and the tunnels, both ways, and nothing else.
+	for _, tu := range cfg.Tunnels {
+		r.add(forward, vlan, oif(tu.Device), acceptV())
+		r.add(forward, iif(tu.Device), oif(cfg.VLAN), acceptV())
+	}
+	r.add(forward, counted(DropForward), dropV())
+
+	// MSS clamp, both directions through the tunnels (SYN and SYN-ACK).
+	for _, tu := range cfg.Tunnels {
+		r.add(clamp, oif(tu.Device), synMSSOver(MSS), setMSS(MSS))
+		r.add(clamp, iif(tu.Device), synMSSOver(MSS), setMSS(MSS))
+	}
+}
+
+// protoVRRP is VRRP's IP protocol number (RFC 5798).
+const protoVRRP = 112

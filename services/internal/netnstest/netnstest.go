@@ -1,0 +1,169 @@
+// Package netnstest has the socket helpers of tests that run across
+// network namespaces: do something inside a namespace, listen and dial
+// there, and tell whether a packet or a connection got through. The
+// namespaces themselves come from frrtest.Lab (create, wire, clean up).
+package netnstest
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	vnetns "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// In runs fn on a thread inside the named namespace. Sockets made there
+// stay in it when used from any goroutine afterwards. The thread goes back
+// to its own namespace afterwards; if it cannot, it is never reused (a
+// locked thread whose goroutine ends dies, but the main thread would
+// stay, and with it the test process in the namespace).
+func In(ns string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := vnetns.Get()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		h, err := vnetns.GetFromName(ns)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer h.Close()
+		if err := vnetns.Set(h); err != nil {
+			errc <- err
+			return
+		}
+		err = fn()
+		if vnetns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// ListenTCP listens on addr inside ns until the test ends, accepting and
+// closing every connection unless the caller accepts itself (accept false).
+func ListenTCP(t testing.TB, ns, addr string, accept bool) net.Listener {
+	t.Helper()
+	var l net.Listener
+	if err := In(ns, func() (err error) { l, err = net.Listen("tcp4", addr); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if accept {
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+	}
+	return l
+}
+
+// DialTCP connects from ns to addr, from the source address src (the zero
+// Addr: the kernel's choice), within timeout.
+func DialTCP(ns string, src netip.Addr, addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	if src.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+	}
+	var c net.Conn
+	err := In(ns, func() (err error) {
+		c, err = d.DialContext(context.Background(), "tcp4", addr)
+		return err
+	})
+	return c, err
+}
+
+// TCPReaches reports whether a connection from src in ns to addr is
+// accepted within half a second (inside a lab, a few milliseconds).
+func TCPReaches(ns string, src netip.Addr, addr string) bool {
+	c, err := DialTCP(ns, src, addr, 500*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// UDPReaches sends datagrams from src in ns "from" to addr, where a socket
+// in ns "to" listens, and reports whether one arrived.
+func UDPReaches(t testing.TB, from string, src netip.Addr, to, addr string) bool {
+	t.Helper()
+	var pc net.PacketConn
+	if err := In(to, func() (err error) { pc, err = net.ListenPacket("udp4", addr); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	d := net.Dialer{}
+	if src.IsValid() {
+		d.LocalAddr = &net.UDPAddr{IP: src.AsSlice()}
+	}
+	var c net.Conn
+	if err := In(from, func() (err error) { c, err = d.Dial("udp4", addr); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 3 {
+		_, _ = c.Write([]byte("hello"))
+	}
+	_ = pc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	_, _, err := pc.ReadFrom(make([]byte, 16))
+	return err == nil
+}
+
+// PeerMSS connects from ns to addr (served by l, which must not accept on
+// its own) and returns the MSS the accepted side uses, which is at most
+// what the SYN advertised.
+func PeerMSS(t testing.TB, ns, addr string, l net.Listener) int {
+	t.Helper()
+	c, err := DialTCP(ns, netip.Addr{}, addr, time.Second)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", addr, err)
+	}
+	defer c.Close()
+	a, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	return tcpMSS(t, a)
+}
+
+// LocalMSS returns the MSS of the connection the dialling side got: at
+// most what the SYN-ACK advertised.
+func LocalMSS(t testing.TB, c net.Conn) int {
+	t.Helper()
+	return tcpMSS(t, c)
+}
+
+func tcpMSS(t testing.TB, c net.Conn) int {
+	t.Helper()
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mss int
+	var serr error
+	if err := raw.Control(func(fd uintptr) { mss, serr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_MAXSEG) }); err != nil {
+		t.Fatal(err)
+	}
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	return mss
+}
