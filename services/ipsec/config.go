@@ -39,9 +39,6 @@ type Config struct {
 	// Uplink is the interface facing the Internet, where IKE and ESP
 	// arrive; [eth0]. The XFRM interfaces are bound to it when it exists.
 	Uplink string
-	// Firewall makes Run install the uplink firewall and the MSS clamp
-	// (nftables table FirewallTable; see installFirewall).
-	Firewall bool
 	// Sysctls makes Run set the sysctls route-based tunnels need:
 	// forwarding on, reverse-path filtering off (see routeSysctls).
 	Sysctls bool

@@ -53,11 +53,9 @@
 //
 // # Network
 //
-// With Config.Firewall the service installs an nftables table
-// (FirewallTable) that lets only IKE, ESP, ICMP, DHCP replies and
-// established traffic in from the uplink, drops forwarding from it, and
-// clamps the MSS of TCP SYNs through the tunnels to MSS (AWS's 1379). With
-// Config.Sysctls it turns forwarding on and reverse-path filtering off. With
+// The packet filter and the MSS clamp are package firewall's: the gateway
+// installs them before any service starts. With Config.Sysctls the service
+// turns forwarding on and reverse-path filtering off. With
 // Config.XFRMInterfaces it creates the interfaces and, before each charon
 // start, flushes the kernel's IPsec SAs and policies that a killed charon
 // left behind (the service assumes it is the only IPsec user). The host the

@@ -27,7 +27,6 @@ func Example() {
 		LocalAddress:   netip.MustParseAddr("192.0.2.1"), // eth0's DHCP address
 		Logger:         slog.Default(),
 		XFRMInterfaces: true,
-		Firewall:       true,
 		Sysctls:        true,
 	})
 	if err != nil {

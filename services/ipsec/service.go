@@ -205,20 +205,17 @@ func (s *Service) charonDown(c *charon, err error) {
 	s.forgetSAs(reason)
 }
 
-// setupNetwork applies the sysctls, the firewall and the XFRM interfaces
+// setupNetwork applies the sysctls and the XFRM interfaces
 // the configuration asks for, in Config.NetNS. Before a charon start
 // (fresh), it also flushes the kernel's IPsec SAs and policies when the
 // service owns them (XFRMInterfaces). Failures are logged and kept for
 // Status, and everything is tried again at the next start or update: a
-// tunnel may still come up without, say, its firewall.
+// tunnel may still come up without, say, its sysctls.
 func (s *Service) setupNetwork(tunnels []configs.Tunnel, fresh bool) {
 	var errs []error
 	err := inNetNS(s.cfg.NetNS, func() error {
 		if s.cfg.Sysctls {
 			errs = append(errs, setRouteSysctls())
-		}
-		if s.cfg.Firewall {
-			errs = append(errs, installFirewall(s.cfg.Uplink))
 		}
 		if s.cfg.XFRMInterfaces {
 			if fresh {

@@ -84,10 +84,10 @@ func (s *Service) hello(ctx context.Context, sess *vici.Session, c *charon) erro
 	var stats struct {
 		Plugins []string `vici:"plugins"`
 	}
-	if err := vici.UnmarshalMessage(v, &ver); err != nil {
+	if err := unmarshal(v, &ver); err != nil {
 		return fmt.Errorf("ipsec: decoding version: %w", err)
 	}
-	if err := vici.UnmarshalMessage(st, &stats); err != nil {
+	if err := unmarshal(st, &stats); err != nil {
 		return fmt.Errorf("ipsec: decoding stats: %w", err)
 	}
 	s.log.Info("ipsec: connected to charon", "pid", c.pid, "daemon", ver.Daemon, "version", ver.Version,

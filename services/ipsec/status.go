@@ -221,7 +221,7 @@ func listSAs(ctx context.Context, l *lister) (map[string][]sa, error) {
 				continue
 			}
 			var x sa
-			if err := vici.UnmarshalMessage(sub, &x); err != nil {
+			if err := unmarshal(sub, &x); err != nil {
 				return nil, fmt.Errorf("ipsec: decoding list-sas: %w", err)
 			}
 			out[name] = append(out[name], x)
@@ -297,7 +297,7 @@ func (st *tunnelState) observe(sas []sa, reason string, pub *publisher) {
 					continue
 				}
 				var c childSA
-				if vici.UnmarshalMessage(sub, &c) != nil {
+				if unmarshal(sub, &c) != nil {
 					continue
 				}
 				seen[c.UniqueID] = true
@@ -382,4 +382,16 @@ func proposal(encr, keysize, integ, prf, dh string) string {
 		}
 	}
 	return p
+}
+
+// unmarshal is vici.UnmarshalMessage that returns an error where govici
+// panics: a field of the wrong kind (a key-value where the struct wants a
+// section, found by FuzzListSAs) must not take the service down.
+func unmarshal(m *vici.Message, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed message: %v", r)
+		}
+	}()
+	return vici.UnmarshalMessage(m, v)
 }
