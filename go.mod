@@ -2,6 +2,11 @@ module github.com/tidegate/tidegate
 
 go 1.26.8
 
+// Go 1.24 and later listen with MPTCP where the kernel has it. An MPTCP
+// listener refuses IP_TTL and TCP_MD5SIG (EOPNOTSUPP), so GoBGP could set
+// neither GTSM's TTL 255 nor an iBGP password on its passive side.
+godebug multipathtcp=0
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.2.0 // indirect

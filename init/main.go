@@ -10,6 +10,11 @@
 // operator's sub-commands (validate, import-aws, render, linode, status)
 // are in cli.go; the console shell (`tidegate shell`, which PID 1 runs on
 // /dev/console) in shell.go.
+//
+// MPTCP stays off (see go.mod): BGP needs IP_TTL and TCP_MD5SIG on its
+// listener. The directive repeats it for builds outside module mode.
+//
+//go:debug multipathtcp=0
 package main
 
 import (
@@ -24,6 +29,7 @@ import (
 	"github.com/tidegate/tidegate/init/pid1"
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/gateway"
+	"github.com/tidegate/tidegate/services/lifeline"
 	"golang.org/x/sys/unix"
 )
 
@@ -86,6 +92,12 @@ func run(args []string) int {
 func runGateway(o gateway.Options) int {
 	o.Version = version
 	o.Log = console.Default()
+	// Before anything starts a child process (charon), which must not
+	// inherit the lifeline.
+	o.Lifeline = lifeline.FromEnv()
+	if err := o.Lifeline.Err(); err != nil {
+		o.Log.Warn("no lifeline to PID 1", "err", err)
+	}
 	setMemoryLimit(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
