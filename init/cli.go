@@ -8,13 +8,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +23,7 @@ import (
 	"github.com/tidegate/tidegate/configs/awsimport"
 	"github.com/tidegate/tidegate/scripts/linode"
 	"github.com/tidegate/tidegate/services/bgp"
+	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/gateway"
 	"github.com/tidegate/tidegate/services/ipsec"
 	"github.com/tidegate/tidegate/services/status"
@@ -196,14 +197,11 @@ func cmdImportAWS(args []string, stdout, stderr io.Writer) int {
 	var conns []*awsimport.Connection
 	failed := false
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		// Read through the importer's size cap; its errors name the file.
+		c, err := awsimport.ReadConnectionFile(f)
 		if err == nil {
-			var c *awsimport.Connection
-			if c, err = awsimport.ParseConnection(data); err == nil {
-				conns = append(conns, c)
-				continue
-			}
-			err = withFile(err, f)
+			conns = append(conns, c)
+			continue
 		}
 		fmt.Fprintln(stderr, err)
 		failed = true
@@ -229,18 +227,6 @@ func cmdImportAWS(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// withFile names the file on every awsimport error.
-func withFile(err error, file string) error {
-	var es awsimport.Errors
-	if errors.As(err, &es) {
-		for _, e := range es {
-			e.File = file
-		}
-		return es
-	}
-	return fmt.Errorf("%s: %w", file, err)
 }
 
 // cmdRender prints what gateway NAME of a site would load, in the spirit of
@@ -310,9 +296,11 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	p("!")
 	p("interface %s", sec.Uplink)
 	p(" description uplink: DHCP; its address is the customer gateway address AWS knows")
-	if sec.Firewall {
-		p(" ! firewall (nftables inet table %s): in, only IKE, ESP, ICMP, DHCP replies and established; no forwarding from here", ipsec.FirewallTable)
-		p(" ! TCP MSS clamped to %d through the tunnels", ipsec.MSS)
+	if fw := cfg.Firewall; fw != nil {
+		p(" ! firewall (nftables inet table %s, input and forward policy drop): in, IKE, NAT-T, ESP, ICMP, DHCP replies and the gateway's own connections", firewall.Table)
+		if len(fw.Management) > 0 {
+			p(" ! firewall: /healthz and /metrics on port %d from %s", fw.StatusPort, prefixList(fw.Management))
+		}
 	}
 	if sec.Sysctls {
 		p(" ! sysctls: IPv4 forwarding on, reverse-path filtering off")
@@ -324,6 +312,14 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	} else {
 		p(" ! ip address: the Metadata Service's ipam_address (no vlan_address configured)")
 	}
+	if fw := cfg.Firewall; fw != nil {
+		from := "the VLAN " + fw.VLANPrefix.String() + " (the peer is learned)"
+		if fw.Peer.IsValid() {
+			from = fw.Peer.String()
+		}
+		p(" ! firewall: in, VRRP, ICMP, BGP from %s, the status API (port %d) from the VLAN", from, fw.StatusPort)
+		p(" ! firewall: forwarding between this interface and the tunnels only")
+	}
 	p("!")
 	if sec.XFRMInterfaces {
 		for _, t := range sec.Tunnels {
@@ -333,6 +329,9 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 			p(" xfrm if-id %d dev %s", id, sec.Uplink)
 			p(" ip address %s", t.LocalInside())
 			p(" mtu %d", ipsec.MTU)
+			if cfg.Firewall != nil {
+				p(" ! firewall: in, BGP from %s and ICMP; TCP MSS clamped to %d both ways", t.RemoteInside(), firewall.MSS)
+			}
 			p("!")
 		}
 	}
@@ -397,6 +396,19 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" bgp listen range %s peer-group ibgp", bc.IBGPRange)
 	} else {
 		p(" ! no iBGP: %s has no vlan_address in the configuration", peer.Name)
+	}
+	if bc.IBGPPassword != "" {
+		p(" ! iBGP: TCP-MD5 password *****")
+	}
+	if bc.IBGPTTLSecurity {
+		p(" ! iBGP: ttl-security hops 1 (GTSM)")
+	}
+	p(" ! every neighbour: maximum-prefix %d, torn down and retried after a back-off when exceeded", bc.MaxPrefixes)
+	p(" ! every neighbour, in: refused: shorter than /8, 169.254/16, 0/8, 127/8, 224/4, 240/4,")
+	p(" !   routes containing %s,", addrList(bc.Import.Endpoints))
+	p(" !   routes equal to or inside %s", prefixList(append(append([]netip.Prefix(nil), bc.Import.Own...), bc.Advertise...)))
+	if len(bc.Import.Accept) > 0 {
+		p(" ! every neighbour, in: accepted only inside %s", prefixList(bc.Import.Accept))
 	}
 	p(" !")
 	p(" address-family ipv4 unicast")
@@ -521,4 +533,26 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// prefixList lists ps once each, in order.
+func prefixList(ps []netip.Prefix) string {
+	var out []string
+	for _, x := range ps {
+		if !slices.Contains(out, x.String()) {
+			out = append(out, x.String())
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func addrList(as []netip.Addr) string {
+	var out []string
+	for _, x := range as {
+		out = append(out, x.String())
+	}
+	if len(out) == 0 {
+		return "(none known)"
+	}
+	return strings.Join(out, ", ") + " (tunnel endpoints; this gateway's public address from DHCP)"
 }

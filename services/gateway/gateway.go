@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/services/lifeline"
 	"github.com/tidegate/tidegate/services/metadata"
 	"github.com/tidegate/tidegate/services/netconf"
 	"github.com/tidegate/tidegate/services/status"
@@ -33,13 +34,19 @@ type Options struct {
 	Charon string // [/usr/lib/ipsec/charon]
 
 	// XFRMInterfaces creates an XFRM interface per tunnel, Firewall installs
-	// the uplink firewall and MSS clamp, Sysctls turns forwarding on and
+	// the packet filter and MSS clamp (firewall.go), Sysctls turns forwarding on and
 	// reverse-path filtering off (see package ipsec). All three belong to
 	// the appliance, which owns its kernel; standalone mode leaves them off
 	// because it shares a host (or a test namespace) with other things.
 	XFRMInterfaces bool
 	Firewall       bool
 	Sysctls        bool
+
+	// Lifeline links the gateway to PID 1 (lifeline.FromEnv): the main
+	// loop beats on it, and the virtual IPs are claimed on it so that PID 1
+	// removes them from the VLAN interface if this process dies. nil (an
+	// ordinary process) does nothing.
+	Lifeline *lifeline.Lifeline
 
 	Version string
 	Log     *slog.Logger
@@ -84,6 +91,11 @@ type Gateway struct {
 	statusWake chan struct{}
 	// listenVLAN opens that listener (status.ListenVLAN; tests replace it).
 	listenVLAN func(context.Context, netip.Addr) (net.Listener, error)
+	// statusSrv serves the API, until statusCtx ends; statusWG waits for
+	// its listeners (statusserver.go).
+	statusSrv *status.Server
+	statusCtx context.Context
+	statusWG  *sync.WaitGroup
 }
 
 // Phases of a Gateway, as Status reports them.
@@ -145,12 +157,23 @@ func (g *Gateway) Run(ctx context.Context) error {
 			log.Warn("appliance mode without part of the network setup",
 				"xfrm_interfaces", o.XFRMInterfaces, "firewall", o.Firewall, "sysctls", o.Sysctls)
 		}
+		if o.Firewall {
+			if err := g.installFirewall(ctx, bootFirewall(o), "boot"); err != nil {
+				return g.fail(err)
+			}
+		}
 		var err error
 		if role, err = appliance(ctx, o, log, g.setConfigErrors); err != nil {
 			return g.fail(err)
 		}
 	}
+	if fw := role.Configs(o).Firewall; fw != nil {
+		if err := g.installFirewall(ctx, *fw, "full"); err != nil {
+			return g.fail(err)
+		}
+	}
 	g.setRole(role) // the status API moves onto the VLAN address
+	g.serveManagement(role)
 	log.Info("configured", "gateway", role.Self.Name, "site", role.Site.Site,
 		"vlan", role.Site.VLAN.Interface, "addr", role.VLANAddress,
 		"tunnels", len(role.Self.Tunnels), "since_boot", console.Uptime().Round(time.Millisecond))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/services/bgp"
+	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/ipsec"
 	"github.com/tidegate/tidegate/services/vrrp"
 )
@@ -28,6 +29,9 @@ type ServiceConfigs struct {
 	// VRRP is the router's configuration. AuthPass is the plain VRRPv2
 	// password: mask it before printing it.
 	VRRP vrrp.Config
+	// Firewall is the packet filter's table; nil when Options.Firewall is
+	// off (standalone mode shares its host's or namespace's filter).
+	Firewall *firewall.Config
 	// AWSTrackWeight is the weight (negative) of the VRRP track TrackAWS
 	// while this gateway has no working path to AWS.
 	AWSTrackWeight int
@@ -85,6 +89,10 @@ func (r *Role) Configs(o Options) ServiceConfigs {
 	if c.BGP.IBGPRange.IsValid() {
 		c.Notes = append(c.Notes, IBGPNote(c.BGP.IBGPRange))
 	}
+	if o.Firewall {
+		fw := firewallConfig(o, r)
+		c.Firewall = &fw
+	}
 	return c
 }
 
@@ -97,7 +105,6 @@ func ipsecConfig(o Options, role *Role, log *slog.Logger) ipsec.Config {
 		Logger:         log,
 		XFRMInterfaces: o.XFRMInterfaces,
 		Uplink:         o.PublicInterface,
-		Firewall:       o.Firewall,
 		Sysctls:        o.Sysctls,
 	}
 }
@@ -109,12 +116,16 @@ func ipsecConfig(o Options, role *Role, log *slog.Logger) ipsec.Config {
 func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning string) {
 	site, self := role.Site, role.Self
 	cfg = bgp.Config{
-		RouterID:      role.VLANAddress.Addr(),
-		ASN:           site.BGP.ASN,
-		Advertise:     site.BGP.Advertise,
-		BackupPrepend: site.BGP.BackupPrepend,
-		VLANDevice:    site.VLAN.Interface,
-		Logger:        log,
+		RouterID:        role.VLANAddress.Addr(),
+		ASN:             site.BGP.ASN,
+		Advertise:       site.BGP.Advertise,
+		BackupPrepend:   site.BGP.BackupPrepend,
+		VLANDevice:      site.VLAN.Interface,
+		IBGPPassword:    site.BGP.IBGPPassword.Reveal(),
+		IBGPTTLSecurity: site.BGP.IBGPTTLSecurity,
+		Import:          importFilter(role),
+		MaxPrefixes:     site.BGP.MaxPrefixes,
+		Logger:          log,
 	}
 	for _, t := range self.Tunnels {
 		bt := bgp.Tunnel{
@@ -145,9 +156,37 @@ func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning
 	return cfg, warning
 }
 
+// importFilter is what routes from AWS and the peer must stay clear of:
+// the VLAN and the virtual IP (the advertised prefixes bgp adds itself),
+// every tunnel's outside address in the site and our public address.
+func importFilter(role *Role) bgp.ImportFilter {
+	site := role.Site
+	f := bgp.ImportFilter{
+		Own:    []netip.Prefix{site.VLAN.Prefix.Masked(), netip.PrefixFrom(site.VLAN.VirtualIP, 32)},
+		Accept: site.BGP.Accept,
+	}
+	for _, g := range site.Gateways {
+		for _, t := range g.Tunnels {
+			f.Endpoints = append(f.Endpoints, t.OutsideAddress)
+		}
+	}
+	if role.PublicAddress.IsValid() {
+		f.Endpoints = append(f.Endpoints, role.PublicAddress)
+	}
+	return f
+}
+
 func vrrpConfig(role *Role, log *slog.Logger) vrrp.Config {
 	site := role.Site
+	// The peer's address when the site gives it: adverts from anyone
+	// else are dropped. Without it the router learns the peer.
+	var peerAddr netip.Addr
+	if peer, err := site.Peer(role.Self.Name); err == nil && peer.VLANAddress.IsValid() {
+		peerAddr = peer.VLANAddress.Addr()
+	}
 	return vrrp.Config{
+		Prefix:         site.VLAN.Prefix.Masked(),
+		Peer:           peerAddr,
 		Interface:      site.VLAN.Interface,
 		VRID:           site.VRRP.VRID,
 		Version:        site.VRRP.Version,

@@ -175,7 +175,7 @@ func TestIPsecConfig(t *testing.T) {
 		o := Options{RunDir: "/run/tg", Charon: "/c", PublicInterface: "eth0", XFRMInterfaces: on, Firewall: on, Sysctls: on}
 		c := ipsecConfig(o, role, discard)
 		if c.RunDir != "/run/tg/ipsec" || c.Charon != "/c" || c.Uplink != "eth0" || c.LocalAddress != role.PublicAddress ||
-			c.XFRMInterfaces != on || c.Firewall != on || c.Sysctls != on || len(c.Tunnels) != 2 || c.NetNS != "" {
+			c.XFRMInterfaces != on || c.Sysctls != on || len(c.Tunnels) != 2 || c.NetNS != "" {
 			t.Errorf("%v: got %+v", on, c)
 		}
 		if _, err := ipsec.New(c); err != nil {
@@ -216,8 +216,25 @@ func TestRoleConfigs(t *testing.T) {
 		t.Errorf("VRRP: %+v, want %+v", c.VRRP, vc)
 	}
 	if c.IPsec.RunDir != "/run/tidegate/ipsec" || c.IPsec.Charon != "/usr/lib/ipsec/charon" || c.IPsec.Uplink != "eth0" ||
-		!c.IPsec.XFRMInterfaces || !c.IPsec.Firewall || !c.IPsec.Sysctls || len(c.IPsec.Tunnels) != len(ic.Tunnels) {
+		!c.IPsec.XFRMInterfaces || !c.IPsec.Sysctls || len(c.IPsec.Tunnels) != len(ic.Tunnels) {
 		t.Errorf("IPsec: %+v", c.IPsec)
+	}
+	// The packet filter: the peer's configured address alone may speak
+	// BGP on the VLAN, each tunnel's AWS address on its interface.
+	if fw := c.Firewall; fw == nil || fw.Uplink != "eth0" || fw.VLAN != "eth1" || fw.Peer != netip.MustParseAddr("10.0.1.2") ||
+		len(fw.Tunnels) != len(ic.Tunnels) || fw.Tunnels[0].Device != c.BGP.Tunnels[0].Device || fw.Tunnels[0].Remote != c.BGP.Tunnels[0].Remote {
+		t.Errorf("firewall: %+v", c.Firewall)
+	}
+	// The import filter keeps clear of the VLAN, the VIP and every
+	// tunnel endpoint of the site.
+	if f := c.BGP.Import; len(f.Own) != 2 || len(f.Endpoints) != 4 || c.BGP.MaxPrefixes != configs.DefaultMaxPrefixes || !c.BGP.IBGPTTLSecurity {
+		t.Errorf("BGP import %+v, max prefixes %d, GTSM %v", f, c.BGP.MaxPrefixes, c.BGP.IBGPTTLSecurity)
+	}
+	if c.VRRP.Peer != netip.MustParseAddr("10.0.1.2") || c.VRRP.Prefix != site.VLAN.Prefix {
+		t.Errorf("VRRP peer %v prefix %v", c.VRRP.Peer, c.VRRP.Prefix)
+	}
+	if standalone := role.Configs(Options{}); standalone.Firewall != nil {
+		t.Errorf("standalone mode has a firewall: %+v", standalone.Firewall)
 	}
 	if c.BGP.Tunnels[0].Device == "" {
 		t.Errorf("appliance BGP tunnels have no XFRM device: %+v", c.BGP.Tunnels)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/lifeline"
 	"github.com/tidegate/tidegate/services/vrrp"
 )
 
@@ -27,6 +28,10 @@ type services struct {
 	bgp      *bgp.Speaker
 	vrrp     *vrrp.Router
 	w        *wiring
+	// lifeline and vips: the virtual IPs are claimed on the lifeline
+	// before VRRP may add them (see Options.Lifeline).
+	lifeline *lifeline.Lifeline
+	vips     vrrp.Config
 }
 
 // newServices builds the services for role; nothing runs yet.
@@ -39,7 +44,8 @@ func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
 		log.Info(note)
 	}
 	w := newWiring(role.Self.Tunnels, cfg.AWSTrackWeight, log)
-	s := &services{log: log, interval: role.Site.VRRP.AdvertInterval, w: w}
+	w.beat = o.Lifeline.Beat
+	s := &services{log: log, interval: role.Site.VRRP.AdvertInterval, w: w, lifeline: o.Lifeline, vips: cfg.VRRP}
 
 	var err error
 	if s.vrrp, err = vrrp.New(cfg.VRRP); err != nil {
@@ -150,6 +156,9 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 		defer close(wired)
 		s.w.run(wireCtx, s.sec.Events(), s.vrrp.Events())
 	}()
+	if err := s.lifeline.Claim(s.vips.Interface, s.vips.VirtualIPs...); err != nil {
+		s.log.Warn("PID 1 will not remove the virtual IP if this process dies", "err", err)
+	}
 	start("vrrp", s.vrrp.Run)
 	start("bgp", s.bgp.Run)
 	start("ipsec", s.sec.Run)
@@ -162,6 +171,23 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 		s.log.Error("stopping: a service failed; handing the virtual IP over")
 	}
 	stopping()
+	// The stop is bounded (the handover, BGP, the drain, charon's grace)
+	// and runs outside the wiring's loop: it beats on its own, so that
+	// PID 1's watchdog lets it finish.
+	stopBeats := make(chan struct{})
+	defer close(stopBeats)
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopBeats:
+				return
+			case <-t.C:
+				s.lifeline.Beat()
+			}
+		}
+	}()
 	s.resign()
 	// The wiring stops first: a stopping gateway has nothing to tell VRRP
 	// or BGP any more (BGP's stop reports zero AWS paths, for instance).

@@ -15,8 +15,9 @@ import (
 // Prometheus metrics, /healthz for the rolling reimage, the recent log and
 // the masked configuration, on the run directory's unix socket (for the
 // console shell, from the start) and on the VLAN address, port Port (once
-// the role, and so the address, is known; never on eth0 nor on the
-// wildcard address).
+// the role, and so the address, is known; never on the wildcard address).
+// On eth0 it serves /healthz and /metrics alone, to the site's
+// status.allow networks only (serveManagement).
 
 // statusRetry is how long the status server waits before it tries again to
 // listen on the VLAN address after it could not.
@@ -48,7 +49,42 @@ func (g *Gateway) startStatus() (stop func()) {
 		})
 	}
 	wg.Go(func() { g.serveVLAN(ctx, srv) })
+	g.mu.Lock()
+	g.statusSrv, g.statusCtx, g.statusWG = srv, ctx, &wg
+	g.mu.Unlock()
 	return func() { cancel(); wg.Wait() }
+}
+
+// serveManagement serves /healthz and /metrics on the public address, port
+// Port, to the site's management networks (status.allow) only, as package
+// firewall lets them in; without status.allow, or without a public
+// address (standalone mode), nothing listens on eth0.
+func (g *Gateway) serveManagement(r *Role) {
+	allow := r.Site.Status.Allow
+	g.mu.Lock()
+	srv, ctx, wg := g.statusSrv, g.statusCtx, g.statusWG
+	g.mu.Unlock()
+	if len(allow) == 0 || !r.PublicAddress.IsValid() || srv == nil {
+		return
+	}
+	wg.Go(func() {
+		for {
+			ln, err := g.listenVLAN(ctx, r.PublicAddress)
+			if err == nil {
+				g.log.Info("status API listening for management", "addr", ln.Addr(), "allow", allow)
+				if err := srv.ServeManagement(ctx, ln, allow); err != nil {
+					g.log.Error("status API for management", "err", err)
+				}
+				return
+			}
+			g.log.Warn("status API: not on the public address yet", "addr", r.PublicAddress, "err", err, "retry_in", statusRetry)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(statusRetry):
+			}
+		}
+	})
 }
 
 // setRole records the role once it is known (before the services are

@@ -88,7 +88,9 @@ type (
 
 // wiring carries the events between the services and keeps the health.
 type wiring struct {
-	log    *slog.Logger
+	log *slog.Logger
+	// beat tells PID 1 the loop is alive (Options.Lifeline); nil: nobody.
+	beat   func()
 	weight int // of TrackAWS while unhealthy (negative)
 	bgp    bgpControl
 	vrrp   vrrpControl
@@ -153,6 +155,12 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
+			// The beat comes from this loop itself: a loop stuck on a
+			// call that never returns stops beating, and PID 1 restarts
+			// the gateway (package lifeline).
+			if w.beat != nil {
+				w.beat()
+			}
 			if w.learn != nil {
 				w.learn.tick(now)
 			}
