@@ -1,7 +1,9 @@
 package bgp
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"maps"
 	"net/netip"
 	"slices"
@@ -251,6 +253,7 @@ func TestIBGPPasswordWithFRR(t *testing.T) {
 	spec := gwSpec()
 	spec.IBGPPassword = "tidegate-ibgp-md5"
 	spec.IBGPTTLSecurity = true
+	spec.Debug = true // GoBGP's debug logs too must not show the password
 	sp := startSpeaker(t, tp.gw, spec)
 	sp.established(40*time.Second, "t1", "t2", "ibgp")
 	tp.peerSeesVPCViaUs(t)
@@ -260,7 +263,18 @@ func TestIBGPPasswordWithFRR(t *testing.T) {
 		}
 		return nil
 	})
+	st, err := json.Marshal(sp.Status())
+	if err != nil {
+		t.Fatal(err)
+	}
 	sp.stop()
+	logs, err := os.ReadFile(sp.log.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(logs), spec.IBGPPassword) || strings.Contains(string(st), spec.IBGPPassword) {
+		t.Error("the iBGP password is in the speaker's logs or Status")
+	}
 
 	spec.IBGPPassword = "wrong-password"
 	sp = startSpeaker(t, tp.gw, spec)

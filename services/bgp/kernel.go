@@ -44,6 +44,10 @@ type hopSet struct {
 	// prefix that uses the set; valid while gen is the kernel's ifindexGen.
 	khops []kernelHop
 	gen   int
+	// refs counts the prefixes in kernel.want that use the set; at zero
+	// the set is forgotten (release), so next hops that came and went
+	// (tunnel addresses, learned peers) do not pile up.
+	refs int
 }
 
 // kernel keeps the main routing table in step with the RIB's best paths.
@@ -117,6 +121,19 @@ func (k *kernel) intern(hops []nexthop) *hopSet {
 	return hs
 }
 
+// release drops one prefix's use of hs and forgets hs when no prefix uses
+// it any more.
+func (k *kernel) release(hs *hopSet) {
+	if hs.refs--; hs.refs > 0 {
+		return
+	}
+	if len(hs.hops) == 1 {
+		delete(k.single, hs.hops[0])
+	} else {
+		delete(k.sets, fmtHops(hs.hops))
+	}
+}
+
 // apply writes a batch of RIB changes to the kernel.
 func (k *kernel) apply(ups []update) {
 	k.mu.Lock()
@@ -135,6 +152,14 @@ func (k *kernel) apply(ups []update) {
 		}
 		if old != nil && old.aws {
 			k.awsPaths--
+		}
+		if old != hs {
+			if hs != nil {
+				hs.refs++
+			}
+			if old != nil {
+				k.release(old)
+			}
 		}
 		if hs == nil {
 			if !had {
@@ -391,6 +416,8 @@ func (k *kernel) removeAll() (int, error) {
 	k.closed = true
 	clear(k.want)
 	clear(k.failed)
+	clear(k.sets)
+	clear(k.single)
 	before := k.awsPaths
 	k.awsPaths = 0
 	k.notifyAWS(before)
