@@ -27,7 +27,7 @@ var firewallRetry = 10 * time.Second
 func (g *Gateway) installFirewall(ctx context.Context, cfg firewall.Config, what string) error {
 	failed := false
 	for {
-		err := firewall.Install(cfg)
+		err := g.installFW(cfg)
 		if err == nil {
 			if failed {
 				g.mu.Lock()

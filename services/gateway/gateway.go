@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/lifeline"
 	"github.com/tidegate/tidegate/services/metadata"
 	"github.com/tidegate/tidegate/services/netconf"
@@ -96,6 +97,9 @@ type Gateway struct {
 	statusSrv *status.Server
 	statusCtx context.Context
 	statusWG  *sync.WaitGroup
+	// installFW installs the packet filter (firewall.Install; tests
+	// replace it).
+	installFW func(firewall.Config) error
 }
 
 // Phases of a Gateway, as Status reports them.
@@ -113,7 +117,7 @@ func New(o Options) *Gateway {
 	o.defaults()
 	return &Gateway{
 		o: o, log: o.Log.With("svc", "gateway"), started: time.Now(), phase: PhaseStarting,
-		statusWake: make(chan struct{}, 1), listenVLAN: status.ListenVLAN,
+		statusWake: make(chan struct{}, 1), listenVLAN: status.ListenVLAN, installFW: firewall.Install,
 	}
 }
 

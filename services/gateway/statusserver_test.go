@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -351,5 +352,70 @@ func TestStatusAPIFollowsTheVLANAddress(t *testing.T) {
 	stop()
 	if _, err := sock.Status(ctx); !status.NotRunning(err) {
 		t.Errorf("after stop: %v, want nothing listening", err)
+	}
+}
+
+// TestStatusAPIForManagement: with status.allow the public address serves
+// /healthz and /metrics to those sources, and nothing else; without it,
+// nothing listens there.
+func TestStatusAPIForManagement(t *testing.T) {
+	dir := t.TempDir()
+	g := New(Options{RunDir: dir, Log: discard})
+	public := netip.MustParseAddr("127.77.2.1")
+	var mu sync.Mutex
+	var asked []netip.Addr
+	g.listenVLAN = func(ctx context.Context, a netip.Addr) (net.Listener, error) {
+		mu.Lock()
+		asked = append(asked, a)
+		mu.Unlock()
+		return status.ListenVLAN(ctx, a)
+	}
+	stop := g.startStatus()
+	defer stop()
+	site, err := configs.Load("testdata/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := NewRole(site, "vpn-gw-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role.PublicAddress = public
+	g.serveManagement(role) // no status.allow: nothing
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	if len(asked) != 0 {
+		t.Fatalf("a listener without status.allow: %v", asked)
+	}
+	mu.Unlock()
+
+	site.Status.Allow = []netip.Prefix{netip.MustParsePrefix("127.77.2.9/32")}
+	g.serveManagement(role)
+	get := func(src, path string) (int, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: time.Second}
+		hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+		resp, err := hc.Get("http://" + net.JoinHostPort(public.String(), strconv.Itoa(status.Port)) + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, err := get("127.77.2.9", "/metrics")
+		if err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics from an allowed source: %d %v", code, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, err := get("127.77.2.9", "/status"); err != nil || code != http.StatusNotFound {
+		t.Errorf("/status on the management listener: %d %v, want 404", code, err)
+	}
+	if code, err := get("127.77.2.8", "/healthz"); err == nil {
+		t.Errorf("/healthz from a source outside status.allow answered %d", code)
 	}
 }
