@@ -66,14 +66,31 @@
 //	tidegate_bgp_prefixes_received|accepted|advertised{peer,address}
 //	tidegate_bgp_routes_installed, tidegate_bgp_aws_paths, tidegate_bgp_prepending
 //	tidegate_return_path_held, tidegate_bgp_ibgp_peer_gone
+//	tidegate_bgp_max_prefixes                     the limit per neighbor
+//	tidegate_bgp_rejected_routes{peer,reason}     routes the import filter refuses now
+//	tidegate_bgp_max_prefix_teardowns_total{peer}, tidegate_bgp_max_prefix_retry_seconds{peer}
 //	tidegate_vrrp_state (0 initialize, 1 backup, 2 master), tidegate_vrrp_master
 //	tidegate_vrrp_priority, tidegate_vrrp_effective_priority
 //	tidegate_vrrp_transitions_total, tidegate_vrrp_adverts_sent_total,
 //	tidegate_vrrp_adverts_received_total, tidegate_vrrp_adverts_dropped_total{reason}
+//	tidegate_firewall_dropped_packets_total{interface="uplink|vlan|tunnel|other|forward"}
 //	tidegate_status_rejected_total{reason="source|path"}  the management listener's refusals
 //
 // plus the client library's go_* and process_* metrics. peer is the tunnel's
 // name, or "ibgp" for the session with the other gateway.
+//
+// # Refusals
+//
+// What the gateway's protections refuse is in /status, /metrics and the
+// show commands alike: per BGP neighbor, the routes the import filter
+// refuses by reason and the max-prefix teardowns and back-off (`show
+// bgp`); VRRP adverts dropped by reason and the one peer whose adverts
+// count (`show vrrp`); the packet filter's drops by interface class
+// (`show status`; no firewall section without a packet filter). The
+// gateway fills every reason and class, 0 included, so each series
+// exists from the first scrape and rate() and alerts work before the
+// first refusal. (VRRP's drop reasons appear as they are first counted:
+// package vrrp does not list them.)
 //
 // # Secrets
 //

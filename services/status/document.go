@@ -30,10 +30,11 @@ type Document struct {
 	// path and line.
 	ConfigErrors []string `json:"config_errors,omitempty"`
 
-	Health *Health `json:"health,omitempty"`
-	IPsec  *IPsec  `json:"ipsec,omitempty"`
-	BGP    *BGP    `json:"bgp,omitempty"`
-	VRRP   *VRRP   `json:"vrrp,omitempty"`
+	Health   *Health   `json:"health,omitempty"`
+	IPsec    *IPsec    `json:"ipsec,omitempty"`
+	BGP      *BGP      `json:"bgp,omitempty"`
+	VRRP     *VRRP     `json:"vrrp,omitempty"`
+	Firewall *Firewall `json:"firewall,omitempty"` // absent without a packet filter (standalone) or while it is not installed
 
 	// Routes are the routes BGP installed in the kernel's main table, as
 	// the kernel has them, in prefix order: all of them, or the first
@@ -101,6 +102,10 @@ type BGP struct {
 	AWSPaths        int    `json:"aws_paths"`
 	Peers           []Peer `json:"peers"`
 
+	// MaxPrefixes is how many prefixes one neighbour may send before its
+	// session is torn down (Peer.MaxPrefixTeardowns).
+	MaxPrefixes int `json:"max_prefixes"`
+
 	// ReturnPath is set while this gateway holds the return path from AWS
 	// by announcing more-specifics of the site's prefixes, after its peer
 	// went silent (issue 9).
@@ -127,6 +132,18 @@ type Peer struct {
 	Received      uint64  `json:"received"`
 	Accepted      uint64  `json:"accepted"`
 	Advertised    uint64  `json:"advertised"`
+
+	// Rejected counts the routes the neighbour sends now that the import
+	// filter refuses, by reason (too-short, reserved, endpoint,
+	// own-prefix, not-accepted): the gateway lists every reason it
+	// knows, 0 included, so that the keys do not come and go.
+	Rejected map[string]int `json:"rejected,omitempty"`
+	// MaxPrefixTeardowns counts the times the session was torn down for
+	// sending more than BGP.MaxPrefixes, since the gateway started.
+	MaxPrefixTeardowns uint64 `json:"max_prefix_teardowns"`
+	// RetryAt is set while a session torn down for max-prefix waits for
+	// its back-off to end: when it is tried again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
 // VRRP is the virtual router.
@@ -145,6 +162,22 @@ type VRRP struct {
 	AdvertsSent       uint64            `json:"adverts_sent"`
 	AdvertsReceived   uint64            `json:"adverts_received"`
 	Drops             map[string]uint64 `json:"drops,omitempty"`
+
+	// PeerAddress is the pair's other router, the only source whose
+	// adverts for the VRID are heeded; "" until it is known.
+	// PeerLearned says it was learned from its first valid advert (the
+	// site names no peer address) rather than configured.
+	PeerAddress string `json:"peer_address,omitempty"`
+	PeerLearned bool   `json:"peer_learned"`
+}
+
+// Firewall is the packet filter's refusals.
+type Firewall struct {
+	// Dropped counts the packets dropped since the table was last
+	// installed, by the class of interface they came in on (uplink, vlan,
+	// tunnel, other) or were to be forwarded from (forward): every class,
+	// 0 included.
+	Dropped map[string]uint64 `json:"dropped"`
 }
 
 // Route is one kernel route installed by BGP; several next hops make an ECMP

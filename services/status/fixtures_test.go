@@ -7,7 +7,9 @@ import "time"
 var t0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 
 // masterDoc is vpn-gw-1 of the seed scenario as VRRP master, one tunnel
-// down, an ECMP route, and the return path held (issue 9).
+// down, an ECMP route, and the return path held (issue 9); AWS sends it
+// routes the import filter refuses and flooded it once, its VRRP peer was
+// learned, and its packet filter dropped packets (issue 13).
 func masterDoc() Document {
 	return Document{
 		Time:          t0,
@@ -42,11 +44,19 @@ func masterDoc() Document {
 			},
 		},
 		BGP: &BGP{
-			Running: true, Master: true, RoutesInstalled: 1, AWSPaths: 1,
+			Running: true, Master: true, RoutesInstalled: 1, AWSPaths: 1, MaxPrefixes: 12000,
 			Peers: []Peer{
-				{Name: "vpn-1a", Address: "169.254.80.145", ASN: 64512, State: "established", UptimeSeconds: 3590, Received: 1, Accepted: 1, Advertised: 1},
-				{Name: "vpn-1b", Address: "169.254.21.5", ASN: 64512, State: "idle", AdminDown: true},
-				{Name: "ibgp", Address: "10.0.1.3", ASN: 65000, State: "established", UptimeSeconds: 200000, Received: 1, Accepted: 1, Advertised: 1},
+				{
+					Name: "vpn-1a", Address: "169.254.80.145", ASN: 64512, State: "established", UptimeSeconds: 3590,
+					Received: 8, Accepted: 8, Advertised: 1,
+					Rejected:           rejected(map[string]int{"too-short": 3, "own-prefix": 4}),
+					MaxPrefixTeardowns: 1,
+				},
+				{Name: "vpn-1b", Address: "169.254.21.5", ASN: 64512, State: "idle", AdminDown: true, Rejected: rejected(nil)},
+				{
+					Name: "ibgp", Address: "10.0.1.3", ASN: 65000, State: "established", UptimeSeconds: 200000,
+					Received: 1, Accepted: 1, Advertised: 1, Rejected: rejected(nil),
+				},
 			},
 			ReturnPath: &ReturnPath{
 				Since: t0.Add(-300 * time.Second), Prefixes: []string{"10.0.1.0/25", "10.0.1.128/25"},
@@ -59,8 +69,10 @@ func masterDoc() Document {
 			VirtualIPs: []string{"10.0.1.200/24"}, Transitions: 2,
 			LastChange: "master down timer expired", LastChangeAt: t0.Add(-3500 * time.Second),
 			AdvertsSent: 3500, AdvertsReceived: 12,
-			Drops: map[string]uint64{"ttl": 2, "auth": 1},
+			Drops:       map[string]uint64{"ttl": 2, "auth": 1, "peer": 5},
+			PeerAddress: "10.0.1.3", PeerLearned: true,
 		},
+		Firewall: &Firewall{Dropped: map[string]uint64{"uplink": 18734, "vlan": 3, "tunnel": 0, "other": 0, "forward": 7}},
 		Routes: []Route{
 			{Prefix: "10.0.0.0/24", Metric: 20, NextHops: []NextHop{
 				{Gateway: "169.254.80.145", Interface: "xfrm1"},
@@ -71,7 +83,8 @@ func masterDoc() Document {
 	}
 }
 
-// backupDoc is vpn-gw-2, backup and without a path to AWS.
+// backupDoc is vpn-gw-2, backup and without a path to AWS: its tunnel's
+// neighbor sent more than its max-prefix and waits for its back-off.
 func backupDoc() Document {
 	return Document{
 		Time: t0, Version: "dev", Mode: "standalone", Phase: "running",
@@ -80,15 +93,19 @@ func backupDoc() Document {
 		Health: &Health{Healthy: false, VRRPWeight: -10},
 		IPsec: &IPsec{CharonRunning: false, CharonRestarts: 3, NetworkError: "xfrm interfaces: not supported",
 			Tunnels: []Tunnel{{Name: "vpn-2a", Remote: "3.2.1.1", Interface: "xfrm1", IKEState: "CONNECTING"}}},
-		BGP: &BGP{Running: true, Master: false, Peers: []Peer{
-			{Name: "vpn-2a", Address: "169.254.44.1", ASN: 64512, State: "active"},
-			{Name: "ibgp", Address: "10.0.1.2", ASN: 65000, State: "opensent"},
+		BGP: &BGP{Running: true, Master: false, MaxPrefixes: 500, Peers: []Peer{
+			{
+				Name: "vpn-2a", Address: "169.254.44.1", ASN: 64512, State: "idle", AdminDown: true,
+				MaxPrefixTeardowns: 3, RetryAt: t0.Add(125 * time.Second), Rejected: rejected(nil),
+			},
+			{Name: "ibgp", Address: "10.0.1.2", ASN: 65000, State: "opensent", Rejected: rejected(nil)},
 		}},
 		VRRP: &VRRP{
 			State: "backup", Priority: 99, EffectivePriority: 89, Tracks: map[string]int{"aws": -10},
 			MasterAddress: "10.0.1.2", MasterPriority: 100, VirtualIPs: []string{"10.0.1.200/24"},
 			Transitions: 1, LastChange: "higher priority advert", LastChangeAt: t0.Add(-19 * time.Second),
 			AdvertsReceived: 19, Resigning: false,
+			PeerAddress: "10.0.1.2",
 		},
 		Routes: []Route{},
 	}
@@ -105,4 +122,14 @@ func configuringDoc() Document {
 		},
 		RoutesError: "listing kernel routes: operation not permitted",
 	}
+}
+
+// rejected is a peer's Rejected as the gateway fills it: every reason of
+// the import filter, 0 included, with the counts in m.
+func rejected(m map[string]int) map[string]int {
+	out := map[string]int{"too-short": 0, "reserved": 0, "endpoint": 0, "own-prefix": 0, "not-accepted": 0}
+	for r, n := range m {
+		out[r] = n
+	}
+	return out
 }

@@ -1,7 +1,8 @@
 package status
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -34,6 +35,10 @@ var (
 	mBGPPrepending   = desc("bgp_prepending", "1 while the gateway prepends its AS path toward AWS (VRRP backup).")
 	mReturnPathHeld  = desc("return_path_held", "1 while the gateway holds the return path from AWS with more-specific announcements.")
 	mBGPPeerGone     = desc("bgp_ibgp_peer_gone", "1 while the other gateway's iBGP paths are ignored.")
+	mBGPMaxPrefixes  = desc("bgp_max_prefixes", "Prefixes one neighbor may send before its session is torn down.")
+	mBGPRejected     = desc("bgp_rejected_routes", "Routes the neighbor sends that the import filter refuses, by reason.", "peer", "reason")
+	mBGPMaxPfxDowns  = desc("bgp_max_prefix_teardowns_total", "Times the session was torn down for sending more than tidegate_bgp_max_prefixes.", "peer")
+	mBGPMaxPfxRetry  = desc("bgp_max_prefix_retry_seconds", "Seconds until a session torn down for max-prefix is tried again (0 when it is not waiting).", "peer")
 	mVRRPState       = desc("vrrp_state", "VRRP state: 0 initialize, 1 backup, 2 master.")
 	mVRRPMaster      = desc("vrrp_master", "1 while this gateway is VRRP master (holds the virtual IP).")
 	mVRRPPriority    = desc("vrrp_priority", "Configured VRRP priority.")
@@ -42,6 +47,7 @@ var (
 	mVRRPSent        = desc("vrrp_adverts_sent_total", "VRRP advertisements sent.")
 	mVRRPReceived    = desc("vrrp_adverts_received_total", "VRRP advertisements received.")
 	mVRRPDrops       = desc("vrrp_adverts_dropped_total", "VRRP advertisements dropped, by reason.", "reason")
+	mFirewallDrops   = desc("firewall_dropped_packets_total", "Packets the packet filter dropped, by the class of interface they came in on (forward: were to be forwarded from).", "interface")
 )
 
 var allDescs = []*prometheus.Desc{
@@ -49,8 +55,9 @@ var allDescs = []*prometheus.Desc{
 	mCharonUp, mCharonRestarts, mTunnelUp, mTunnelBytes, mTunnelPackets, mTunnelRekeys,
 	mBGPPeerUp, mBGPPeerUptime, mBGPReceived, mBGPAccepted, mBGPAdvertised,
 	mBGPRoutes, mBGPAWSPaths, mBGPPrepending, mReturnPathHeld, mBGPPeerGone,
+	mBGPMaxPrefixes, mBGPRejected, mBGPMaxPfxDowns, mBGPMaxPfxRetry,
 	mVRRPState, mVRRPMaster, mVRRPPriority, mVRRPEffective, mVRRPTransitions,
-	mVRRPSent, mVRRPReceived, mVRRPDrops,
+	mVRRPSent, mVRRPReceived, mVRRPDrops, mFirewallDrops,
 }
 
 var phases = []string{"starting", "configuring", "running", "stopping", "stopped", "failed"}
@@ -107,7 +114,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(mBGPReceived, float64(p.Received), p.Name, p.Address)
 			gauge(mBGPAccepted, float64(p.Accepted), p.Name, p.Address)
 			gauge(mBGPAdvertised, float64(p.Advertised), p.Name, p.Address)
+			// Labelled by name only: the iBGP peer's address may be
+			// learned, and a counter should not change series then.
+			for _, r := range sortedKeys(p.Rejected) {
+				gauge(mBGPRejected, float64(p.Rejected[r]), p.Name, r)
+			}
+			counter(mBGPMaxPfxDowns, float64(p.MaxPrefixTeardowns), p.Name)
+			retry := 0.0
+			if !p.RetryAt.IsZero() {
+				retry = max(p.RetryAt.Sub(d.Time).Seconds(), 0)
+			}
+			gauge(mBGPMaxPfxRetry, retry, p.Name)
 		}
+		gauge(mBGPMaxPrefixes, float64(b.MaxPrefixes))
 		gauge(mBGPRoutes, float64(b.RoutesInstalled))
 		gauge(mBGPAWSPaths, float64(b.AWSPaths))
 		gauge(mBGPPrepending, b2f(b.Running && !b.Master))
@@ -129,15 +148,21 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(mVRRPTransitions, float64(v.Transitions))
 		counter(mVRRPSent, float64(v.AdvertsSent))
 		counter(mVRRPReceived, float64(v.AdvertsReceived))
-		reasons := make([]string, 0, len(v.Drops))
-		for r := range v.Drops {
-			reasons = append(reasons, r)
-		}
-		sort.Strings(reasons)
-		for _, r := range reasons {
+		for _, r := range sortedKeys(v.Drops) {
 			counter(mVRRPDrops, float64(v.Drops[r]), r)
 		}
 	}
+	if f := d.Firewall; f != nil {
+		for _, class := range sortedKeys(f.Dropped) {
+			counter(mFirewallDrops, float64(f.Dropped[class]), class)
+		}
+	}
+}
+
+// sortedKeys returns m's keys in order, so that a scrape lists the series
+// the same way each time.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 func b2f(b bool) float64 {

@@ -110,6 +110,13 @@ func WriteStatus(w io.Writer, d *Document) error {
 			row(t, "Network", s.NetworkError)
 		}
 	}
+	if f := d.Firewall; f != nil {
+		s := "nothing dropped"
+		if c := counts(f.Dropped); c != "" {
+			s = "dropped " + c
+		}
+		row(t, "Firewall", s)
+	}
 	if err := t.Flush(); err != nil {
 		return err
 	}
@@ -266,6 +273,9 @@ func WriteBGP(w io.Writer, d *Document) error {
 		fmt.Fprintln(w, "BGP speaker running; VRRP backup: prepending its AS path toward AWS")
 	}
 	fmt.Fprintf(w, "Routes in the kernel %d, best paths to AWS over own tunnels %d\n", b.RoutesInstalled, b.AWSPaths)
+	if b.MaxPrefixes > 0 {
+		fmt.Fprintf(w, "Maximum prefixes per neighbor %d\n", b.MaxPrefixes)
+	}
 	if rp := b.ReturnPath; rp != nil {
 		fmt.Fprintf(w, "Return path %s\n", returnPath(d))
 		if rp.PeerIgnored {
@@ -292,7 +302,10 @@ func WriteBGP(w io.Writer, d *Document) error {
 			if state == "" {
 				state = p.State
 			}
-			if p.AdminDown {
+			switch {
+			case !p.RetryAt.IsZero():
+				state += " (PfxCt)" // FRR's mark of a max-prefix teardown
+			case p.AdminDown:
 				state += " (Admin)"
 			}
 		}
@@ -305,7 +318,42 @@ func WriteBGP(w io.Writer, d *Document) error {
 	if err := t.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\nTotal number of neighbors %d\n", len(b.Peers))
+	fmt.Fprintf(w, "\nTotal number of neighbors %d\n", len(b.Peers))
+	return writeRefusals(w, d)
+}
+
+// writeRefusals prints, a line each, the routes a neighbor sends that the
+// import filter refuses and its max-prefix teardowns: nothing for a
+// neighbor with neither.
+func writeRefusals(w io.Writer, d *Document) error {
+	var notes []string
+	for _, p := range d.BGP.Peers {
+		if c := counts(p.Rejected); c != "" {
+			notes = append(notes, p.Name+" rejected: "+c)
+		}
+		if p.MaxPrefixTeardowns == 0 && p.RetryAt.IsZero() {
+			continue
+		}
+		n := fmt.Sprintf("%s torn down %d times for max-prefix", p.Name, p.MaxPrefixTeardowns)
+		if p.MaxPrefixTeardowns == 1 {
+			n = p.Name + " torn down once for max-prefix"
+		}
+		if d.BGP.MaxPrefixes > 0 {
+			n += fmt.Sprintf(" %d", d.BGP.MaxPrefixes)
+		}
+		if !p.RetryAt.IsZero() {
+			if wait := p.RetryAt.Sub(d.Time); wait > 0 {
+				n += "; retry in " + span(wait)
+			} else {
+				n += "; retry due"
+			}
+		}
+		notes = append(notes, n)
+	}
+	if len(notes) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
 	return err
 }
 
@@ -353,22 +401,34 @@ func WriteVRRP(w io.Writer, d *Document) error {
 	} else {
 		row(t, "Master", "none heard")
 	}
+	// The only source whose adverts count (package vrrp).
+	switch {
+	case v.PeerAddress != "" && v.PeerLearned:
+		row(t, "Peer", v.PeerAddress+" (learned)")
+	case v.PeerAddress != "":
+		row(t, "Peer", v.PeerAddress+" (configured)")
+	default:
+		row(t, "Peer", "not known yet (learned from its first valid advert)")
+	}
 	row(t, "Virtual IPs", dash(strings.Join(v.VirtualIPs, " ")))
 	row(t, "Transitions", fmt.Sprint(v.Transitions))
 	row(t, "Advertisements", fmt.Sprintf("sent %d, received %d", v.AdvertsSent, v.AdvertsReceived))
-	if len(v.Drops) > 0 {
-		rs := make([]string, 0, len(v.Drops))
-		for r := range v.Drops {
-			rs = append(rs, r)
-		}
-		sort.Strings(rs)
-		var ds []string
-		for _, r := range rs {
-			ds = append(ds, fmt.Sprintf("%s %d", r, v.Drops[r]))
-		}
-		row(t, "Dropped", strings.Join(ds, ", "))
+	if c := counts(v.Drops); c != "" {
+		row(t, "Dropped", c)
 	}
 	return t.Flush()
+}
+
+// counts prints a map of counters as "name n, name n" in name order,
+// leaving out the zeros: "" when all are.
+func counts[N int | uint64](m map[string]N) string {
+	var out []string
+	for _, k := range sortedKeys(m) {
+		if m[k] != 0 {
+			out = append(out, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // WriteRoutes prints the routes BGP installed in the kernel (`show routes`):
@@ -487,6 +547,18 @@ func uptime(secs float64) string {
 		return fmt.Sprintf("%dd%02dh%02dm", s/day, s%day/3600, s%3600/60)
 	}
 	return fmt.Sprintf("%02dw%dd%02dh", s/week, s%week/day, s%day/3600)
+}
+
+// span prints a short wait, to the second: "25s", "2m05s", "1h02m".
+func span(d time.Duration) string {
+	s := int64(d.Round(time.Second) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	}
+	return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
 }
 
 // ago is the time from then to now, as uptime prints it.
