@@ -146,26 +146,36 @@ func pidsOf(root, name string) []int {
 // reaches AWS, its SAs stay in the kernel), for testing that the gateway
 // recovers: it restarts charon and the tunnels return. It asks first.
 func (s *Shell) debugKillCharon(ctx context.Context, _ []string, lines <-chan string) error {
+	return s.debugKill(ctx, lines, "charon", "charon", func(root string) []int { return pidsOf(root, "charon") },
+		"Kill charon (pid %s) with SIGKILL, as a crash would? The gateway restarts it;\nthe tunnels are negotiated again. [y/N] ",
+		"charon (pid %s) killed.\n")
+}
+
+// debugKill is "debug kill WHAT": it kills what pids finds (who, in
+// sentences) with SIGKILL once the operator agrees to question (%s: the
+// pids), and says done. Only on the appliance: the shell run by hand has
+// no Kill.
+func (s *Shell) debugKill(ctx context.Context, lines <-chan string, what, who string, pids func(root string) []int, question, done string) error {
 	if s.Signal == nil || s.Kill == nil {
-		fmt.Fprintln(s.Out, "% debug kill charon: not on the appliance console; refusing")
+		fmt.Fprintf(s.Out, "%% debug kill %s: not on the appliance console; refusing\n", what)
 		return nil
 	}
-	pids := pidsOf(s.procRoot(), "charon")
-	if len(pids) == 0 {
-		fmt.Fprintln(s.Out, "% charon is not running")
+	found := pids(s.procRoot())
+	if len(found) == 0 {
+		fmt.Fprintf(s.Out, "%% %s is not running\n", who)
 		return nil
 	}
-	fmt.Fprintf(s.Out, "Kill charon (pid %s) with SIGKILL, as a crash would? The gateway restarts it;\nthe tunnels are negotiated again. [y/N] ", joinInts(pids))
+	fmt.Fprintf(s.Out, question, joinInts(found))
 	if !s.confirm(ctx, lines) {
 		return nil
 	}
-	for _, pid := range pids {
+	for _, pid := range found {
 		if err := s.Kill(pid, syscall.SIGKILL); err != nil {
 			fmt.Fprintf(s.Out, "%% kill %d: %v\n", pid, err)
 			return nil
 		}
 	}
-	fmt.Fprintf(s.Out, "charon (pid %s) killed.\n", joinInts(pids))
+	fmt.Fprintf(s.Out, done, joinInts(found))
 	return nil
 }
 
@@ -194,27 +204,9 @@ func gatewayPids(root string) []int {
 // it: it takes the virtual IPs the gateway claimed off their interface
 // and restarts the gateway. It asks first.
 func (s *Shell) debugKillGateway(ctx context.Context, _ []string, lines <-chan string) error {
-	if s.Signal == nil || s.Kill == nil {
-		fmt.Fprintln(s.Out, "% debug kill gateway: not on the appliance console; refusing")
-		return nil
-	}
-	pids := gatewayPids(s.procRoot())
-	if len(pids) == 0 {
-		fmt.Fprintln(s.Out, "% the gateway is not running")
-		return nil
-	}
-	fmt.Fprintf(s.Out, "Kill the gateway (pid %s) with SIGKILL, as a crash would? No handover: the\npeer takes the virtual IP over when VRRP misses this one; PID 1 removes it\nhere and restarts the gateway. [y/N] ", joinInts(pids))
-	if !s.confirm(ctx, lines) {
-		return nil
-	}
-	for _, pid := range pids {
-		if err := s.Kill(pid, syscall.SIGKILL); err != nil {
-			fmt.Fprintf(s.Out, "%% kill %d: %v\n", pid, err)
-			return nil
-		}
-	}
-	fmt.Fprintf(s.Out, "gateway (pid %s) killed; PID 1's log lines follow on this console.\n", joinInts(pids))
-	return nil
+	return s.debugKill(ctx, lines, "gateway", "the gateway", gatewayPids,
+		"Kill the gateway (pid %s) with SIGKILL, as a crash would? No handover: the\npeer takes the virtual IP over when VRRP misses this one; PID 1 removes it\nhere and restarts the gateway. [y/N] ",
+		"gateway (pid %s) killed; PID 1's log lines follow on this console.\n")
 }
 
 func joinInts(v []int) string {
