@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/services/bgp"
+	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/ipsec"
 	"github.com/tidegate/tidegate/services/status"
 	"github.com/tidegate/tidegate/services/vrrp"
@@ -46,7 +47,29 @@ func (g *Gateway) Status() status.Document {
 		st.BGP = bgpStatus(svcs.bgp.Status())
 		st.VRRP = vrrpStatus(svcs.vrrp.Status())
 	}
+	if g.o.Firewall {
+		st.Firewall = firewallStatus(firewallCounters)
+	}
 	return st
+}
+
+// firewallCounters reads the packet filter's counters; the tests replace it.
+var firewallCounters = firewall.Counters
+
+// firewallStatus is the packet filter's drops, every class named (0 when
+// none), or nil while there is no table to read: before the boot table
+// went in, or when installing it failed (the phase and the error say so;
+// an error here would only repeat it at every scrape).
+func firewallStatus(counters func() (map[string]uint64, error)) *status.Firewall {
+	c, err := counters()
+	if err != nil {
+		return nil
+	}
+	out := &status.Firewall{Dropped: make(map[string]uint64, len(firewall.Drops))}
+	for _, name := range firewall.Drops {
+		out.Dropped[name] = c[name]
+	}
+	return out
 }
 
 func ipsecStatus(s ipsec.Status) *status.IPsec {
@@ -76,7 +99,8 @@ func bgpStatus(s bgp.Status) *status.BGP {
 	out := &status.BGP{
 		Running: s.Running, Master: s.Master,
 		RoutesInstalled: s.RoutesInstalled, AWSPaths: s.AWSPaths,
-		Peers: []status.Peer{},
+		MaxPrefixes: s.MaxPrefixes,
+		Peers:       []status.Peer{},
 	}
 	if s.ReturnPathHeld {
 		rp := &status.ReturnPath{Since: s.ReturnPathSince, PeerIgnored: s.PeerGone, PeerIgnoredSince: s.PeerGoneSince}
@@ -90,7 +114,24 @@ func bgpStatus(s bgp.Status) *status.BGP {
 			Name: p.Name, Address: p.Address, ASN: p.ASN, State: p.State, AdminDown: p.AdminDown,
 			UptimeSeconds: p.Uptime.Seconds(),
 			Received:      p.Received, Accepted: p.Accepted, Advertised: p.Advertised,
+			Rejected:           rejected(p.Rejected),
+			MaxPrefixTeardowns: p.MaxPrefixTeardowns,
+			RetryAt:            p.RetryAt,
 		})
+	}
+	return out
+}
+
+// rejected is a neighbour's rejected routes by reason, every reason of the
+// import filter named (0 when none), so that monitoring sees the same keys
+// and series from the start.
+func rejected(m map[bgp.Reason]int) map[string]int {
+	out := make(map[string]int, len(bgp.Reasons))
+	for _, r := range bgp.Reasons {
+		out[string(r)] = 0
+	}
+	for r, n := range m {
+		out[string(r)] = n
 	}
 	return out
 }
@@ -109,6 +150,9 @@ func vrrpStatus(s vrrp.Status) *status.VRRP {
 	}
 	if s.MasterAddr.IsValid() {
 		out.MasterAddress = s.MasterAddr.String()
+	}
+	if s.Peer.IsValid() {
+		out.PeerAddress, out.PeerLearned = s.Peer.String(), s.PeerLearned
 	}
 	for _, p := range s.VirtualIPs {
 		out.VirtualIPs = append(out.VirtualIPs, p.String())
