@@ -157,11 +157,15 @@ func vrrpStatus(s vrrp.Status) *status.VRRP {
 	for _, p := range s.VirtualIPs {
 		out.VirtualIPs = append(out.VirtualIPs, p.String())
 	}
-	if len(s.Drops) > 0 {
-		out.Drops = make(map[string]uint64, len(s.Drops))
-		for r, n := range s.Drops {
-			out.Drops[string(r)] = n
-		}
+	// Every reason, at 0 when none: each metric series exists from the
+	// first scrape, so an alert on the rate of "peer" drops can fire on
+	// the first rogue advert.
+	out.Drops = make(map[string]uint64, len(vrrp.DropReasons))
+	for _, r := range vrrp.DropReasons {
+		out.Drops[string(r)] = s.Drops[r]
+	}
+	for r, n := range s.Drops {
+		out.Drops[string(r)] = n
 	}
 	return out
 }

@@ -27,6 +27,13 @@ const (
 	DropPeer         DropReason = "peer"          // an otherwise valid advert for our VRID from a source that is not the pair's peer
 )
 
+// DropReasons lists every DropReason, so that a counter can exist (at 0)
+// before its first drop.
+var DropReasons = []DropReason{
+	DropIPHeader, DropTTL, DropSource, DropLength, DropVersion, DropType, DropChecksum,
+	DropVRID, DropAuth, DropAddressCount, DropAddresses, DropInterval, DropPeer,
+}
+
 // dropError is the error returned by the decoder and the validation: it
 // carries the counter to bump and a detail for debug logs. The detail never
 // includes authentication data.
