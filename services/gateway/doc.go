@@ -59,8 +59,9 @@
 // Gateway.Status aggregates the services' Status values into the status
 // API's document (status.Document, which package status defines and this
 // package fills, so there is one set of types and JSON keys): version,
-// role, uptime, health, each tunnel, each BGP session and the VRRP state.
-// It holds no secret. The API listens on the run directory's unix socket
+// role, uptime, health, each tunnel, each BGP session (with the routes its
+// import filter refuses and its max-prefix teardowns), the VRRP state and
+// peer, and the packet filter's drop counters. It holds no secret. The API listens on the run directory's unix socket
 // from the start, and on the VLAN address, port 9090, once the role is
 // known (statusserver.go).
 package gateway
