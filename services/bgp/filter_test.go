@@ -3,9 +3,9 @@ package bgp
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"maps"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
