@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -64,5 +65,28 @@ func TestFirewallFailsClosed(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// TestFirewallFollowsTheLearnedPeer: without the peer's vlan_address, BGP
+// is open to the VLAN until the peer is learned, then to it alone.
+func TestFirewallFollowsTheLearnedPeer(t *testing.T) {
+	role := testRole(t, "vpn-gw-1", "    vlan_address: 10.0.1.3/24\n", "")
+	o := Options{RunDir: t.TempDir(), Log: discard, Firewall: true}
+	o.defaults()
+	if fw := role.Configs(o).Firewall; fw == nil || fw.Peer.IsValid() || fw.VLANPrefix.String() != "10.0.1.0/24" {
+		t.Fatalf("before learning: %+v", fw)
+	}
+	var got []firewall.Config
+	svcs, err := newServices(o, role, discard, func(c firewall.Config) error { got = append(got, c); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := netip.MustParseAddr("10.0.1.3")
+	if err := svcs.w.learn.set(peer); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Peer != peer || len(got[0].Tunnels) != 2 || got[0].Uplink != "eth0" {
+		t.Errorf("firewall after learning %v: %+v", peer, got)
 	}
 }

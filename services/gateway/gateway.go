@@ -182,7 +182,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		"vlan", role.Site.VLAN.Interface, "addr", role.VLANAddress,
 		"tunnels", len(role.Self.Tunnels), "since_boot", console.Uptime().Round(time.Millisecond))
 
-	svcs, err := newServices(o, role, log)
+	svcs, err := newServices(o, role, log, g.installFW)
 	if err != nil {
 		return g.fail(err)
 	}

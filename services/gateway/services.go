@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tidegate/tidegate/services/bgp"
+	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/ipsec"
 	"github.com/tidegate/tidegate/services/lifeline"
 	"github.com/tidegate/tidegate/services/vrrp"
@@ -34,8 +35,9 @@ type services struct {
 	vips     vrrp.Config
 }
 
-// newServices builds the services for role; nothing runs yet.
-func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
+// newServices builds the services for role; nothing runs yet. installFW
+// installs the packet filter (firewall.Install) when it changes.
+func newServices(o Options, role *Role, log *slog.Logger, installFW func(firewall.Config) error) (*services, error) {
 	cfg := role.Configs(o) // what tidegate render prints
 	for _, warning := range cfg.Warnings {
 		log.Warn(warning)
@@ -61,8 +63,27 @@ func newServices(o Options, role *Role, log *slog.Logger) (*services, error) {
 	}
 	w.bgp, w.vrrp = s.bgp, s.vrrp
 	if bc.IBGPRange.IsValid() {
+		set := s.bgp.SetIBGPPeer
+		if fw := cfg.Firewall; fw != nil {
+			// The packet filter follows: BGP on the VLAN from the learned
+			// peer only, as when the site gives its address. VRRP keeps
+			// that peer until the gateway restarts, and so does this.
+			set = func(a netip.Addr) error {
+				if err := s.bgp.SetIBGPPeer(a); err != nil {
+					return err
+				}
+				narrowed := *fw
+				narrowed.Peer = a
+				if err := installFW(narrowed); err != nil {
+					log.Error("firewall: BGP stays open to the VLAN; could not narrow it to the learned peer", "peer", a, "err", err)
+				} else {
+					log.Info("firewall: BGP on the VLAN from the learned peer only", "peer", a)
+				}
+				return nil
+			}
+		}
 		w.learn = &peerLearner{
-			log: log, vlan: bc.IBGPRange, self: bc.RouterID, set: s.bgp.SetIBGPPeer,
+			log: log, vlan: bc.IBGPRange, self: bc.RouterID, set: set,
 			master: func() (bool, netip.Addr) {
 				st := s.vrrp.Status()
 				return st.State == vrrp.StateBackup, st.MasterAddr

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/services/bgp"
+	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/status"
 	"github.com/tidegate/tidegate/services/vrrp"
 )
@@ -20,7 +21,7 @@ func TestStatusJSON(t *testing.T) {
 	role := testRole(t, "vpn-gw-1", v2, "  version: 2\n  advert_interval: 1\n  auth_pass: password\n  preempt: true\n")
 	o := Options{RunDir: t.TempDir(), Version: "v1.2.3", Log: discard, ConfigFile: "site.yaml", Name: "vpn-gw-1"}
 	o.defaults()
-	svcs, err := newServices(o, role, discard)
+	svcs, err := newServices(o, role, discard, firewall.Install)
 	if err != nil {
 		t.Fatal(err)
 	}
