@@ -170,7 +170,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		}
 		ipam[k] = p
 	}
-	pair, _, err := SiteGateways(data, Gateway{Region: *region, Type: *typ, Image: *image, VLAN: *vlan, Tags: tags}, ipam)
+	pair, site, err := SiteGateways(data, Gateway{Region: *region, Type: *typ, Image: *image, VLAN: *vlan, Tags: tags}, ipam)
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "%s: %v\n", *siteF, err)
 		return 1
@@ -180,6 +180,11 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	}
 
 	if cmd == "rolling-reimage" {
+		if len(site.Status.Allow) == 0 && (statusF[pair[0].Label] == "" || statusF[pair[1].Label] == "") {
+			// The gateways' packet filter lets the status port in on the
+			// public address only from status.allow.
+			fmt.Fprintf(c.Stderr, "%s: no status.allow: a gateway's public address does not answer health checks; list this workstation's network in status.allow, or run from a VLAN host with --status LABEL=VLAN-ADDRESS\n", *siteF)
+		}
 		if len(names) > 0 {
 			fmt.Fprintln(c.Stderr, "rolling-reimage: acts on the pair; --name does not apply")
 			return 2

@@ -48,6 +48,11 @@ func TestCLI(t *testing.T) {
 	if code != 0 || instance(f, "vpn-gw-1").Rebuilds != 1 || instance(f, "vpn-gw-2").Rebuilds != 2 {
 		t.Errorf("rolling-reimage = %d %q", code, errOut)
 	}
+	// The seed site has no status.allow: the public addresses the health
+	// checks default to cannot answer, and the operator is told why.
+	if !strings.Contains(errOut, "no status.allow") {
+		t.Errorf("rolling-reimage without status.allow or --status says nothing about it: %q", errOut)
+	}
 
 	for _, tt := range []struct {
 		args []string
