@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
 )
@@ -268,23 +269,29 @@ func (f ImportFilter) validate() []error {
 }
 
 // rejectedCount is one neighbour's rejected routes, by reason, as of the
-// neighbour's received-UPDATE count Updates (Status recounts only when
-// that moved).
+// neighbour's received-UPDATE count Updates, counted at At.
 type rejectedCount struct {
 	Updates  uint64
+	At       time.Time
 	ByReason map[Reason]int
 }
 
+// recountEvery bounds how often a neighbour's refused routes are counted:
+// counting walks its whole Adj-RIB-In, which during a flood is large and
+// changes with every UPDATE.
+const recountEvery = 10 * time.Second
+
 // countRejected counts, per reason, the routes in the Adj-RIB-In of the
 // neighbour at addr that the import filter rejects. It reuses the last
-// count while the neighbour has sent no UPDATE since.
+// count while the neighbour has sent no UPDATE since, or when that count
+// is younger than recountEvery.
 func (s *Speaker) countRejected(ctx context.Context, bs *bounded, p *api.Peer) map[Reason]int {
 	addr := p.GetState().GetNeighborAddress()
 	updates := p.GetState().GetMessages().GetReceived().GetUpdate()
 	s.mu.Lock()
 	c, ok := s.rejected[addr]
 	s.mu.Unlock()
-	if ok && c.Updates == updates {
+	if ok && (c.Updates == updates || time.Since(c.At) < recountEvery) {
 		return c.ByReason
 	}
 	f := newImportFilter(s.cfg.Import, s.cfg.Advertise)
@@ -309,7 +316,7 @@ func (s *Speaker) countRejected(ctx context.Context, bs *bounded, p *api.Peer) m
 		return c.ByReason
 	}
 	s.mu.Lock()
-	s.rejected[addr] = rejectedCount{Updates: updates, ByReason: byReason}
+	s.rejected[addr] = rejectedCount{Updates: updates, At: time.Now(), ByReason: byReason}
 	s.mu.Unlock()
 	return byReason
 }

@@ -150,6 +150,35 @@ func (s *Speaker) Status() Status {
 	return st
 }
 
+// peerBackTimeout bounds PeerBack's calls into GoBGP: it is asked every
+// second from the gateway's event loop, which must not stall behind a
+// GoBGP busy with a flood of UPDATEs.
+const peerBackTimeout = 2 * time.Second
+
+// PeerBack is Status().PeerBack without the rest of Status: only the iBGP
+// session and what it carries are looked at, so it stays cheap while the
+// tunnels carry thousands of routes. It is false whenever GoBGP does not
+// answer within peerBackTimeout (ask again later).
+func (s *Speaker) PeerBack() bool {
+	s.mu.Lock()
+	bs, gone, since, known := s.bgp, s.st.PeerGone, s.goneSince, s.knownPeer()
+	s.mu.Unlock()
+	if bs == nil || !gone || !s.cfg.ibgp() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), peerBackTimeout)
+	defer cancel()
+	all, err := listPeers(ctx, bs)
+	if err != nil {
+		return false
+	}
+	ib := s.ibgpPeer(all, known)
+	if ib == nil || !s.heardSince(ib, since) {
+		return false
+	}
+	return s.peerAWSPaths(ctx, bs, ib.GetState().GetNeighborAddress()) > 0
+}
+
 // peerStatus is one neighbour's PeerStatus, without its name.
 func peerStatus(p *api.Peer) PeerStatus {
 	ps := PeerStatus{

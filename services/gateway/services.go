@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -29,6 +30,8 @@ type services struct {
 	bgp      *bgp.Speaker
 	vrrp     *vrrp.Router
 	w        *wiring
+	// orders carries the wiring's calls to BGP (bgpqueue.go).
+	orders *bgpQueue
 	// lifeline and vips: the virtual IPs are claimed on the lifeline
 	// before VRRP may add them (see Options.Lifeline).
 	lifeline *lifeline.Lifeline
@@ -61,7 +64,8 @@ func newServices(o Options, role *Role, log *slog.Logger, installFW func(firewal
 	if s.sec, err = ipsec.New(cfg.IPsec); err != nil {
 		return nil, fmt.Errorf("ipsec: %w", err)
 	}
-	w.bgp, w.vrrp = s.bgp, s.vrrp
+	s.orders = newBGPQueue(s.bgp)
+	w.bgp, w.vrrp = s.orders, s.vrrp
 	if bc.IBGPRange.IsValid() {
 		set := s.bgp.SetIBGPPeer
 		if fw := cfg.Firewall; fw != nil {
@@ -93,7 +97,7 @@ func newServices(o Options, role *Role, log *slog.Logger, installFW func(firewal
 	// Only with an iBGP peer: without one there is nobody whose stale routes
 	// AWS could hold (and no way to tell that the peer is back).
 	if bc.IBGPPeer.IsValid() || bc.IBGPRange.IsValid() {
-		w.fo = &failover{bgp: speakerReturnPath{s.bgp}, rx: rxPackets(role.Site.VLAN.Interface)}
+		w.fo = &failover{bgp: s.orders, rx: rxPackets(role.Site.VLAN.Interface)}
 	}
 	return s, nil
 }
@@ -109,11 +113,6 @@ func rxPackets(iface string) func() (uint64, error) {
 		return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	}
 }
-
-// speakerReturnPath adapts the BGP speaker for the failover.
-type speakerReturnPath struct{ *bgp.Speaker }
-
-func (s speakerReturnPath) PeerBack() bool { return s.Status().PeerBack }
 
 // Bounds of the planned handover: VRRP's own bound is 3 advert intervals
 // plus 1 s (4 s at the default 1 s); PID 1 allows 15 s from SIGTERM to
@@ -173,9 +172,12 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 	wireCtx, stopWiring := context.WithCancel(context.Background())
 	wired := make(chan struct{})
 	s.w.start()
+	var wiring sync.WaitGroup
+	wiring.Go(func() { s.w.run(wireCtx, s.sec.Events(), s.vrrp.Events()) })
+	wiring.Go(func() { s.orders.run(wireCtx) })
 	go func() {
 		defer close(wired)
-		s.w.run(wireCtx, s.sec.Events(), s.vrrp.Events())
+		wiring.Wait()
 	}()
 	if err := s.lifeline.Claim(s.vips.Interface, s.vips.VirtualIPs...); err != nil {
 		s.log.Warn("PID 1 will not remove the virtual IP if this process dies", "err", err)
