@@ -27,4 +27,12 @@
 // the gateways: the AWS peer's SAs and BGP table, the VLAN host's pings,
 // the gateways' status API read from the VLAN host. TestBenchmark
 // (TIDEGATE_LAB_BENCH=1) compares tidegate with the seed stack.
+//
+// TestTrustBoundaries attacks the pair from outside, as issue 13's "How it
+// is proven" asks: the AWS peer announces routes the import filter must
+// refuse, then floods 20,000 prefixes (max-prefix; -short skips it); a
+// rogue host on the VLAN runs keepalived for the pair's VRID at priority
+// 254, opens BGP and scans TCP and UDP, and the Internet scans the public
+// addresses; the VPC host tries the status API and BGP through the
+// tunnels; and the gateway process is killed on gw-1's console.
 package lab
