@@ -32,7 +32,8 @@ import (
 //     off eth1 at once and restarts the gateway;
 //  2. flood: 20,000 prefixes until max-prefix has torn every tunnel's
 //     session down; the gateways stay up and serve again after the
-//     withdrawal. It takes about 3 min under TCG; -short skips it.
+//     withdrawal. It takes 2.5-8 min under TCG: TIDEGATE_LAB_FLOOD=1
+//     runs it (floodEnabled).
 func TestTrustBoundaries(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root for network namespaces and TAP devices")
@@ -718,10 +719,15 @@ func gatewayKilled(ctx context.Context, t *testing.T, l *Lab) {
 	}
 }
 
-// floodSkip is why -short skips scenario 2.
-const floodSkip = "-short: the flood takes about 3 min under TCG"
+// floodSkip is why scenario 2 is skipped.
+const floodSkip = "the flood runs by TIDEGATE_LAB_FLOOD=1 (2.5-8 min under TCG)"
 
-func floodEnabled() bool { return !testing.Short() }
+// floodEnabled: the flood runs by TIDEGATE_LAB_FLOOD=1 only. Under TCG
+// 20,000 prefixes take the emulated gateways minutes to take in and to
+// forget (2.5 to 8 min here, depending on the load), too long and too
+// variable for every CI run; TestMaxPrefixWithFRR (services/bgp) proves
+// the limit and its back-off in every run.
+func floodEnabled() bool { return os.Getenv("TIDEGATE_LAB_FLOOD") != "" }
 
 func parseAddrOrPrefix(s string) (netip.Addr, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {

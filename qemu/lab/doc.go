@@ -30,7 +30,7 @@
 //
 // TestTrustBoundaries attacks the pair from outside, as issue 13's "How it
 // is proven" asks: the AWS peer announces routes the import filter must
-// refuse, then floods 20,000 prefixes (max-prefix; -short skips it); a
+// refuse, then floods 20,000 prefixes (max-prefix; by TIDEGATE_LAB_FLOOD=1 only); a
 // rogue host on the VLAN runs keepalived for the pair's VRID at priority
 // 254, opens BGP and scans TCP and UDP, and the Internet scans the public
 // addresses; the VPC host tries the status API and BGP through the

@@ -187,7 +187,14 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 			w.awsMu.Unlock()
 			w.mu.Lock()
 			if n != w.h.awsPaths {
-				w.log.Info("AWS paths", "paths", n)
+				// A route table arriving moves the count thousands of
+				// times: only none <-> some, which moves the health, is
+				// worth a console line.
+				level := slog.LevelDebug
+				if (n == 0) != (w.h.awsPaths == 0) {
+					level = slog.LevelInfo
+				}
+				w.log.Log(context.Background(), level, "AWS paths", "paths", n)
 				w.h.awsPaths = n
 				w.track()
 			}
