@@ -65,47 +65,14 @@ func TestShowSystem(t *testing.T) {
 
 func TestDebugKillCharon(t *testing.T) {
 	root := fakeProc(t, map[int][2]string{1: {"init", "10240"}, 120: {"charon", "8192"}})
-	for _, tc := range []struct {
-		name, in  string
-		appliance bool
-		proc      string
-		want      []int
-		says      string
-	}{
+	for _, tc := range []debugKillCase{
 		{"confirmed", "debug kill charon\ny\n", true, root, []int{120}, "charon (pid 120) killed."},
 		{"abbreviated", "deb k c\nyes\n", true, root, []int{120}, "charon (pid 120) killed."},
 		{"declined", "debug kill charon\nn\n", true, root, nil, "Cancelled."},
 		{"not the appliance", "debug kill charon\ny\n", false, root, nil, "% debug kill charon: not on the appliance console; refusing"},
 		{"no charon", "debug kill charon\ny\n", true, fakeProc(t, map[int][2]string{1: {"init", "1"}}), nil, "% charon is not running"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, _ := status.NewClient(filepath.Join(t.TempDir(), "none.sock"))
-			var out strings.Builder
-			var killed []int
-			sh := &Shell{In: strings.NewReader(tc.in), Out: &out, Source: c, Proc: tc.proc,
-				Hostname: func() (string, error) { return "vpn-gw-1", nil }}
-			if tc.appliance {
-				sh.Signal = func(syscall.Signal) error { return nil }
-				sh.Kill = func(pid int, sig syscall.Signal) error {
-					if sig != syscall.SIGKILL {
-						t.Errorf("signal %v, want SIGKILL", sig)
-					}
-					killed = append(killed, pid)
-					return nil
-				}
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := sh.Run(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, killed); diff != "" {
-				t.Errorf("killed (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(out.String(), tc.says) {
-				t.Errorf("output lacks %q:\n%s", tc.says, out.String())
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runDebugKill(t, tc) })
 	}
 }
 
@@ -147,13 +114,7 @@ func gatewayProc(t *testing.T, withGateway bool) string {
 
 func TestDebugKillGateway(t *testing.T) {
 	root := gatewayProc(t, true)
-	for _, tc := range []struct {
-		name, in  string
-		appliance bool
-		proc      string
-		want      []int
-		says      string
-	}{
+	for _, tc := range []debugKillCase{
 		{"confirmed", "debug kill gateway\ny\n", true, root, []int{57}, "gateway (pid 57) killed;"},
 		{"abbreviated", "deb k g\nyes\n", true, root, []int{57}, "Kill the gateway (pid 57) with SIGKILL"},
 		{"declined", "debug kill gateway\nn\n", true, root, nil, "Cancelled."},
@@ -161,33 +122,48 @@ func TestDebugKillGateway(t *testing.T) {
 		{"not the appliance", "debug kill gateway\ny\n", false, root, nil, "% debug kill gateway: not on the appliance console; refusing"},
 		{"not running", "debug kill gateway\ny\n", true, gatewayProc(t, false), nil, "% the gateway is not running"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, _ := status.NewClient(filepath.Join(t.TempDir(), "none.sock"))
-			var out strings.Builder
-			var killed []int
-			sh := &Shell{In: strings.NewReader(tc.in), Out: &out, Source: c, Proc: tc.proc,
-				Hostname: func() (string, error) { return "vpn-gw-1", nil }}
-			if tc.appliance {
-				sh.Signal = func(syscall.Signal) error { return nil }
-				sh.Kill = func(pid int, sig syscall.Signal) error {
-					if sig != syscall.SIGKILL {
-						t.Errorf("signal %v, want SIGKILL", sig)
-					}
-					killed = append(killed, pid)
-					return nil
-				}
+		t.Run(tc.name, func(t *testing.T) { runDebugKill(t, tc) })
+	}
+}
+
+// debugKillCase is one "debug kill" session: what is typed, whether the
+// shell is on the appliance (may signal), the /proc it sees, the pids it
+// must kill and a line it must print.
+type debugKillCase struct {
+	name, in  string
+	appliance bool
+	proc      string
+	want      []int
+	says      string
+}
+
+// runDebugKill runs the console on tc.in and checks what it killed and
+// said.
+func runDebugKill(t *testing.T, tc debugKillCase) {
+	c, _ := status.NewClient(filepath.Join(t.TempDir(), "none.sock"))
+	var out strings.Builder
+	var killed []int
+	sh := &Shell{In: strings.NewReader(tc.in), Out: &out, Source: c, Proc: tc.proc,
+		Hostname: func() (string, error) { return "vpn-gw-1", nil }}
+	if tc.appliance {
+		sh.Signal = func(syscall.Signal) error { return nil }
+		sh.Kill = func(pid int, sig syscall.Signal) error {
+			if sig != syscall.SIGKILL {
+				t.Errorf("signal %v, want SIGKILL", sig)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := sh.Run(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, killed); diff != "" {
-				t.Errorf("killed (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(out.String(), tc.says) {
-				t.Errorf("output lacks %q:\n%s", tc.says, out.String())
-			}
-		})
+			killed = append(killed, pid)
+			return nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sh.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tc.want, killed); diff != "" {
+		t.Errorf("killed (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(out.String(), tc.says) {
+		t.Errorf("output lacks %q:\n%s", tc.says, out.String())
 	}
 }
