@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -369,5 +370,48 @@ func TestManyErrors(t *testing.T) {
 	want := []string{"site", "vlan.prefix", "vrrp.vrid", "gateways[1].priority", "gateways[1].tunnels[1].psk"}
 	if fmt.Sprint(paths) != fmt.Sprint(want) {
 		t.Errorf("paths = %v, want %v\n%v", paths, want, err)
+	}
+}
+
+// TestActiveActiveAndECMP checks the effective values of the two modes:
+// which gateway owns which virtual IP, and the MEDs under bgp.ecmp.
+func TestActiveActiveAndECMP(t *testing.T) {
+	aa, err := Load("examples/seed-active-active.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vips := []netip.Addr{netip.MustParseAddr("10.0.1.200"), netip.MustParseAddr("10.0.1.201")}
+	if !aa.ActiveActive() || !slices.Equal(aa.VLAN.VirtualIPs, vips) || aa.VLAN.VirtualIP != vips[0] {
+		t.Errorf("active-active vlan = %+v", aa.VLAN)
+	}
+	if g1, g2 := aa.Group("vpn-gw-1"), aa.Group("vpn-gw-2"); g1 != 0 || g2 != 1 {
+		t.Errorf("groups = %d, %d; want 0, 1", g1, g2)
+	}
+	if m := aa.Gateways[0].Tunnels[1].MED; m != MEDStep {
+		t.Errorf("without ecmp the second tunnel's MED = %d, want %d", m, MEDStep)
+	}
+	masked, err := aa.Masked()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(masked), "virtual_ips: [10.0.1.200, 10.0.1.201]") || strings.Contains(string(masked), "virtual_ip:") {
+		t.Errorf("Masked does not show the two virtual IPs alone:\n%s", masked)
+	}
+
+	seed, err := Load("examples/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seed.ActiveActive() || len(seed.VLAN.VirtualIPs) != 1 || seed.Group("vpn-gw-2") != 0 {
+		t.Errorf("active-standby vlan = %+v, group of vpn-gw-2 = %d", seed.VLAN, seed.Group("vpn-gw-2"))
+	}
+
+	ecmp := mustParse(t, edit(t, base, "  asn: 65000\n", "  asn: 65000\n  ecmp: true\n"))
+	for _, g := range ecmp.Gateways {
+		for _, tu := range g.Tunnels {
+			if tu.MED != 0 {
+				t.Errorf("ecmp: tunnel %s MED = %d, want 0 on every tunnel", tu.Name, tu.MED)
+			}
+		}
 	}
 }

@@ -487,6 +487,20 @@ func (d *decoder) addr(dst *netip.Addr) func(*yaml.Node, string) {
 	}
 }
 
+// addrs decodes a sequence of IPv4 addresses. An item that does not
+// decode is kept as the zero Addr, so that indexes in later errors still
+// match the document.
+func (d *decoder) addrs(dst *[]netip.Addr) func(*yaml.Node, string) {
+	return func(n *yaml.Node, p string) {
+		*dst = []netip.Addr{}
+		d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
+			var a netip.Addr
+			d.addr(&a)(n, p)
+			*dst = append(*dst, a)
+		})
+	}
+}
+
 // prefix decodes an IPv4 address with a prefix length ("10.0.1.0/24").
 // Whether host bits may be set is up to the caller's checks.
 func (d *decoder) prefix(n *yaml.Node, path string) (netip.Prefix, bool) {
@@ -554,6 +568,7 @@ func (d *decoder) vlan(n *yaml.Node, path string, v *VLAN) {
 		{"interface", d.str(&v.Interface)},
 		{"prefix", d.prefixField(&v.Prefix)},
 		{"virtual_ip", d.addr(&v.VirtualIP)},
+		{"virtual_ips", d.addrs(&v.VirtualIPs)},
 	})
 }
 
@@ -577,6 +592,7 @@ func (d *decoder) bgp(n *yaml.Node, path string, b *BGP) {
 		{"max_prefixes", intField(d, &b.MaxPrefixes, 1, 1_000_000)},
 		{"ibgp_password", d.secret(&b.IBGPPassword)},
 		{"ibgp_ttl_security", d.boolean(&b.IBGPTTLSecurity)},
+		{"ecmp", d.boolean(&b.ECMP)},
 	})
 }
 

@@ -30,6 +30,12 @@ func (d *decoder) defaults(s *Site) {
 	if !d.set["vlan.interface"] {
 		s.VLAN.Interface = DefaultInterface
 	}
+	switch {
+	case d.set["vlan.virtual_ips"] && len(s.VLAN.VirtualIPs) > 0:
+		s.VLAN.VirtualIP = s.VLAN.VirtualIPs[0]
+	case d.set["vlan.virtual_ip"]:
+		s.VLAN.VirtualIPs = []netip.Addr{s.VLAN.VirtualIP}
+	}
 	if !d.set["vrrp.version"] {
 		s.VRRP.Version = DefaultVRRPVersion
 	}
@@ -77,7 +83,9 @@ func (d *decoder) defaults(s *Site) {
 			if !d.set[p+".child_lifetime"] {
 				t.ChildLifetime = DefaultChildLifetime
 			}
-			if !d.set[p+".med"] {
+			if !d.set[p+".med"] && !s.BGP.ECMP {
+				// With ECMP every tunnel's MED stays 0: a transit
+				// gateway spreads flows only over equal paths.
 				t.MED = uint32(ti) * MEDStep
 			}
 		}

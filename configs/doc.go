@@ -24,8 +24,10 @@
 //	  interface: eth1                # [eth1]
 //	  prefix: 10.0.1.0/24            # required, IPv4, host bits zero, /29 or larger
 //	  virtual_ip: 10.0.1.200         # required, inside prefix, not network/broadcast
+//	  # or, for an active-active pair, two (instead of virtual_ip):
+//	  # virtual_ips: [10.0.1.200, 10.0.1.201]  # gateways[i] is master of the i-th
 //	vrrp:
-//	  vrid: 10                       # required, 1..255
+//	  vrid: 10                       # required, 1..255; active-active also uses vrid+1
 //	  version: 3                     # [3]; 2 for keepalived's default, with auth_pass
 //	  advert_interval: 1s            # [1s]; v2 whole seconds 1..255, v3 10ms steps to 40.95s
 //	  auth_pass: ""                  # v2 only, 1..8 bytes
@@ -34,7 +36,9 @@
 //	bgp:
 //	  asn: 65000                     # required, not 64512 (AWS's default) nor 23456
 //	  advertise: [10.0.1.0/24]       # [vlan.prefix]; canonical IPv4, no /32, at most 33
-//	  backup_prepend: 2              # [2], 0..10
+//	                                 # (active-active without ecmp: /30 or shorter, at most 14)
+//	  backup_prepend: 2              # [2], 0..10; not with ecmp
+//	  ecmp: false                    # [false]; true for a transit gateway with VPN ECMP
 //	  accept: [10.0.0.0/8]           # [everything the import filter allows]; canonical IPv4
 //	  max_prefixes: 12000            # [12000] per neighbour, 1..1000000
 //	  ibgp_password: ""              # TCP-MD5 on iBGP, 1..80 printable ASCII, no spaces
@@ -57,7 +61,7 @@
 //	        dpd_delay: 10s           # [10s], 1s..60s
 //	        ike_lifetime: 8h         # [28800s], 900s..28800s
 //	        child_lifetime: 1h       # [3600s], 900s..3600s, less than ike_lifetime
-//	        med: 0                   # [index in the list × 100]
+//	        med: 0                   # [index in the list × 100; 0 with ecmp, equal on all]
 //
 // Routes from AWS and the peer pass the import filter of package bgp:
 // 0.0.0.0/0 and anything shorter than /8, anything equal to or inside the
@@ -66,6 +70,22 @@
 // overlapping 169.254.0.0/16, 0/8, 127/8, 224/4 or 240/4 are refused. With
 // bgp.accept only routes equal to or inside an entry are accepted; an entry
 // shorter than /8 is also what lets routes that short in.
+//
+// # Active-active and ECMP
+//
+// With vlan.virtual_ips the pair runs two VRRP groups: gateways[0] is the
+// master of the first virtual IP (VRID vrrp.vrid) and the backup of the
+// second (VRID vrrp.vrid+1), gateways[1] the reverse; hosts on the VLAN
+// route through either, or both with an ECMP route. The return path from
+// AWS follows bgp.ecmp:
+//
+//   - false (a virtual private gateway, one preferred path): each gateway
+//     draws one half of every advertised prefix, gateways[0] the lower, by
+//     announcing both halves and prepending the other one; on failover the
+//     survivor announces the quarters.
+//   - true (a transit gateway with VPN ECMP): every tunnel announces the
+//     same path (no prepend, equal MEDs) and AWS spreads flows over all
+//     of them; on failover the survivor announces the halves.
 //
 // Proposals use strongSwan's syntax and are limited to the algorithms AWS
 // accepts; DefaultProposals and DefaultESPProposals describe the defaults.

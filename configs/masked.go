@@ -24,7 +24,8 @@ type (
 	vlanYAML struct {
 		Interface string `yaml:"interface"`
 		Prefix    string `yaml:"prefix"`
-		VirtualIP string `yaml:"virtual_ip"`
+		VirtualIP  string   `yaml:"virtual_ip,omitempty"`
+		VirtualIPs []string `yaml:"virtual_ips,flow,omitempty"`
 	}
 	vrrpYAML struct {
 		VRID           uint8  `yaml:"vrid"`
@@ -42,6 +43,7 @@ type (
 		MaxPrefixes   int      `yaml:"max_prefixes"`
 		IBGPPassword  Secret   `yaml:"ibgp_password,omitempty"`
 		IBGPTTL       bool     `yaml:"ibgp_ttl_security"`
+		ECMP          bool     `yaml:"ecmp"`
 	}
 	statusYAML struct {
 		Allow []string `yaml:"allow,flow,omitempty"`
@@ -79,7 +81,6 @@ func (s *Site) Masked() ([]byte, error) {
 		VLAN: vlanYAML{
 			Interface: s.VLAN.Interface,
 			Prefix:    s.VLAN.Prefix.String(),
-			VirtualIP: s.VLAN.VirtualIP.String(),
 		},
 		VRRP: vrrpYAML{
 			VRID:           s.VRRP.VRID,
@@ -92,7 +93,15 @@ func (s *Site) Masked() ([]byte, error) {
 		BGP: bgpYAML{
 			ASN: s.BGP.ASN, BackupPrepend: s.BGP.BackupPrepend,
 			MaxPrefixes: s.BGP.MaxPrefixes, IBGPPassword: s.BGP.IBGPPassword, IBGPTTL: s.BGP.IBGPTTLSecurity,
+			ECMP: s.BGP.ECMP,
 		},
+	}
+	if s.ActiveActive() {
+		for _, a := range s.VLAN.VirtualIPs {
+			out.VLAN.VirtualIPs = append(out.VLAN.VirtualIPs, a.String())
+		}
+	} else {
+		out.VLAN.VirtualIP = s.VLAN.VirtualIP.String()
 	}
 	out.BGP.Advertise = prefixStrings(s.BGP.Advertise)
 	out.BGP.Accept = prefixStrings(s.BGP.Accept)

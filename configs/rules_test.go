@@ -114,6 +114,18 @@ func TestRules(t *testing.T) {
 		{"vip outside", []string{"virtual_ip: 10.0.1.200", "virtual_ip: 10.0.2.200"}, "vlan.virtual_ip", "outside vlan.prefix 10.0.1.0/24", "virtual_ip"},
 		{"vip network", []string{"virtual_ip: 10.0.1.200", "virtual_ip: 10.0.1.0"}, "vlan.virtual_ip", "network address", "virtual_ip"},
 		{"vip broadcast", []string{"virtual_ip: 10.0.1.200", "virtual_ip: 10.0.1.255"}, "vlan.virtual_ip", "broadcast address", "virtual_ip"},
+		{"vips and vip", []string{"virtual_ip: 10.0.1.200", "virtual_ip: 10.0.1.200\n  virtual_ips: [10.0.1.200, 10.0.1.201]"}, "vlan.virtual_ips", "either vlan.virtual_ip (active-standby) or vlan.virtual_ips", "virtual_ips"},
+		{"vips one", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200]"}, "vlan.virtual_ips", "exactly two addresses", "virtual_ips"},
+		{"vips three", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.201, 10.0.1.202]"}, "vlan.virtual_ips", "got 3", "virtual_ips"},
+		{"vips equal", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.200]"}, "vlan.virtual_ips[1]", "the two virtual IPs must differ", "virtual_ips"},
+		{"vips outside", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.2.201]"}, "vlan.virtual_ips[1]", "outside vlan.prefix", "virtual_ips"},
+		{"vips bad", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.300]"}, "vlan.virtual_ips[1]", "must be an IPv4 address", "virtual_ips"},
+		{"vips vrid 255", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.201]", "vrid: 10", "vrid: 255"}, "vrrp.vrid", "vrid and vrid+1", "vrid"},
+		{"vips vlan_address", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.3]"}, "gateways[1].vlan_address", "is a virtual IP", "10.0.1.3/24"},
+		{"vips advertise /31", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.201]", "  asn: 65000\n", "  asn: 65000\n  advertise: [10.0.1.0/24, 10.9.0.0/31]\n"}, "bgp.advertise[1]", "quarters, which need a /30", "advertise"},
+		{"vips advertise count", []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.201]", "  asn: 65000\n", "  asn: 65000\n  advertise: " + prefixes24(15) + "\n"}, "bgp.advertise", "at most 14 fit, because in active-active", "advertise"},
+		{"ecmp backup_prepend", bgp("ecmp: true", "backup_prepend: 2"), "bgp.backup_prepend", "does not apply with bgp.ecmp", "backup_prepend"},
+		{"ecmp med", append(bgp("ecmp: true"), t2a("med: 100")...), tp + ".med", "every tunnel needs the same MED", "med: 100"},
 
 		// vrrp
 		{"vrid missing", []string{"  vrid: 10\n", "  preempt: true\n"}, "vrrp.vrid", "required", "vrrp:"},
@@ -176,7 +188,7 @@ func TestRules(t *testing.T) {
 		{"vlan_address length", []string{"vlan_address: 10.0.1.3/24", "vlan_address: 10.0.1.3/25"}, "gateways[1].vlan_address", "prefix length /25 differs", "10.0.1.3/25"},
 		{"vlan_address network", []string{"vlan_address: 10.0.1.3/24", "vlan_address: 10.0.1.0/24"}, "gateways[1].vlan_address", "network address", "10.0.1.0/24\n    tunnels"},
 		{"vlan_address broadcast", []string{"vlan_address: 10.0.1.3/24", "vlan_address: 10.0.1.255/24"}, "gateways[1].vlan_address", "broadcast address", "10.0.1.255"},
-		{"vlan_address vip", []string{"vlan_address: 10.0.1.3/24", "vlan_address: 10.0.1.200/24"}, "gateways[1].vlan_address", "is vlan.virtual_ip", "10.0.1.200/24"},
+		{"vlan_address vip", []string{"vlan_address: 10.0.1.3/24", "vlan_address: 10.0.1.200/24"}, "gateways[1].vlan_address", "is a virtual IP", "10.0.1.200/24"},
 		{"vlan_address equal", []string{"vlan_address: 10.0.1.3/24", "vlan_address: 10.0.1.2/24"}, "gateways[1].vlan_address", "also the address of gateways[0]", "10.0.1.2/24\n    tunnels:\n      - name: vpn-2a"},
 		{"vlan_address no length", []string{"vlan_address: 10.0.1.3/24", "vlan_address: 10.0.1.3"}, "gateways[1].vlan_address", "prefix length is missing", "10.0.1.3\n"},
 

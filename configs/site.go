@@ -26,10 +26,16 @@ type Site struct {
 type VLAN struct {
 	Interface string       // [eth1]
 	Prefix    netip.Prefix // the VLAN's IPv4 subnet, host bits zero
-	VirtualIP netip.Addr   // the VRRP address hosts route through
+	VirtualIP netip.Addr   // the VRRP address hosts route through; VirtualIPs[0]
+	// VirtualIPs are the virtual IPs of the pair: one (active-standby,
+	// vlan.virtual_ip) or two (active-active, vlan.virtual_ips), where
+	// gateways[i] is the master of VirtualIPs[i] and the backup of the
+	// other (see ActiveActive).
+	VirtualIPs []netip.Addr
 }
 
-// VRRP configures the virtual router that holds VLAN.VirtualIP.
+// VRRP configures the virtual router that holds VLAN.VirtualIP (and, in
+// active-active, the second one: VRID+1 holds VLAN.VirtualIPs[1]).
 type VRRP struct {
 	VRID    uint8 // 1..255
 	Version int   // [3]; 2 speaks to keepalived's default and carries AuthPass
@@ -64,6 +70,13 @@ type BGP struct {
 	// iBGP session; [true]. A peer configured as the seed article shows
 	// (FRR without "neighbor X ttl-security hops 1") needs it off.
 	IBGPTTLSecurity bool
+	// ECMP says AWS's side is a transit gateway with VPN ECMP support: it
+	// spreads flows over every tunnel whose path is as good as the best,
+	// so nothing is prepended (BackupPrepend does not apply), every tunnel
+	// carries the same MED, and each gateway spreads its own flows to AWS
+	// over its tunnels. [false]: a virtual private gateway, which sends
+	// on one preferred path.
+	ECMP bool
 }
 
 // Status configures the status API.
@@ -101,6 +114,25 @@ type Tunnel struct {
 	// MED is sent with the routes announced over this tunnel; lower is
 	// preferred. [index in the gateway's list × 100].
 	MED uint32
+}
+
+// ActiveActive reports whether the pair runs two virtual IPs, each
+// gateway the master of one (vlan.virtual_ips).
+func (s *Site) ActiveActive() bool { return len(s.VLAN.VirtualIPs) == 2 }
+
+// Group is the index in VLAN.VirtualIPs of the virtual IP that gateway
+// name is the master of in active-active: its index in Gateways. It is 0
+// for any gateway in active-standby.
+func (s *Site) Group(name string) int {
+	if !s.ActiveActive() {
+		return 0
+	}
+	for i, g := range s.Gateways {
+		if g.Name == name {
+			return i
+		}
+	}
+	return 0
 }
 
 // RemoteInside returns AWS's inside address: the first usable address of the

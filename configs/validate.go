@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,6 +18,10 @@ const (
 	// on failover a gateway also announces the prefix split into its two
 	// halves, so that the more specific routes win over the peer's.
 	failoverRoutes = 3
+	// activeActiveRoutes is the same in active-active with a virtual
+	// private gateway: the prefix, its halves (one per gateway) and, on
+	// failover, its quarters.
+	activeActiveRoutes = 7
 	// asTrans is AS_TRANS (RFC 6793), which no BGP speaker may use as its ASN.
 	asTrans = 23456
 )
@@ -75,6 +80,29 @@ func (d *decoder) validate(s *Site) {
 	d.validateBGP(s)
 	d.validateFilters(s)
 	d.validateGateways(s)
+	d.validateECMP(s)
+}
+
+// validateECMP checks that every tunnel of the pair announces the same
+// MED under bgp.ecmp: a transit gateway spreads flows only over paths that
+// are equal, and a different MED is a reason to prefer one.
+func (d *decoder) validateECMP(s *Site) {
+	if !s.BGP.ECMP {
+		return
+	}
+	first := ""
+	var med uint32
+	for gi, g := range s.Gateways {
+		for ti, t := range g.Tunnels {
+			p := index(index("gateways", gi)+".tunnels", ti)
+			switch {
+			case first == "":
+				first, med = p, t.MED
+			case t.MED != med:
+				d.errorf(p+".med", "is %d but %s.med is %d; with bgp.ecmp every tunnel needs the same MED (a transit gateway spreads flows only over equal paths)", t.MED, first, med)
+			}
+		}
+	}
 }
 
 func (d *decoder) validateVLAN(s *Site) {
@@ -90,22 +118,45 @@ func (d *decoder) validateVLAN(s *Site) {
 			d.errorf("vlan.prefix", "a /%d has no room for two gateways and the virtual IP; use a /29 or larger", v.Prefix.Bits())
 		}
 	}
-	if d.require("vlan.virtual_ip", "the VRRP address hosts route through, e.g. 10.0.1.200") && v.VirtualIP.IsValid() && v.Prefix.IsValid() {
-		p := v.Prefix.Masked()
-		switch {
-		case !p.Contains(v.VirtualIP):
-			d.errorf("vlan.virtual_ip", "%s is outside vlan.prefix %s", v.VirtualIP, p)
-		case v.VirtualIP == p.Addr():
-			d.errorf("vlan.virtual_ip", "%s is the network address of %s", v.VirtualIP, p)
-		case v.VirtualIP == lastAddr(p):
-			d.errorf("vlan.virtual_ip", "%s is the broadcast address of %s", v.VirtualIP, p)
+	switch {
+	case d.set["vlan.virtual_ip"] && d.set["vlan.virtual_ips"]:
+		d.errorf("vlan.virtual_ips", "set either vlan.virtual_ip (active-standby) or vlan.virtual_ips (active-active), not both")
+	case d.set["vlan.virtual_ips"]:
+		if n := len(v.VirtualIPs); n != 2 {
+			d.errorf("vlan.virtual_ips", "must list exactly two addresses (active-active: gateways[0] is the master of the first, gateways[1] of the second), got %d; for one use vlan.virtual_ip", n)
 		}
+		for i, a := range v.VirtualIPs {
+			d.checkVirtualIP(index("vlan.virtual_ips", i), a, v.Prefix)
+		}
+		if len(v.VirtualIPs) == 2 && v.VirtualIPs[0].IsValid() && v.VirtualIPs[0] == v.VirtualIPs[1] {
+			d.errorf("vlan.virtual_ips[1]", "%s is also vlan.virtual_ips[0]; the two virtual IPs must differ", v.VirtualIPs[1])
+		}
+	case d.require("vlan.virtual_ip", "the VRRP address hosts route through, e.g. 10.0.1.200 (or vlan.virtual_ips with two, for active-active)"):
+		d.checkVirtualIP("vlan.virtual_ip", v.VirtualIP, v.Prefix)
+	}
+}
+
+// checkVirtualIP checks one virtual IP against the VLAN prefix.
+func (d *decoder) checkVirtualIP(path string, a netip.Addr, prefix netip.Prefix) {
+	if !a.IsValid() || !prefix.IsValid() {
+		return // did not decode; already reported
+	}
+	p := prefix.Masked()
+	switch {
+	case !p.Contains(a):
+		d.errorf(path, "%s is outside vlan.prefix %s", a, p)
+	case a == p.Addr():
+		d.errorf(path, "%s is the network address of %s", a, p)
+	case a == lastAddr(p):
+		d.errorf(path, "%s is the broadcast address of %s", a, p)
 	}
 }
 
 func (d *decoder) validateVRRP(s *Site) {
 	v := &s.VRRP
-	d.require("vrrp.vrid", "the VRRP virtual router ID, 1..255, unique on the VLAN")
+	if d.require("vrrp.vrid", "the VRRP virtual router ID, 1..255, unique on the VLAN") && s.ActiveActive() && v.VRID == 255 {
+		d.errorf("vrrp.vrid", "255 leaves no VRID for the second virtual IP: active-active uses vrid and vrid+1")
+	}
 	ai := v.AdvertInterval
 	switch v.Version {
 	case 2:
@@ -146,12 +197,19 @@ func (d *decoder) validateBGP(s *Site) {
 	if d.set["bgp.advertise"] && len(b.Advertise) == 0 {
 		d.errorf("bgp.advertise", "lists no prefix; list at least one or leave advertise out to announce vlan.prefix")
 	}
+	perPrefix, why := failoverRoutes, "on failover a gateway announces each prefix and its two halves"
+	if s.ActiveActive() && !b.ECMP {
+		perPrefix, why = activeActiveRoutes, "in active-active with a virtual private gateway each gateway announces each prefix, its two halves and, on failover, its four quarters"
+	}
 	switch n := len(b.Advertise); {
 	case n > maxRoutes:
 		d.errorf("bgp.advertise", "lists %d prefixes; AWS accepts at most %d routes per VPN connection", n, maxRoutes)
-	case n*failoverRoutes > maxRoutes:
-		d.errorf("bgp.advertise", "lists %d prefixes; at most %d fit, because on failover a gateway announces each prefix and its two halves (%d routes each) and AWS accepts at most %d routes per VPN connection",
-			n, maxRoutes/failoverRoutes, failoverRoutes, maxRoutes)
+	case n*perPrefix > maxRoutes:
+		d.errorf("bgp.advertise", "lists %d prefixes; at most %d fit, because %s (%d routes each) and AWS accepts at most %d routes per VPN connection",
+			n, maxRoutes/perPrefix, why, perPrefix, maxRoutes)
+	}
+	if b.ECMP && d.set["bgp.backup_prepend"] {
+		d.errorf("bgp.backup_prepend", "does not apply with bgp.ecmp: a transit gateway spreads flows only over tunnels with equal AS paths, so nothing is prepended; remove it")
 	}
 	first := map[netip.Prefix]int{}
 	for i, p := range b.Advertise {
@@ -164,6 +222,8 @@ func (d *decoder) validateBGP(s *Site) {
 			d.errorf(path, "host bits are set in %s; write the prefix in canonical form, %s", p, p.Masked())
 		case p.Bits() == 32:
 			d.errorf(path, "%s is a /32; on failover a gateway announces each advertised prefix split into its two halves, which a /32 does not have", p)
+		case p.Bits() > 30 && s.ActiveActive() && !b.ECMP:
+			d.errorf(path, "%s is a /%d; in active-active with a virtual private gateway each advertised prefix is split into quarters, which need a /30 or shorter", p, p.Bits())
 		case dup:
 			d.errorf(path, "%s is listed twice (also bgp.advertise[%d])", p, j)
 		}
@@ -364,8 +424,8 @@ func (s *Site) checkVLANAddress(p netip.Prefix) string {
 		return fmt.Sprintf("%s is the network address of %s", a, vp)
 	case a == lastAddr(vp):
 		return fmt.Sprintf("%s is the broadcast address of %s", a, vp)
-	case a == s.VLAN.VirtualIP:
-		return fmt.Sprintf("%s is vlan.virtual_ip; each gateway needs its own address", a)
+	case slices.Contains(s.VLAN.VirtualIPs, a):
+		return fmt.Sprintf("%s is a virtual IP (vlan.virtual_ip or vlan.virtual_ips); each gateway needs its own address", a)
 	}
 	return ""
 }
