@@ -22,8 +22,8 @@ type (
 		Gateways []gatewayYAML `yaml:"gateways"`
 	}
 	vlanYAML struct {
-		Interface string `yaml:"interface"`
-		Prefix    string `yaml:"prefix"`
+		Interface  string   `yaml:"interface"`
+		Prefix     string   `yaml:"prefix"`
 		VirtualIP  string   `yaml:"virtual_ip,omitempty"`
 		VirtualIPs []string `yaml:"virtual_ips,flow,omitempty"`
 	}
