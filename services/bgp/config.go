@@ -96,6 +96,18 @@ type Config struct {
 	// Master is the VRRP role at start. A gateway starts as backup
 	// (prepending) until VRRP says otherwise.
 	Master bool
+	// ECMP says AWS's side is a transit gateway with VPN ECMP support,
+	// which spreads flows over every path as good as the best: nothing is
+	// ever prepended (BackupPrepend and the VRRP role do not change what
+	// is sent), and HoldReturnPath's more-specifics are what moves the
+	// return traffic on failover.
+	ECMP bool
+	// Share makes this gateway one half of an active-active pair facing a
+	// virtual private gateway, which sends on one preferred path: the
+	// speaker always announces both halves of each advertised prefix and
+	// draws one of them, 1 the lower, 2 the upper (share.go). 0 is
+	// active-standby. Not with ECMP.
+	Share int
 
 	// RouteMetric is the metric of the kernel routes this speaker installs.
 	// Together with protocol bgp it marks the routes as ours. 0 selects 20.
@@ -218,6 +230,12 @@ func (c Config) withDefaults() (Config, error) {
 	errs = append(errs, c.Import.validate()...)
 	if c.MaxPrefixes < 0 {
 		bad("max prefixes %d: must be 0 (the default, %d) or more", c.MaxPrefixes, DefaultMaxPrefixes)
+	}
+	if c.Share < 0 || c.Share > 2 {
+		bad("share %d: must be 0 (active-standby), 1 or 2", c.Share)
+	}
+	if c.Share != 0 && c.ECMP {
+		bad("share %d: with ECMP the transit gateway spreads the return traffic itself; leave share 0", c.Share)
 	}
 	if c.BackupPrepend < 0 {
 		bad("backup prepend %d: must be 0 (none) or more", c.BackupPrepend)

@@ -23,6 +23,11 @@
 //     BackupPrepend times on what it sends to AWS, so AWS returns traffic
 //     through the master. SetMaster rebuilds the export policy and soft-resets
 //     the AWS sessions outbound at once.
+//   - Active-active and ECMP: with Config.Share the pair splits the return
+//     traffic of a virtual private gateway by announcing each prefix's
+//     halves, one drawn by each gateway (share.go, SetPeerVIP); with
+//     Config.ECMP (a transit gateway with VPN ECMP) nothing is prepended
+//     and AWS spreads flows over every tunnel of both gateways.
 //   - Tunnel preference inside one gateway by MED: each tunnel's MED is as
 //     configured (configs gives tunnel i 100*i by default). The MED is sent to AWS on our prefixes and
 //     written on the routes received from that tunnel (when there is more

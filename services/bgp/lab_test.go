@@ -54,12 +54,15 @@ type speakerSpec struct {
 	MaxPrefixBackoff  time.Duration
 	IBGPPassword      string
 	IBGPTTLSecurity   bool
+	ECMP              bool
+	Share             int
 	Debug             bool
 }
 
 // speakerMain runs a Speaker in this process and takes commands on stdin:
-// master, backup, down NAME, up NAME, hold on|off, gone on|off, peer ADDR, status. Replies go to stdout, one
-// line each; EOF on stdin is a clean stop.
+// master, backup, down NAME, up NAME, hold on|off, gone on|off, peervip
+// on|off, peer ADDR, status. Replies go to stdout, one line each; EOF on
+// stdin is a clean stop.
 func speakerMain(specJSON string) int {
 	var spec speakerSpec
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
@@ -93,6 +96,8 @@ func speakerMain(specJSON string) int {
 		MaxPrefixBackoff:  spec.MaxPrefixBackoff,
 		IBGPPassword:      spec.IBGPPassword,
 		IBGPTTLSecurity:   spec.IBGPTTLSecurity,
+		ECMP:              spec.ECMP,
+		Share:             spec.Share,
 		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		OnAWSPaths:        func(n int) { println("AWS %d", n) },
 	})
@@ -123,6 +128,8 @@ func speakerMain(specJSON string) int {
 				s.TunnelDown(f[1])
 			case len(f) == 2 && f[0] == "up":
 				s.TunnelUp(f[1])
+			case len(f) == 2 && f[0] == "peervip":
+				s.SetPeerVIP(f[1] == "on")
 			case len(f) == 2 && f[0] == "hold":
 				s.HoldReturnPath(f[1] == "on")
 			case len(f) == 2 && f[0] == "gone":

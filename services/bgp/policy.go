@@ -3,6 +3,7 @@ package bgp
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	api "github.com/osrg/gobgp/v3/api"
 )
@@ -13,6 +14,8 @@ const (
 	setAWS       = "tg-aws"
 	setIBGP      = "tg-ibgp"
 	setHalves    = "tg-return-path"
+	setOwnHalf   = "tg-share-own"
+	setPeerHalf  = "tg-share-peer"
 	policyImport = "tg-import"
 	policyExport = "tg-export"
 )
@@ -24,6 +27,8 @@ func tunnelSet(i int) string { return fmt.Sprintf("tg-tunnel-%d", i) }
 // always there, and only the paths come and go.
 type policyState struct {
 	Master bool
+	// PeerVIP: master of the peer's virtual IP too (active-active).
+	PeerVIP bool
 	// PeerGone rejects everything from the iBGP peer (PeerGone).
 	PeerGone bool
 }
@@ -34,18 +39,22 @@ type policyState struct {
 // them.
 //
 // Export (global, evaluated per destination neighbour):
-//  0. to the iBGP peer, the return-path halves: reject. The peer reaches
-//     the VLAN directly; a /25 of it via us would pull its VLAN traffic
-//     over to us, and FRR would pass it on to AWS.
+//  0. to the iBGP peer, every more-specific this speaker originates (the
+//     return-path hold's, and the active-active halves): reject. The peer
+//     reaches the VLAN directly; a /25 of it via us would pull its VLAN
+//     traffic over to us, and FRR would pass it on to AWS.
 //  1. to the iBGP peer: next-hop-self (what FRR's per-neighbour
 //     next-hop-self does; GoBGP only has it as a policy action), accept.
-//  2. to tunnel i, our advertised prefixes: MED of tunnel i and, while
-//     backup, our AS prepended BackupPrepend times; accept.
-//  3. to tunnel i, the return-path halves when locally originated: MED of
-//     tunnel i, never prepended (they exist to win); accept.
-//  4. to any tunnel, anything else: reject (AWS's routes are not sent
+//  2. to tunnel i, with the MED of tunnel i, accept: our advertised
+//     prefixes, prepended BackupPrepend times while backup; the
+//     active-active halves when locally originated, our own prepended
+//     while backup of our virtual IP, the peer's while backup of its one
+//     (share.go); the return-path more-specifics when locally
+//     originated, never prepended (they exist to win). With ECMP nothing
+//     is prepended.
+//  3. to any tunnel, anything else: reject (AWS's routes are not sent
 //     back to AWS, and nothing but the configured prefixes and their
-//     halves leaves).
+//     more-specifics leaves).
 //
 // Import:
 //  0. from the iBGP peer, while PeerGone: everything rejected.
@@ -65,9 +74,20 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 	req := &api.SetPoliciesRequest{}
 	var exp, imp []*api.Statement
 
-	halves, _ := returnPathPrefixes(cfg.Advertise)
-	if len(halves) > 0 {
-		req.DefinedSets = append(req.DefinedSets, prefixSet(setHalves, halves))
+	own, other := shareHalves(cfg.Advertise, cfg.Share)
+	halves, _ := returnPathPrefixes(slices.Concat(cfg.Advertise, own, other))
+	// Every more-specific the speaker may originate: none goes to the
+	// iBGP peer.
+	type prefixes struct {
+		set, suffix string // the defined set, its statements' name suffix
+		ps          []netip.Prefix
+	}
+	var moreSpecific []prefixes
+	for _, set := range []prefixes{{setHalves, "-halves", halves}, {setOwnHalf, "-own-half", own}, {setPeerHalf, "-peer-half", other}} {
+		if len(set.ps) > 0 {
+			req.DefinedSets = append(req.DefinedSets, prefixSet(set.set, set.ps))
+			moreSpecific = append(moreSpecific, set)
+		}
 	}
 
 	// Every neighbour, for the import filter: the tunnels' AWS addresses
@@ -105,12 +125,12 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 	imp = append(imp, filter...)
 
 	if cfg.ibgp() {
-		if len(halves) > 0 {
+		for _, set := range moreSpecific {
 			exp = append(exp, &api.Statement{
-				Name: "tg-ibgp-out-halves",
+				Name: "tg-ibgp-out" + set.suffix,
 				Conditions: &api.Conditions{
 					NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY},
-					PrefixSet:   &api.MatchSet{Name: setHalves, Type: api.MatchSet_ANY},
+					PrefixSet:   &api.MatchSet{Name: set.set, Type: api.MatchSet_ANY},
 				},
 				Actions: &api.Actions{RouteAction: api.RouteAction_REJECT},
 			})
@@ -139,36 +159,41 @@ func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
 		for i, t := range cfg.Tunnels {
 			remotes[i] = t.Remote
 			req.DefinedSets = append(req.DefinedSets, neighborSet(tunnelSet(i), t.Remote))
-			if len(cfg.Advertise) > 0 {
+			// What goes to tunnel i, and whether it is prepended: the
+			// configured prefixes while backup, the own half while
+			// backup of our virtual IP, the peer's half while backup of
+			// its one; the hold's more-specifics never. With ECMP
+			// nothing is.
+			outs := []struct {
+				set, suffix string
+				n           int
+				prepend     bool
+				local       bool
+			}{
+				{setAdvertise, "", len(cfg.Advertise), !st.Master, false},
+				{setOwnHalf, "-own-half", len(own), !st.Master, true},
+				{setPeerHalf, "-peer-half", len(other), !st.PeerVIP, true},
+				{setHalves, "-halves", len(halves), false, true},
+			}
+			for _, o := range outs {
+				if o.n == 0 {
+					continue
+				}
 				act := &api.Actions{
 					Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
 					RouteAction: api.RouteAction_ACCEPT,
 				}
-				if !st.Master && cfg.BackupPrepend > 0 {
+				if o.prepend && !cfg.ECMP && cfg.BackupPrepend > 0 {
 					act.AsPrepend = &api.AsPrependAction{Asn: cfg.ASN, Repeat: uint32(cfg.BackupPrepend)}
 				}
-				exp = append(exp, &api.Statement{
-					Name: fmt.Sprintf("tg-tunnel-%d-out", i),
-					Conditions: &api.Conditions{
-						NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY},
-						PrefixSet:   &api.MatchSet{Name: setAdvertise, Type: api.MatchSet_ANY},
-					},
-					Actions: act,
-				})
-			}
-			if len(halves) > 0 {
-				exp = append(exp, &api.Statement{
-					Name: fmt.Sprintf("tg-tunnel-%d-out-halves", i),
-					Conditions: &api.Conditions{
-						NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY},
-						PrefixSet:   &api.MatchSet{Name: setHalves, Type: api.MatchSet_ANY},
-						RouteType:   api.Conditions_ROUTE_TYPE_LOCAL,
-					},
-					Actions: &api.Actions{
-						Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
-						RouteAction: api.RouteAction_ACCEPT,
-					},
-				})
+				cond := &api.Conditions{
+					NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY},
+					PrefixSet:   &api.MatchSet{Name: o.set, Type: api.MatchSet_ANY},
+				}
+				if o.local {
+					cond.RouteType = api.Conditions_ROUTE_TYPE_LOCAL
+				}
+				exp = append(exp, &api.Statement{Name: fmt.Sprintf("tg-tunnel-%d-out%s", i, o.suffix), Conditions: cond, Actions: act})
 			}
 			if len(cfg.Tunnels) > 1 {
 				imp = append(imp, &api.Statement{

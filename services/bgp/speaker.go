@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type Speaker struct {
 	// halves are the return-path more-specifics (HoldReturnPath);
 	// noHalves the configured prefixes that get none.
 	halves, noHalves []netip.Prefix
+	// own and other are the halves an active-active speaker always
+	// announces (share.go): the one it draws and its peer's.
+	own, other []netip.Prefix
 
 	mu   sync.Mutex
 	st   policyState
@@ -78,7 +82,10 @@ func New(cfg Config) (*Speaker, error) {
 	for i, t := range cfg.Tunnels {
 		s.peers[t.Remote.String()] = peer{Name: t.Name, Tunnel: i, Dev: t.Device}
 	}
-	s.halves, s.noHalves = returnPathPrefixes(cfg.Advertise)
+	s.own, s.other = shareHalves(cfg.Advertise, cfg.Share)
+	// The hold goes one bit longer than what the pair announces anyway:
+	// halves, or with Share quarters.
+	s.halves, s.noHalves = returnPathPrefixes(slices.Concat(cfg.Advertise, s.own, s.other))
 	if len(s.noHalves) > 0 {
 		s.log.Warn("bgp: some prefixes cannot be held with more-specifics on failover (a /32, or more than AWS's 100 prefixes in all)",
 			"prefixes", s.noHalves)
@@ -262,7 +269,7 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 		}
 	}
 
-	for _, p := range s.cfg.Advertise {
+	for _, p := range slices.Concat(s.cfg.Advertise, s.own, s.other) {
 		if _, err := bs.AddPath(ctx, &api.AddPathRequest{Path: localPath(p)}); err != nil {
 			return fmt.Errorf("bgp: advertise %v: %w", p, err)
 		}
@@ -374,22 +381,10 @@ func (s *Speaker) SetMaster(master bool) {
 	}
 	s.st.Master = master
 	s.log.Info("bgp role", "master", master)
-	if s.bgp == nil {
-		return // applied by Run
+	if s.cfg.ECMP {
+		return // nothing is prepended: the export does not change
 	}
-	ctx := context.Background()
-	if err := s.bgp.SetPolicies(ctx, policies(s.cfg, s.st)); err != nil {
-		s.log.Error("bgp: updating policies for the VRRP role failed", "err", err)
-		return
-	}
-	for _, t := range s.cfg.Tunnels {
-		err := s.bgp.ResetPeer(ctx, &api.ResetPeerRequest{
-			Address: t.Remote.String(), Soft: true, Direction: api.ResetPeerRequest_OUT,
-		})
-		if err != nil {
-			s.log.Debug("soft reset out", "tunnel", t.Name, "err", err)
-		}
-	}
+	s.applyExport()
 }
 
 // TunnelDown tells the speaker that the IPsec tunnel name is down: its
