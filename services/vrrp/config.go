@@ -45,6 +45,12 @@ type Config struct {
 	// Router (peer.go).
 	Peer netip.Addr
 
+	// Sibling is the VRID of the pair's other virtual router on this
+	// interface (an active-active pair runs two, VRID and VRID+1): its
+	// adverts are that router's business and are ignored here, not
+	// counted as DropVRID. 0: none.
+	Sibling uint8
+
 	// GARPRepeat is how many gratuitous ARPs per address are sent at once on
 	// becoming master [5], and again GARPDelay later [5s]: keepalived's
 	// garp_master_repeat and garp_master_delay. A negative delay disables the
@@ -103,6 +109,9 @@ func (c Config) normalize() (Config, error) {
 	var errs []error
 	if c.Interface == "" {
 		errs = append(errs, errors.New("interface is required"))
+	}
+	if c.Sibling != 0 && c.Sibling == c.VRID {
+		errs = append(errs, fmt.Errorf("sibling VRID %d is our own", c.Sibling))
 	}
 	if c.VRID == 0 {
 		errs = append(errs, errors.New("vrid must be 1..255"))

@@ -59,3 +59,27 @@ func TestDropsInNamespace(t *testing.T) {
 		t.Errorf("stepped down for %+v", ev)
 	}
 }
+
+// An active-active router ignores its sibling's adverts (VRID 11 here):
+// they are neither counted as drops nor obeyed, while any other foreign
+// VRID still is counted.
+func TestSiblingIgnored(t *testing.T) {
+	l := newLab(t)
+	pass := t.TempDir() + "/pass"
+	if err := os.WriteFile(pass, []byte("password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
+		"-vip", "10.0.1.200/24", "-auth-pass-file", pass, "-sibling", "11")
+	a.waitState(0, "master", 10*time.Second)
+	cmd := exec.Command("ip", "netns", "exec", l.ns("c"), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "TGVRRP_INJECT=bad")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("inject: %v\n%s", err, out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	s := a.status()
+	if s.Drops["vrid"] != 0 || s.Drops["version"] != 1 || s.State != "master" {
+		t.Errorf("drops %v state %s: want the sibling's VRID 11 ignored, the other bad adverts counted", s.Drops, s.State)
+	}
+}

@@ -226,6 +226,9 @@ func (r *Router) readLoop(l *link) {
 // source, the RFC checks, the pair's peer).
 func (r *Router) handle(now time.Time, b []byte) {
 	d, err := decodeDatagram(b)
+	if err == nil && r.cfg.Sibling != 0 && d.Advert.VRID == r.cfg.Sibling {
+		return // the sibling router checks and counts its own adverts
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err == nil {

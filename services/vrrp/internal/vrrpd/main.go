@@ -36,6 +36,7 @@ func main() {
 	var (
 		cfg      vrrp.Config
 		vrid     = flag.Uint("vrid", 10, "virtual router ID")
+		sibling  = flag.Uint("sibling", 0, "the VRID of the pair's other virtual router on the interface (active-active), ignored")
 		prio     = flag.Uint("priority", 100, "priority 1..255")
 		vips     = flag.String("vip", "10.0.1.200/24", "comma-separated virtual IP prefixes")
 		password = flag.String("auth-pass-file", "", "file holding the v2 PASS password (kept off the command line)")
@@ -58,7 +59,7 @@ func main() {
 		level = slog.LevelDebug
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg.VRID, cfg.Priority = uint8(*vrid), uint8(*prio)
+	cfg.VRID, cfg.Priority, cfg.Sibling = uint8(*vrid), uint8(*prio), uint8(*sibling)
 	for _, s := range strings.Split(*vips, ",") {
 		p, err := netip.ParsePrefix(strings.TrimSpace(s))
 		if err != nil {
