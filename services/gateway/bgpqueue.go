@@ -71,6 +71,9 @@ func (q *bgpQueue) push(order func(speakerControl)) {
 func (q *bgpQueue) SetMaster(master bool) {
 	q.push(func(sp speakerControl) { sp.SetMaster(master) })
 }
+func (q *bgpQueue) SetPeerVIP(master bool) {
+	q.push(func(sp speakerControl) { sp.SetPeerVIP(master) })
+}
 func (q *bgpQueue) TunnelUp(name string)   { q.push(func(sp speakerControl) { sp.TunnelUp(name) }) }
 func (q *bgpQueue) TunnelDown(name string) { q.push(func(sp speakerControl) { sp.TunnelDown(name) }) }
 func (q *bgpQueue) HoldReturnPath(on bool) {

@@ -26,6 +26,7 @@ func (s *slowSpeaker) record(c string) {
 }
 
 func (s *slowSpeaker) SetMaster(m bool)       { s.record(fmt.Sprint("master ", m)) }
+func (s *slowSpeaker) SetPeerVIP(m bool)      { s.record(fmt.Sprint("peer vip ", m)) }
 func (s *slowSpeaker) TunnelUp(n string)      { s.record("up " + n) }
 func (s *slowSpeaker) TunnelDown(n string)    { s.record("down " + n) }
 func (s *slowSpeaker) HoldReturnPath(on bool) { s.record(fmt.Sprint("hold ", on)) }

@@ -39,6 +39,18 @@
 //   - VRRP master/backup -> bgp.SetMaster: the backup prepends its AS toward
 //     AWS so AWS returns traffic through the master.
 //
+// # Active-active
+//
+// With two virtual IPs (configs.Site.ActiveActive) the gateway runs two
+// VRRP routers on the VLAN: the one of its own virtual IP, at the pair's
+// higher priority, and the one of the peer's, at the lower (each ignores
+// the other's VRID). The AWS track lowers both. Our own router's role
+// moves bgp.SetMaster (the prepend of our half); the peer's router's
+// moves bgp.SetPeerVIP, and its takeover by the master-down timer is the
+// failover (failover.go), exactly as the one router's is in
+// active-standby. The iBGP peer is learned from the peer's router, whose
+// master the peer is.
+//
 // # Stopping
 //
 // When Run's context ends (SIGTERM: PID 1 forwards a power-off or reboot and

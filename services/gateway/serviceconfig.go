@@ -26,9 +26,13 @@ type ServiceConfigs struct {
 	// BGP is the speaker's configuration; OnAWSPaths is left nil (the
 	// gateway wires it to its health tracking).
 	BGP bgp.Config
-	// VRRP is the router's configuration. AuthPass is the plain VRRPv2
-	// password: mask it before printing it.
+	// VRRP is the router's configuration: of the virtual IP this gateway
+	// is the master of (in active-standby, the only one). AuthPass is the
+	// plain VRRPv2 password: mask it before printing it.
 	VRRP vrrp.Config
+	// PeerVRRP is, in active-active, the router of the peer's virtual IP,
+	// of which this gateway is the backup; nil in active-standby.
+	PeerVRRP *vrrp.Config
 	// Firewall is the packet filter's table; nil when Options.Firewall is
 	// off (standalone mode shares its host's or namespace's filter).
 	Firewall *firewall.Config
@@ -78,8 +82,13 @@ func (r *Role) Configs(o Options) ServiceConfigs {
 	o.defaults()
 	c := ServiceConfigs{
 		IPsec:          ipsecConfig(o, r, o.Log.With("svc", "ipsec")),
-		VRRP:           vrrpConfig(r, o.Log.With("svc", "vrrp")),
+		VRRP:           vrrpConfig(r, r.Site.Group(r.Self.Name), o.Log.With("svc", "vrrp")),
 		AWSTrackWeight: awsWeight(r.Site),
+	}
+	if r.Site.ActiveActive() {
+		g := 1 - r.Site.Group(r.Self.Name)
+		pc := vrrpConfig(r, g, o.Log.With("svc", "vrrp-peer"))
+		c.PeerVRRP = &pc
 	}
 	var warning string
 	c.BGP, warning = bgpConfig(o, r, o.Log.With("svc", "bgp"))
@@ -125,7 +134,11 @@ func bgpConfig(o Options, role *Role, log *slog.Logger) (cfg bgp.Config, warning
 		IBGPTTLSecurity: site.BGP.IBGPTTLSecurity,
 		Import:          importFilter(role),
 		MaxPrefixes:     site.BGP.MaxPrefixes,
+		ECMP:            site.BGP.ECMP,
 		Logger:          log,
+	}
+	if site.ActiveActive() && !site.BGP.ECMP {
+		cfg.Share = site.Group(self.Name) + 1
 	}
 	for _, t := range self.Tunnels {
 		bt := bgp.Tunnel{
@@ -165,6 +178,9 @@ func importFilter(role *Role) bgp.ImportFilter {
 		Own:    []netip.Prefix{site.VLAN.Prefix.Masked(), netip.PrefixFrom(site.VLAN.VirtualIP, 32)},
 		Accept: site.BGP.Accept,
 	}
+	if site.ActiveActive() {
+		f.Own = append(f.Own, netip.PrefixFrom(site.VLAN.VirtualIPs[1], 32))
+	}
 	for _, g := range site.Gateways {
 		for _, t := range g.Tunnels {
 			f.Endpoints = append(f.Endpoints, t.OutsideAddress)
@@ -176,7 +192,12 @@ func importFilter(role *Role) bgp.ImportFilter {
 	return f
 }
 
-func vrrpConfig(role *Role, log *slog.Logger) vrrp.Config {
+// vrrpConfig is the router of virtual IP number group (VLAN.VirtualIPs):
+// VRID vrrp.vrid+group. In active-standby (group 0, one virtual IP) the
+// priority is the gateway's own. In active-active the gateway that owns
+// the group (gateways[group]) runs it at the higher of the pair's two
+// priorities, the other at the lower, so each is master of its own.
+func vrrpConfig(role *Role, group int, log *slog.Logger) vrrp.Config {
 	site := role.Site
 	// The peer's address when the site gives it: adverts from anyone
 	// else are dropped. Without it the router learns the peer.
@@ -184,7 +205,7 @@ func vrrpConfig(role *Role, log *slog.Logger) vrrp.Config {
 	if peer, err := site.Peer(role.Self.Name); err == nil && peer.VLANAddress.IsValid() {
 		peerAddr = peer.VLANAddress.Addr()
 	}
-	return vrrp.Config{
+	c := vrrp.Config{
 		Prefix:         site.VLAN.Prefix.Masked(),
 		Peer:           peerAddr,
 		Interface:      site.VLAN.Interface,
@@ -198,4 +219,18 @@ func vrrpConfig(role *Role, log *slog.Logger) vrrp.Config {
 		VirtualIPs:     []netip.Prefix{netip.PrefixFrom(site.VLAN.VirtualIP, site.VLAN.Prefix.Bits())},
 		Logger:         log,
 	}
+	if site.ActiveActive() {
+		lo, hi := uint8(255), uint8(0)
+		for _, g := range site.Gateways {
+			lo, hi = min(lo, g.Priority), max(hi, g.Priority)
+		}
+		c.VirtualIPs = []netip.Prefix{netip.PrefixFrom(site.VLAN.VirtualIPs[group], site.VLAN.Prefix.Bits())}
+		c.VRID = site.VRRP.VRID + uint8(group)
+		c.Sibling = site.VRRP.VRID + uint8(1-group)
+		c.Priority = lo
+		if site.Group(role.Self.Name) == group {
+			c.Priority = hi
+		}
+	}
+	return c
 }

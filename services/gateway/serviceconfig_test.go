@@ -12,6 +12,7 @@ import (
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/vrrp"
 )
 
 var discard = slog.New(slog.DiscardHandler)
@@ -70,7 +71,7 @@ func TestVRRPConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := vrrpConfig(testRole(t, tt.gateway, tt.edits...), discard)
+			c := vrrpConfig(testRole(t, tt.gateway, tt.edits...), 0, discard)
 			want := []netip.Prefix{netip.MustParsePrefix("10.0.1.200/24")}
 			if c.Interface != "eth1" || c.VRID != 10 || c.Version != tt.version || c.Priority != tt.prio ||
 				c.AuthPass != tt.pass || c.AdvertInterval != tt.interval || c.Preempt != tt.preempt ||
@@ -78,6 +79,59 @@ func TestVRRPConfig(t *testing.T) {
 				t.Errorf("got %+v (pass %q)", c, c.AuthPass)
 			}
 		})
+	}
+}
+
+// TestActiveActiveConfigs: each gateway runs the router of its own
+// virtual IP at the pair's higher priority and the peer's at the lower,
+// each ignoring the other's VRID; BGP draws the gateway's half, or with
+// ECMP none.
+func TestActiveActiveConfigs(t *testing.T) {
+	aa := []string{"virtual_ip: 10.0.1.200", "virtual_ips: [10.0.1.200, 10.0.1.201]"}
+	p := netip.MustParsePrefix
+	type router struct {
+		vrid, sibling, prio uint8
+		vip                 netip.Prefix
+	}
+	for _, tt := range []struct {
+		gateway    string
+		own, other router
+		share      int
+	}{
+		{"vpn-gw-1", router{10, 11, 100, p("10.0.1.200/24")}, router{11, 10, 99, p("10.0.1.201/24")}, 1},
+		{"vpn-gw-2", router{11, 10, 100, p("10.0.1.201/24")}, router{10, 11, 99, p("10.0.1.200/24")}, 2},
+	} {
+		t.Run(tt.gateway, func(t *testing.T) {
+			c := testRole(t, tt.gateway, aa...).Configs(Options{})
+			got := func(c vrrp.Config) router {
+				if len(c.VirtualIPs) != 1 {
+					t.Fatalf("virtual IPs %v", c.VirtualIPs)
+				}
+				return router{c.VRID, c.Sibling, c.Priority, c.VirtualIPs[0]}
+			}
+			if c.PeerVRRP == nil {
+				t.Fatal("no router for the peer's virtual IP")
+			}
+			if g := got(c.VRRP); g != tt.own {
+				t.Errorf("own router %+v, want %+v", g, tt.own)
+			}
+			if g := got(*c.PeerVRRP); g != tt.other {
+				t.Errorf("peer's router %+v, want %+v", g, tt.other)
+			}
+			if c.BGP.Share != tt.share || c.BGP.ECMP {
+				t.Errorf("bgp share %d ecmp %v, want %d false", c.BGP.Share, c.BGP.ECMP, tt.share)
+			}
+			if !slices.Contains(c.BGP.Import.Own, p("10.0.1.201/32")) {
+				t.Errorf("import filter's own prefixes %v lack the second virtual IP", c.BGP.Import.Own)
+			}
+			ecmp := testRole(t, tt.gateway, append(aa, "  backup_prepend: 2\n", "  ecmp: true\n")...).Configs(Options{})
+			if ecmp.BGP.Share != 0 || !ecmp.BGP.ECMP {
+				t.Errorf("with ecmp: bgp share %d ecmp %v, want 0 true", ecmp.BGP.Share, ecmp.BGP.ECMP)
+			}
+		})
+	}
+	if c := testRole(t, "vpn-gw-1").Configs(Options{}); c.PeerVRRP != nil || c.BGP.Share != 0 || c.VRRP.Sibling != 0 {
+		t.Errorf("active-standby: peer router %v share %d sibling %d", c.PeerVRRP, c.BGP.Share, c.VRRP.Sibling)
 	}
 }
 
@@ -206,7 +260,7 @@ func TestRoleConfigs(t *testing.T) {
 	c := role.Configs(o)
 	o.defaults()
 	bc, _ := bgpConfig(o, role, discard)
-	vc := vrrpConfig(role, discard)
+	vc := vrrpConfig(role, 0, discard)
 	ic := ipsecConfig(o, role, discard)
 	if !slices.Equal(c.BGP.Tunnels, bc.Tunnels) || c.BGP.IBGPPeer != bc.IBGPPeer || c.BGP.BackupPrepend != bc.BackupPrepend ||
 		c.BGP.RouterID != bc.RouterID || c.BGP.Logger == nil || c.BGP.OnAWSPaths != nil {

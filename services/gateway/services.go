@@ -29,13 +29,17 @@ type services struct {
 	sec      *ipsec.Service
 	bgp      *bgp.Speaker
 	vrrp     *vrrp.Router
+	// peerVRRP is the router of the peer's virtual IP in active-active
+	// (this gateway its backup); nil in active-standby.
+	peerVRRP *vrrp.Router
 	w        *wiring
 	// orders carries the wiring's calls to BGP (bgpqueue.go).
 	orders *bgpQueue
 	// lifeline and vips: the virtual IPs are claimed on the lifeline
 	// before VRRP may add them (see Options.Lifeline).
 	lifeline *lifeline.Lifeline
-	vips     vrrp.Config
+	vips     []netip.Prefix
+	vlan     string // the VLAN interface
 }
 
 // newServices builds the services for role; nothing runs yet. installFW
@@ -50,11 +54,20 @@ func newServices(o Options, role *Role, log *slog.Logger, installFW func(firewal
 	}
 	w := newWiring(role.Self.Tunnels, cfg.AWSTrackWeight, log)
 	w.beat = o.Lifeline.Beat
-	s := &services{log: log, interval: role.Site.VRRP.AdvertInterval, w: w, lifeline: o.Lifeline, vips: cfg.VRRP}
+	s := &services{log: log, interval: role.Site.VRRP.AdvertInterval, w: w, lifeline: o.Lifeline,
+		vips: cfg.VRRP.VirtualIPs, vlan: cfg.VRRP.Interface}
 
 	var err error
 	if s.vrrp, err = vrrp.New(cfg.VRRP); err != nil {
 		return nil, fmt.Errorf("vrrp: %w", err)
+	}
+	routers := []vrrpControl{s.vrrp}
+	if pc := cfg.PeerVRRP; pc != nil {
+		if s.peerVRRP, err = vrrp.New(*pc); err != nil {
+			return nil, fmt.Errorf("vrrp (the peer's virtual IP): %w", err)
+		}
+		s.vips = append(s.vips, pc.VirtualIPs...)
+		routers = append(routers, s.peerVRRP)
 	}
 	bc := cfg.BGP
 	bc.OnAWSPaths = w.onAWSPaths
@@ -65,7 +78,8 @@ func newServices(o Options, role *Role, log *slog.Logger, installFW func(firewal
 		return nil, fmt.Errorf("ipsec: %w", err)
 	}
 	s.orders = newBGPQueue(s.bgp)
-	w.bgp, w.vrrp = s.orders, s.vrrp
+	w.bgp, w.vrrp = s.orders, routers
+	w.activeActive = s.peerVRRP != nil
 	if bc.IBGPRange.IsValid() {
 		set := s.bgp.SetIBGPPeer
 		if fw := cfg.Firewall; fw != nil {
@@ -86,10 +100,17 @@ func newServices(o Options, role *Role, log *slog.Logger, installFW func(firewal
 				return nil
 			}
 		}
+		// The peer's address is heard from its adverts while this
+		// gateway is backup: of the one virtual IP, or in active-active
+		// of the peer's own.
+		learnFrom := s.vrrp
+		if s.peerVRRP != nil {
+			learnFrom = s.peerVRRP
+		}
 		w.learn = &peerLearner{
 			log: log, vlan: bc.IBGPRange, self: bc.RouterID, set: set,
 			master: func() (bool, netip.Addr) {
-				st := s.vrrp.Status()
+				st := learnFrom.Status()
 				return st.State == vrrp.StateBackup, st.MasterAddr
 			},
 		}
@@ -173,16 +194,23 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 	wired := make(chan struct{})
 	s.w.start()
 	var wiring sync.WaitGroup
-	wiring.Go(func() { s.w.run(wireCtx, s.sec.Events(), s.vrrp.Events()) })
+	var peerEvents <-chan vrrp.StateChange // nil: none, in active-standby
+	if s.peerVRRP != nil {
+		peerEvents = s.peerVRRP.Events()
+	}
+	wiring.Go(func() { s.w.run(wireCtx, s.sec.Events(), s.vrrp.Events(), peerEvents) })
 	wiring.Go(func() { s.orders.run(wireCtx) })
 	go func() {
 		defer close(wired)
 		wiring.Wait()
 	}()
-	if err := s.lifeline.Claim(s.vips.Interface, s.vips.VirtualIPs...); err != nil {
+	if err := s.lifeline.Claim(s.vlan, s.vips...); err != nil {
 		s.log.Warn("PID 1 will not remove the virtual IP if this process dies", "err", err)
 	}
 	start("vrrp", s.vrrp.Run)
+	if s.peerVRRP != nil {
+		start("vrrp-peer", s.peerVRRP.Run)
+	}
 	start("bgp", s.bgp.Run)
 	start("ipsec", s.sec.Run)
 	s.log.Info("services started")
@@ -225,6 +253,9 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 	time.Sleep(drain)
 	stops["ipsec"]()
 	stops["vrrp"]()
+	if stop, ok := stops["vrrp-peer"]; ok {
+		stop()
+	}
 	err := eg.Wait()
 	if err != nil {
 		return err
@@ -234,16 +265,25 @@ func (s *services) run(ctx context.Context, stopping func()) error {
 }
 
 // resign hands mastership over and waits until the peer has it (or the
-// bound passes). A backup returns at once.
+// bound passes), for each virtual IP at once. A backup returns at once.
 func (s *services) resign() {
 	limit := min(3*s.interval+resignSlack, maxResign)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	start := time.Now()
-	state := s.vrrp.Status().State
-	if err := s.vrrp.Resign(ctx); err != nil {
-		s.log.Warn("vrrp handover incomplete", "err", err, "after", time.Since(start).Round(time.Millisecond))
-		return
+	var wg sync.WaitGroup
+	for _, r := range []*vrrp.Router{s.vrrp, s.peerVRRP} {
+		if r == nil {
+			continue
+		}
+		wg.Go(func() {
+			start := time.Now()
+			st := r.Status()
+			if err := r.Resign(ctx); err != nil {
+				s.log.Warn("vrrp handover incomplete", "vip", st.VirtualIPs, "err", err, "after", time.Since(start).Round(time.Millisecond))
+				return
+			}
+			s.log.Info("vrrp resigned", "vip", st.VirtualIPs, "was", st.State, "after", time.Since(start).Round(time.Millisecond))
+		})
 	}
-	s.log.Info("vrrp resigned", "was", state, "after", time.Since(start).Round(time.Millisecond))
+	wg.Wait()
 }

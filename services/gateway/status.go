@@ -46,6 +46,9 @@ func (g *Gateway) Status() status.Document {
 		st.IPsec = ipsecStatus(svcs.sec.Status())
 		st.BGP = bgpStatus(svcs.bgp.Status())
 		st.VRRP = vrrpStatus(svcs.vrrp.Status())
+		if svcs.peerVRRP != nil {
+			st.PeerVRRP = vrrpStatus(svcs.peerVRRP.Status())
+		}
 	}
 	if g.o.Firewall {
 		st.Firewall = firewallStatus(firewallCounters)
@@ -138,6 +141,7 @@ func rejected(m map[bgp.Reason]int) map[string]int {
 
 func vrrpStatus(s vrrp.Status) *status.VRRP {
 	out := &status.VRRP{
+		VRID:  s.VRID,
 		State: s.State.String(), Resigning: s.Resigning,
 		Priority: s.Priority, EffectivePriority: s.EffectivePriority,
 		Tracks:         maps.Clone(s.Tracks),

@@ -18,6 +18,7 @@ import (
 //	                      -> health -> vrrp.SetTrack
 //	bgp AWS path count    -> health -> vrrp.SetTrack
 //	vrrp master/backup    -> bgp.SetMaster (the backup prepends toward AWS)
+//	peer's vrrp (active-active) master/backup -> bgp.SetPeerVIP
 //
 // One goroutine (wiring.run) does all of it, so the services' callbacks and
 // channels are never blocked by another service and the order of events is
@@ -78,6 +79,7 @@ func (h *health) healthy() bool {
 type (
 	bgpControl interface {
 		SetMaster(master bool)
+		SetPeerVIP(master bool)
 		TunnelUp(name string)
 		TunnelDown(name string)
 	}
@@ -93,7 +95,13 @@ type wiring struct {
 	beat   func()
 	weight int // of TrackAWS while unhealthy (negative)
 	bgp    bgpControl
-	vrrp   vrrpControl
+	// vrrp are the routers the AWS track applies to: the one virtual
+	// IP's, or in active-active both (a gateway without a path to AWS
+	// gives up its own and never takes the peer's).
+	vrrp []vrrpControl
+	// activeActive: the second router's events (the peer's virtual IP)
+	// drive the failover and bgp.SetPeerVIP; the first's only SetMaster.
+	activeActive bool
 
 	// awsPaths is written by bgp's callback (which must not block) and read
 	// by run; awsWake says it changed.
@@ -113,6 +121,7 @@ type wiring struct {
 	applied  int  // the weight last given to vrrp
 	trackSet bool // applied has been given
 	master   bool // the last VRRP role given to bgp
+	peerVIP  bool // the last role of the peer's virtual IP given to bgp
 }
 
 func newWiring(tunnels []configs.Tunnel, weight int, log *slog.Logger) *wiring {
@@ -144,8 +153,9 @@ func (w *wiring) start() {
 }
 
 // run carries events until ctx ends. tunnels may be closed (ipsec's channel
-// closes when the service stops); vrrpEvents never is.
-func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrpEvents <-chan vrrp.StateChange) {
+// closes when the service stops); vrrpEvents never is. peerEvents are the
+// peer's virtual IP's router's in active-active, nil otherwise.
+func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrpEvents, peerEvents <-chan vrrp.StateChange) {
 	// The failover looks for VLAN traffic right after a takeover, so the
 	// tick is short; what it does per tick is a counter read.
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -170,7 +180,13 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 					w.log.Info(msg)
 				}
 				if evidence {
-					w.bgp.SetMaster(true)
+					// What the failover held back: the role of the
+					// virtual IP it took over.
+					if w.activeActive {
+						w.bgp.SetPeerVIP(true)
+					} else {
+						w.bgp.SetMaster(true)
+					}
 				}
 			}
 		case ev, ok := <-tunnels:
@@ -181,6 +197,8 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 			w.tunnelEvent(ev)
 		case sc := <-vrrpEvents:
 			w.vrrpEvent(sc)
+		case sc := <-peerEvents:
+			w.peerVIPEvent(sc)
 		case <-w.awsWake:
 			w.awsMu.Lock()
 			n := w.awsPaths
@@ -229,6 +247,15 @@ func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 	changed := master != w.master
 	w.master = master
 	w.mu.Unlock()
+	if w.activeActive {
+		// Our own virtual IP: we are its master unless our path to AWS
+		// failed (the peer took it) or we just booted; it is the peer's
+		// virtual IP whose takeover is a failover.
+		if changed {
+			w.bgp.SetMaster(master)
+		}
+		return
+	}
 	// A master by the master-down timer keeps prepending toward AWS until
 	// the VLAN shows traffic (failover.go): if it is the side cut off from
 	// the VLAN, AWS must keep returning traffic to the other gateway.
@@ -236,6 +263,29 @@ func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 	if changed && !deferred {
 		w.bgp.SetMaster(master)
 	}
+	w.learnAndFailover(sc)
+}
+
+// peerVIPEvent is vrrpEvent for the peer's virtual IP (active-active):
+// the peer's half of the return path follows it, and taking it over by
+// the master-down timer is the failover.
+func (w *wiring) peerVIPEvent(sc vrrp.StateChange) {
+	master := sc.State == vrrp.StateMaster
+	w.log.Info("vrrp role of the peer's virtual IP", "state", sc.State, "from", sc.From, "reason", sc.Reason, "peer", sc.Peer)
+	w.mu.Lock()
+	changed := master != w.peerVIP
+	w.peerVIP = master
+	w.mu.Unlock()
+	deferred := master && sc.Reason == vrrp.ReasonMasterDown && w.fo != nil
+	if changed && !deferred {
+		w.bgp.SetPeerVIP(master)
+	}
+	w.learnAndFailover(sc)
+}
+
+// learnAndFailover hands a transition of the router that hears the peer
+// to the iBGP peer learner and the failover.
+func (w *wiring) learnAndFailover(sc vrrp.StateChange) {
 	if w.learn != nil {
 		w.learn.vrrpChange(sc)
 	}
@@ -258,7 +308,9 @@ func (w *wiring) track() {
 	w.log.Info("AWS health", "healthy", weight == 0, "aws_paths", w.h.awsPaths,
 		"tunnels_up", w.h.tunnelsUp(), "vrrp_weight", weight)
 	w.trackSet, w.applied = true, weight
-	w.vrrp.SetTrack(TrackAWS, weight)
+	for _, r := range w.vrrp {
+		r.SetTrack(TrackAWS, weight)
+	}
 }
 
 // snapshot returns the health for Status.

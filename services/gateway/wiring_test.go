@@ -71,6 +71,7 @@ func (r *recorder) add(format string, args ...any) {
 	r.calls = append(r.calls, fmt.Sprintf(format, args...))
 }
 func (r *recorder) SetMaster(m bool)         { r.add("master %v", m) }
+func (r *recorder) SetPeerVIP(m bool)        { r.add("peer vip %v", m) }
 func (r *recorder) TunnelUp(n string)        { r.add("up %s", n) }
 func (r *recorder) TunnelDown(n string)      { r.add("down %s", n) }
 func (r *recorder) SetTrack(n string, w int) { r.add("track %s %d", n, w) }
@@ -96,7 +97,7 @@ func (r *recorder) waitFor(t *testing.T, want ...string) {
 func TestWiring(t *testing.T) {
 	rec := &recorder{}
 	w := newWiring([]configs.Tunnel{{Name: "t1"}, {Name: "t2"}}, -10, discard)
-	w.bgp, w.vrrp = rec, rec
+	w.bgp, w.vrrp = rec, []vrrpControl{rec}
 	tunnels := make(chan ipsec.TunnelEvent)
 	roles := make(chan vrrp.StateChange, 4)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -107,7 +108,7 @@ func TestWiring(t *testing.T) {
 	rec.waitFor(t, "track aws -10")
 	go func() {
 		defer close(done)
-		w.run(ctx, tunnels, roles)
+		w.run(ctx, tunnels, roles, nil)
 	}()
 
 	steps := []struct {
@@ -155,6 +156,74 @@ func TestWiring(t *testing.T) {
 	close(tunnels)
 	w.onAWSPaths(0)
 	rec.waitFor(t, append(want, "track aws -10")...)
+	cancel()
+	<-done
+}
+
+// rpRecorder is the recorder with the failover's side of BGP.
+type rpRecorder struct {
+	*recorder
+	back bool
+}
+
+func (r *rpRecorder) HoldReturnPath(on bool) { r.add("hold %v", on) }
+func (r *rpRecorder) PeerGone(gone bool)     { r.add("gone %v", gone) }
+func (r *rpRecorder) PeerBack() bool         { return r.back }
+
+// TestWiringActiveActive: in active-active our own virtual IP's role only
+// moves the prepend of our half; taking over the peer's virtual IP by its
+// master-down timer is the failover (its half unprepended and the
+// return path held once the VLAN shows traffic), and the peer taking its
+// virtual IP back releases it. The AWS track applies to both routers.
+func TestWiringActiveActive(t *testing.T) {
+	rec := &rpRecorder{recorder: &recorder{}}
+	own, theirs := &recorder{}, &recorder{}
+	rx := &fakeRx{n: 1000}
+	w := newWiring([]configs.Tunnel{{Name: "t1"}}, -10, discard)
+	w.bgp, w.vrrp, w.activeActive = rec, []vrrpControl{own, theirs}, true
+	w.fo = &failover{bgp: rec, rx: rx.read}
+	ownEvents, peerEvents := make(chan vrrp.StateChange, 4), make(chan vrrp.StateChange, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w.start()
+	own.waitFor(t, "track aws -10")
+	theirs.waitFor(t, "track aws -10")
+	go func() {
+		defer close(done)
+		w.run(ctx, nil, ownEvents, peerEvents)
+	}()
+	w.onAWSPaths(1)
+	own.waitFor(t, "track aws -10", "track aws 0")
+	theirs.waitFor(t, "track aws -10", "track aws 0")
+
+	steps := []struct {
+		name string
+		do   func()
+		want []string
+	}{
+		{"boot: our own virtual IP by master-down is no failover", func() {
+			ownEvents <- vrrp.StateChange{From: vrrp.StateBackup, State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown}
+		}, []string{"master true"}},
+		{"backup of the peer's", func() {
+			peerEvents <- vrrp.StateChange{From: vrrp.StateInitialize, State: vrrp.StateBackup, Reason: vrrp.ReasonStartup}
+		}, nil},
+		{"the peer dies: its paths ignored, its half held back until VLAN traffic", func() {
+			peerEvents <- vrrp.StateChange{From: vrrp.StateBackup, State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown}
+		}, []string{"gone true"}},
+		{"VLAN traffic: hold, and the peer's half unprepended", func() { rx.n += evidenceFrames }, []string{"hold true", "peer vip true"}},
+		{"the peer takes its virtual IP back: released", func() {
+			peerEvents <- vrrp.StateChange{From: vrrp.StateMaster, State: vrrp.StateBackup, Reason: vrrp.ReasonHigherPriority}
+		}, []string{"peer vip false", "hold false", "gone false"}},
+		{"a planned handover of the peer's: no failover", func() {
+			peerEvents <- vrrp.StateChange{From: vrrp.StateBackup, State: vrrp.StateMaster, Reason: vrrp.ReasonPriorityZero}
+		}, []string{"peer vip true"}},
+	}
+	var want []string
+	for _, s := range steps {
+		s.do()
+		want = append(want, s.want...)
+		rec.waitFor(t, want...)
+	}
 	cancel()
 	<-done
 }

@@ -47,10 +47,14 @@ func sysctl(key, value string) error {
 // value is the larger of "all" and the interface's, so both are cleared;
 // "default" covers interfaces created later. The uplink firewall drops
 // forwarded traffic from eth0, which rp_filter would otherwise guard.
+// A multipath route (equal MEDs, a transit gateway with ECMP) spreads flows
+// by a hash of addresses and ports (policy 1): the default hashes the
+// addresses only, which puts every flow between two hosts on one tunnel.
 var routeSysctls = [][2]string{
 	{"net.ipv4.ip_forward", "1"},
 	{"net.ipv4.conf.all.rp_filter", "0"},
 	{"net.ipv4.conf.default.rp_filter", "0"},
+	{"net.ipv4.fib_multipath_hash_policy", "1"},
 }
 
 func setRouteSysctls() error {

@@ -30,10 +30,13 @@ type Document struct {
 	// path and line.
 	ConfigErrors []string `json:"config_errors,omitempty"`
 
-	Health   *Health   `json:"health,omitempty"`
-	IPsec    *IPsec    `json:"ipsec,omitempty"`
-	BGP      *BGP      `json:"bgp,omitempty"`
-	VRRP     *VRRP     `json:"vrrp,omitempty"`
+	Health *Health `json:"health,omitempty"`
+	IPsec  *IPsec  `json:"ipsec,omitempty"`
+	BGP    *BGP    `json:"bgp,omitempty"`
+	VRRP   *VRRP   `json:"vrrp,omitempty"`
+	// PeerVRRP is, in an active-active pair, the router of the peer's
+	// virtual IP (this gateway its backup while the peer is well).
+	PeerVRRP *VRRP     `json:"peer_vrrp,omitempty"`
 	Firewall *Firewall `json:"firewall,omitempty"` // absent without a packet filter (standalone) or while it is not installed
 
 	// Routes are the routes BGP installed in the kernel's main table, as
@@ -148,6 +151,7 @@ type Peer struct {
 
 // VRRP is the virtual router.
 type VRRP struct {
+	VRID              uint8             `json:"vrid"`
 	State             string            `json:"state"` // initialize, backup, master
 	Resigning         bool              `json:"resigning"`
 	Priority          uint8             `json:"priority"`

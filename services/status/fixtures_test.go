@@ -64,7 +64,7 @@ func masterDoc() Document {
 			},
 		},
 		VRRP: &VRRP{
-			State: "master", Priority: 100, EffectivePriority: 100,
+			VRID: 10, State: "master", Priority: 100, EffectivePriority: 100,
 			MasterAddress: "10.0.1.2", MasterPriority: 100,
 			VirtualIPs: []string{"10.0.1.200/24"}, Transitions: 2,
 			LastChange: "master down timer expired", LastChangeAt: t0.Add(-3500 * time.Second),
@@ -101,7 +101,7 @@ func backupDoc() Document {
 			{Name: "ibgp", Address: "10.0.1.2", ASN: 65000, State: "opensent", Rejected: rejected(nil)},
 		}},
 		VRRP: &VRRP{
-			State: "backup", Priority: 99, EffectivePriority: 89, Tracks: map[string]int{"aws": -10},
+			VRID: 10, State: "backup", Priority: 99, EffectivePriority: 89, Tracks: map[string]int{"aws": -10},
 			MasterAddress: "10.0.1.2", MasterPriority: 100, VirtualIPs: []string{"10.0.1.200/24"},
 			Transitions: 1, LastChange: "higher priority advert", LastChangeAt: t0.Add(-19 * time.Second),
 			AdvertsReceived: 19, Resigning: false,
@@ -112,6 +112,19 @@ func backupDoc() Document {
 }
 
 // configuringDoc is a gateway waiting for a valid user data.
+// activeActiveDoc is masterDoc's gateway in an active-active pair: the
+// master of its own virtual IP and the backup of the peer's.
+func activeActiveDoc() Document {
+	d := masterDoc()
+	d.PeerVRRP = &VRRP{
+		VRID: 11, State: "backup", Priority: 99, EffectivePriority: 99,
+		MasterAddress: "10.0.1.3", MasterPriority: 100, VirtualIPs: []string{"10.0.1.201/24"},
+		Transitions: 1, LastChange: "startup", LastChangeAt: t0.Add(-3600 * time.Second),
+		AdvertsReceived: 3600, Drops: map[string]uint64{}, PeerAddress: "10.0.1.3",
+	}
+	return d
+}
+
 func configuringDoc() Document {
 	return Document{
 		Time: t0, Version: "v0.4.0", Mode: "appliance", Phase: "configuring",

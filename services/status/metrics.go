@@ -3,6 +3,7 @@ package status
 import (
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -39,14 +40,14 @@ var (
 	mBGPRejected     = desc("bgp_rejected_routes", "Routes the neighbor sends that the import filter refuses, by reason.", "peer", "reason")
 	mBGPMaxPfxDowns  = desc("bgp_max_prefix_teardowns_total", "Times the session was torn down for sending more than tidegate_bgp_max_prefixes.", "peer")
 	mBGPMaxPfxRetry  = desc("bgp_max_prefix_retry_seconds", "Seconds until a session torn down for max-prefix is tried again (0 when it is not waiting).", "peer")
-	mVRRPState       = desc("vrrp_state", "VRRP state: 0 initialize, 1 backup, 2 master.")
-	mVRRPMaster      = desc("vrrp_master", "1 while this gateway is VRRP master (holds the virtual IP).")
-	mVRRPPriority    = desc("vrrp_priority", "Configured VRRP priority.")
-	mVRRPEffective   = desc("vrrp_effective_priority", "VRRP priority after track weights.")
-	mVRRPTransitions = desc("vrrp_transitions_total", "VRRP state transitions.")
-	mVRRPSent        = desc("vrrp_adverts_sent_total", "VRRP advertisements sent.")
-	mVRRPReceived    = desc("vrrp_adverts_received_total", "VRRP advertisements received.")
-	mVRRPDrops       = desc("vrrp_adverts_dropped_total", "VRRP advertisements dropped, by reason.", "reason")
+	mVRRPState       = desc("vrrp_state", "VRRP state: 0 initialize, 1 backup, 2 master.", "vrid")
+	mVRRPMaster      = desc("vrrp_master", "1 while this gateway is VRRP master of the virtual router (holds its virtual IP).", "vrid")
+	mVRRPPriority    = desc("vrrp_priority", "Configured VRRP priority.", "vrid")
+	mVRRPEffective   = desc("vrrp_effective_priority", "VRRP priority after track weights.", "vrid")
+	mVRRPTransitions = desc("vrrp_transitions_total", "VRRP state transitions.", "vrid")
+	mVRRPSent        = desc("vrrp_adverts_sent_total", "VRRP advertisements sent.", "vrid")
+	mVRRPReceived    = desc("vrrp_adverts_received_total", "VRRP advertisements received.", "vrid")
+	mVRRPDrops       = desc("vrrp_adverts_dropped_total", "VRRP advertisements dropped, by reason.", "vrid", "reason")
 	mFirewallDrops   = desc("firewall_dropped_packets_total", "Packets the packet filter dropped, by the class of interface they came in on (forward: were to be forwarded from).", "interface")
 )
 
@@ -133,7 +134,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(mReturnPathHeld, b2f(b.ReturnPath != nil))
 		gauge(mBGPPeerGone, b2f(b.ReturnPath != nil && b.ReturnPath.PeerIgnored))
 	}
-	if v := d.VRRP; v != nil {
+	for _, v := range []*VRRP{d.VRRP, d.PeerVRRP} {
+		if v == nil {
+			continue
+		}
+		vrid := strconv.Itoa(int(v.VRID))
 		state := 0.0
 		switch v.State {
 		case "backup":
@@ -141,15 +146,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		case "master":
 			state = 2
 		}
-		gauge(mVRRPState, state)
-		gauge(mVRRPMaster, b2f(v.State == "master"))
-		gauge(mVRRPPriority, float64(v.Priority))
-		gauge(mVRRPEffective, float64(v.EffectivePriority))
-		counter(mVRRPTransitions, float64(v.Transitions))
-		counter(mVRRPSent, float64(v.AdvertsSent))
-		counter(mVRRPReceived, float64(v.AdvertsReceived))
+		gauge(mVRRPState, state, vrid)
+		gauge(mVRRPMaster, b2f(v.State == "master"), vrid)
+		gauge(mVRRPPriority, float64(v.Priority), vrid)
+		gauge(mVRRPEffective, float64(v.EffectivePriority), vrid)
+		counter(mVRRPTransitions, float64(v.Transitions), vrid)
+		counter(mVRRPSent, float64(v.AdvertsSent), vrid)
+		counter(mVRRPReceived, float64(v.AdvertsReceived), vrid)
 		for _, r := range sortedKeys(v.Drops) {
-			counter(mVRRPDrops, float64(v.Drops[r]), r)
+			counter(mVRRPDrops, float64(v.Drops[r]), vrid, r)
 		}
 	}
 	if f := d.Firewall; f != nil {

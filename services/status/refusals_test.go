@@ -108,7 +108,7 @@ func TestRefusalMetrics(t *testing.T) {
 		`tidegate_firewall_dropped_packets_total{interface="tunnel"}`:     0,
 		`tidegate_firewall_dropped_packets_total{interface="other"}`:      0,
 		`tidegate_firewall_dropped_packets_total{interface="forward"}`:    7,
-		`tidegate_vrrp_adverts_dropped_total{reason="peer"}`:              5,
+		`tidegate_vrrp_adverts_dropped_total{reason="peer",vrid="10"}`:    5,
 	} {
 		if got, ok := master[series]; !ok || got != want {
 			t.Errorf("master: %s = %v (present %v), want %v", series, got, ok, want)

@@ -72,7 +72,14 @@ func WriteStatus(w io.Writer, d *Document) error {
 		}
 		row(t, "Health", fmt.Sprintf("%s: %d AWS %s, %d of %d tunnels up", state, h.AWSPaths, plural(h.AWSPaths, "path"), h.TunnelsUp, total))
 	}
-	if v := d.VRRP; v != nil {
+	for _, r := range []struct {
+		name string
+		v    *VRRP
+	}{{"VRRP", d.VRRP}, {"VRRP (peer's)", d.PeerVRRP}} {
+		v := r.v
+		if v == nil {
+			continue
+		}
 		s := fmt.Sprintf("%s, priority %d", v.State, v.Priority)
 		if v.EffectivePriority != v.Priority {
 			s += fmt.Sprintf(" (effective %d)", v.EffectivePriority)
@@ -83,7 +90,7 @@ func WriteStatus(w io.Writer, d *Document) error {
 		if v.Resigning {
 			s += ", handing over"
 		}
-		row(t, "VRRP", s)
+		row(t, r.name, s)
 	}
 	if b := d.BGP; b != nil {
 		est := 0
@@ -357,12 +364,31 @@ func writeRefusals(w io.Writer, d *Document) error {
 	return err
 }
 
-// WriteVRRP prints the virtual router (`show vrrp`).
+// WriteVRRP prints the virtual router (`show vrrp`), and in an
+// active-active pair then the router of the peer's virtual IP.
 func WriteVRRP(w io.Writer, d *Document) error {
-	v := d.VRRP
-	if v == nil {
+	if d.VRRP == nil {
 		return notRunning(w, d, "VRRP")
 	}
+	if d.PeerVRRP == nil {
+		return writeRouter(w, d, d.VRRP)
+	}
+	for i, r := range []struct {
+		title string
+		v     *VRRP
+	}{{"This gateway's virtual IP", d.VRRP}, {"The peer's virtual IP", d.PeerVRRP}} {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s (VRID %d)\n", r.title, r.v.VRID)
+		if err := writeRouter(w, d, r.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeRouter(w io.Writer, d *Document, v *VRRP) error {
 	t := table(w)
 	state := strings.ToUpper(v.State)
 	if !v.LastChangeAt.IsZero() {

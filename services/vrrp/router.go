@@ -37,6 +37,7 @@ type Router struct {
 // Status is a snapshot of a Router for the status API. It never contains
 // the authentication password.
 type Status struct {
+	VRID                 uint8
 	State                State
 	Resigning            bool  // a planned handover is under way
 	Priority             uint8 // configured
@@ -354,6 +355,7 @@ func (r *Router) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.st
+	s.VRID = r.cfg.VRID
 	s.State = r.m.state
 	s.Resigning = r.m.resigning
 	s.Priority = r.cfg.Priority
