@@ -12,9 +12,10 @@ var rootfs embed.FS
 // CmdLine is the guest's kernel command line.
 const CmdLine = guest.CmdLine
 
-// spec is what the peer is made of: iproute2, strongSwan and FRR.
+// spec is what the peer is made of: iproute2, strongSwan, FRR, and
+// iperf3 serving on the VPC host's address.
 func spec() guest.Spec {
-	s := guest.Join(guest.IPRoute2(), guest.StrongSwan(), guest.FRR())
+	s := guest.Join(guest.IPRoute2(), guest.StrongSwan(), guest.FRR(), guest.IPerf3())
 	s.Modules = Modules
 	return s
 }

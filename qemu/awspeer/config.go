@@ -68,6 +68,12 @@ type Config struct {
 	// VPCHost is an address in VPC that answers pings (a host in the VPC);
 	// [DefaultVPCHost].
 	VPCHost netip.Addr
+	// TransitGateway makes the peer a transit gateway with VPN ECMP
+	// support instead of a virtual private gateway: it spreads flows
+	// toward the customer over every tunnel whose path is as good as the
+	// best (equal AS path and MED), by a per-flow hash of addresses and
+	// ports.
+	TransitGateway bool
 }
 
 // withDefaults returns c with zero fields defaulted.

@@ -29,7 +29,12 @@
 //     (10.0.0.24, on a dummy interface) answers pings;
 //   - one preferred path per prefix, as a virtual private gateway routes
 //     (maximum-paths 1): no ECMP even between equal paths, and a dead
-//     peer's paths stay until DPD or the hold timer removes them.
+//     peer's paths stay until DPD or the hold timer removes them. With
+//     Config.TransitGateway it routes as a transit gateway with VPN ECMP
+//     support instead: every tunnel whose path ties with the best (equal
+//     AS path and MED) carries flows, by a per-flow hash of addresses
+//     and ports; dead paths stay just as long.
+//   - iperf3 serving on the VPC host's address, for traffic tests.
 //
 // Configuration files are rendered in Go (Render) and put into the
 // initramfs; the init script only runs them. The guest prints

@@ -1,6 +1,7 @@
 package awspeer
 
 import (
+	"fmt"
 	"github.com/tidegate/tidegate/configs"
 	"net/netip"
 	"strings"
@@ -150,5 +151,31 @@ func TestRenderNoECMP(t *testing.T) {
 		if f.Path == "/etc/frr/bgpd.conf" && !strings.Contains(string(f.Data), "\n  maximum-paths 1\n") {
 			t.Errorf("bgpd.conf allows ECMP:\n%s", f.Data)
 		}
+	}
+}
+
+// TestRenderTransitGateway: a transit gateway with VPN ECMP spreads flows
+// over every tunnel, hashed per flow on addresses and ports.
+func TestRenderTransitGateway(t *testing.T) {
+	c := testConfig()
+	c.TransitGateway = true
+	files, err := Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"/etc/frr/bgpd.conf":      fmt.Sprintf("\n  maximum-paths %d\n", len(c.Tunnels)),
+		"/etc/awspeer/network.sh": "sysctl -qw net.ipv4.fib_multipath_hash_policy=1\n",
+	}
+	for _, f := range files {
+		if w, ok := want[f.Path]; ok {
+			if !strings.Contains(string(f.Data), w) {
+				t.Errorf("%s lacks %q:\n%s", f.Path, w, f.Data)
+			}
+			delete(want, f.Path)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("files missing: %v", want)
 	}
 }

@@ -9,6 +9,8 @@ const (
 	Charon  = "/usr/lib/ipsec/charon"
 	Vtysh   = "/usr/bin/vtysh"
 	FRRDir  = "/usr/lib/frr"
+	// IPerf3Path is iperf3 (package iperf3).
+	IPerf3Path = "/usr/bin/iperf3"
 )
 
 // CharonPlugins are the plugins charon (strongswan.conf's charon.load) and
@@ -43,6 +45,9 @@ func FRR() Spec {
 		Dirs:     []string{"/usr/share/yang"},
 	}
 }
+
+// IPerf3 is iperf3, for traffic through the tunnels.
+func IPerf3() Spec { return Spec{Programs: []string{IPerf3Path}} }
 
 // Keepalived is keepalived's VRRP daemon.
 func Keepalived() Spec { return Spec{Programs: []string{"/usr/sbin/keepalived"}} }

@@ -51,6 +51,10 @@ type Options struct {
 	// Later names gateways Start does not boot; the caller boots them with
 	// BootGateway (e.g. after the first one's paths are AWS's choice).
 	Later []string
+	// TransitGateway makes the AWS peer a transit gateway with VPN ECMP
+	// support (awspeer.Config.TransitGateway); the site should set
+	// bgp.ecmp.
+	TransitGateway bool
 }
 
 // Lab is a running reference scenario.
@@ -69,10 +73,14 @@ type Lab struct {
 	shell   sync.Mutex // the AWS peer's console runs one command at a time
 }
 
-// VLAN host and the VPC host behind AWS.
+// VLAN host and the VPC host behind AWS. The VLAN host has a second
+// address in the upper half of the VLAN (10.0.1.128/25), whose return
+// traffic an active-active pair facing a virtual private gateway draws
+// through the second gateway.
 var (
-	HostAddr = netip.MustParsePrefix("10.0.1.10/24")
-	VPCHost  = awspeer.DefaultVPCHost
+	HostAddr      = netip.MustParsePrefix("10.0.1.10/24")
+	HostAddrUpper = netip.MustParsePrefix("10.0.1.130/24")
+	VPCHost       = awspeer.DefaultVPCHost
 )
 
 // LabSite is the seed's site YAML (configs/examples/seed.yaml) with the
@@ -205,10 +213,25 @@ func (l *Lab) vlanHost(name string) error {
 	if err := host.IP("link", "add", "eth0", "type", "veth", "peer", "name", "host0", "netns", l.Switch.Name); err != nil {
 		return err
 	}
+	// Active-standby: the route to the VPC is the virtual IP, as the
+	// seed's hosts are configured. Active-active: both virtual IPs, one
+	// ECMP route hashed per flow (addresses and ports), as the README
+	// tells a VLAN host to do.
+	route := []string{"route", "add", "10.0.0.0/24", "via", l.Site.VLAN.VirtualIP.String()}
+	if l.Site.ActiveActive() {
+		route = []string{"route", "add", "10.0.0.0/24"}
+		for _, vip := range l.Site.VLAN.VirtualIPs {
+			route = append(route, "nexthop", "via", vip.String())
+		}
+		if out, err := host.Command("sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=1").CombinedOutput(); err != nil {
+			return fmt.Errorf("sysctl in %s: %v: %s", host.Name, err, out)
+		}
+	}
 	for _, step := range [][]string{
 		{"addr", "add", HostAddr.String(), "dev", "eth0"},
+		{"addr", "add", HostAddrUpper.String(), "dev", "eth0"},
 		{"link", "set", "eth0", "up"},
-		{"route", "add", "10.0.0.0/24", "via", l.Site.VLAN.VirtualIP.String()},
+		route,
 	} {
 		if err := host.IP(step...); err != nil {
 			return err
@@ -266,7 +289,7 @@ func (l *Lab) startMetadata() error {
 }
 
 func (l *Lab) startAWS() error {
-	cfg := awspeer.Config{Tunnels: nil}
+	cfg := awspeer.Config{TransitGateway: l.opts.TransitGateway}
 	for i, gw := range l.Site.Gateways {
 		for _, t := range gw.Tunnels {
 			cfg.Tunnels = append(cfg.Tunnels, awspeer.Tunnel{

@@ -27,8 +27,18 @@ var pingReply = regexp.MustCompile(`^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\
 // StartPinger pings dst from the VLAN host (ping -D: each reply is
 // timestamped) every interval until Stop.
 func (l *Lab) StartPinger(dst string, interval time.Duration) (*Pinger, error) {
+	return l.StartPingerFrom("", dst, interval)
+}
+
+// StartPingerFrom is StartPinger from the VLAN host's address src ("" lets
+// the kernel choose).
+func (l *Lab) StartPingerFrom(src, dst string, interval time.Duration) (*Pinger, error) {
 	p := &Pinger{done: make(chan struct{})}
-	p.cmd = l.Host.Command("ping", "-D", "-n", "-i", strconv.FormatFloat(interval.Seconds(), 'f', 3, 64), "-W", "1", dst)
+	args := []string{"-D", "-n", "-i", strconv.FormatFloat(interval.Seconds(), 'f', 3, 64), "-W", "1"}
+	if src != "" {
+		args = append(args, "-I", src)
+	}
+	p.cmd = l.Host.Command("ping", append(args, dst)...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
