@@ -51,11 +51,6 @@ func runShell(args []string) int {
 	}
 }
 
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
 // signalInit returns how reboot and poweroff reach PID 1, or nil when PID 1
 // is not this binary (a shell run on a workstation must not signal systemd,
 // which takes SIGTERM as "re-execute").
