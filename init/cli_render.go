@@ -1,262 +1,47 @@
 package main
 
-// The operator's sub-commands (issue #7, "Operating tidegate"): they run on
-// a workstation, never on the appliance, and need none of the services'
-// processes. Each takes its arguments and writers so that tests run them
-// in-process.
-
 import (
-	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tidegate/tidegate/configs"
-	"github.com/tidegate/tidegate/configs/awsimport"
-	"github.com/tidegate/tidegate/scripts/linode"
+	"github.com/tidegate/tidegate/internal/cmdline"
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/gateway"
 	"github.com/tidegate/tidegate/services/ipsec"
-	"github.com/tidegate/tidegate/services/status"
 )
-
-// commands are the sub-commands besides gateway and version.
-var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"validate":   cmdValidate,
-	"import-aws": cmdImportAWS,
-	"render":     cmdRender,
-	"linode":     cmdLinode,
-	"status":     cmdStatus,
-}
-
-const cliUsage = `  tidegate validate FILE...              check site configurations as the gateway does
-  tidegate import-aws VPN1.xml VPN2.xml --gateway NAME1 --gateway NAME2 [-o FILE] [options]
-                                         write a site configuration from AWS's VPN connections
-  tidegate render FILE --name NAME       show what gateway NAME would run (secrets masked)
-  tidegate linode upload|deploy|reimage|rolling-reimage ...
-                                         deploy on Linode (API token in LINODE_TOKEN)
-  tidegate status [--json] ADDRESS       a running gateway's state, from its VLAN address
-                                         (port 9090) or its unix socket
-`
-
-// parseInterspersed parses flags that may come after positional arguments
-// (tidegate import-aws a.xml b.xml --gateway x), which flag.FlagSet alone
-// stops at. "--" ends the flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-// cmdValidate runs the gateway's own validation (configs.Load) on each file
-// and prints every problem on its own line.
-func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: tidegate validate FILE...") }
-	files, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
-	}
-	if len(files) == 0 {
-		fs.Usage()
-		return 2
-	}
-	code := 0
-	for _, f := range files {
-		site, err := configs.Load(f)
-		if err != nil {
-			code = 1
-			// configs.Errors prints one problem per line, each with the
-			// file, line and key path.
-			fmt.Fprintln(stderr, err)
-			continue
-		}
-		gws := make([]string, len(site.Gateways))
-		for i, g := range site.Gateways {
-			gws[i] = fmt.Sprintf("%s (%d %s)", g.Name, len(g.Tunnels), plural(len(g.Tunnels), "tunnel"))
-		}
-		prefix := ""
-		if len(files) > 1 {
-			prefix = f + ": "
-		}
-		fmt.Fprintf(stdout, "%sok: site %s, gateways %s\n", prefix, site.Site, strings.Join(gws, ", "))
-	}
-	return code
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}
-
-// listFlag collects a repeated flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// cmdImportAWS writes a site configuration from two VPN connections'
-// customer gateway configurations.
-func cmdImportAWS(args []string, stdout, stderr io.Writer) int {
-	const (
-		seedPrefix = "10.0.1.0/24"
-		seedVIP    = "10.0.1.200"
-	)
-	fs := flag.NewFlagSet("import-aws", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var gateways, vlanAddrs, advertise listFlag
-	fs.Var(&gateways, "gateway", "the Linode `label` of the gateway whose VPN connection the matching file describes (repeat, in file order; the first is VRRP master)")
-	fs.Var(&vlanAddrs, "vlan-address", "pin each gateway's VLAN `address/len` (repeat, in gateway order; default: the Metadata Service's ipam_address)")
-	fs.Var(&advertise, "advertise", "a `prefix` to announce to AWS (repeat; default: the VLAN prefix)")
-	site := fs.String("site", "linode-to-aws", "the site's `name`")
-	vlanPrefix := fs.String("vlan-prefix", seedPrefix, "the Linode VLAN's `prefix`")
-	vip := fs.String("virtual-ip", "", "the VRRP virtual `IP` the VLAN's hosts route through (default "+seedVIP+" with the default --vlan-prefix)")
-	asn := fs.Uint("asn", 0, "the site's BGP `ASN`; the customer gateways' ASN must match (default: the ASN AWS reports for them)")
-	vrid := fs.Uint("vrid", 10, "the VRRP virtual router `id` (1..255)")
-	defaults := fs.Bool("default-proposals", false, "leave the proposals out so tidegate's stronger defaults apply, instead of the algorithms AWS's document lists")
-	out := fs.String("o", "", "write the site configuration to `file` (mode 0600) instead of standard output")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tidegate import-aws VPN1.xml VPN2.xml --gateway NAME1 --gateway NAME2 [options]")
-		fmt.Fprintln(stderr, "  Each file is one VPN connection's CustomerGatewayConfiguration (XML), or the JSON of")
-		fmt.Fprintln(stderr, "  aws ec2 describe-vpn-connections --vpn-connection-ids vpn-... for one connection.")
-		fs.PrintDefaults()
-	}
-	files, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
-	}
-	if len(files) != 2 || len(gateways) != 2 {
-		fmt.Fprintf(stderr, "import-aws: give two VPN connection files and two --gateway names, one per gateway of the pair (got %d and %d)\n", len(files), len(gateways))
-		return 2
-	}
-	o := awsimport.Options{Site: *site, Gateways: gateways, Sources: files, DefaultProposals: *defaults}
-	var bad []string
-	if o.VLANPrefix, err = netip.ParsePrefix(*vlanPrefix); err != nil {
-		bad = append(bad, fmt.Sprintf("--vlan-prefix: %v", err))
-	}
-	switch {
-	case *vip != "":
-		if o.VirtualIP, err = netip.ParseAddr(*vip); err != nil {
-			bad = append(bad, fmt.Sprintf("--virtual-ip: %v", err))
-		}
-	case *vlanPrefix == seedPrefix:
-		o.VirtualIP = netip.MustParseAddr(seedVIP)
-	default:
-		bad = append(bad, "--virtual-ip is required with --vlan-prefix")
-	}
-	for _, a := range vlanAddrs {
-		p, err := netip.ParsePrefix(a)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("--vlan-address: %v", err))
-		}
-		o.VLANAddresses = append(o.VLANAddresses, p)
-	}
-	for _, a := range advertise {
-		p, err := netip.ParsePrefix(a)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("--advertise: %v", err))
-		}
-		o.Advertise = append(o.Advertise, p)
-	}
-	if *asn > 1<<32-1 {
-		bad = append(bad, "--asn: out of range")
-	}
-	if *vrid < 1 || *vrid > 255 {
-		bad = append(bad, "--vrid: must be 1 to 255")
-	}
-	if len(bad) > 0 {
-		fmt.Fprintln(stderr, "import-aws: "+strings.Join(bad, "\nimport-aws: "))
-		return 2
-	}
-	o.ASN, o.VRID = uint32(*asn), uint8(*vrid)
-
-	var conns []*awsimport.Connection
-	failed := false
-	for _, f := range files {
-		// Read through the importer's size cap; its errors name the file.
-		c, err := awsimport.ReadConnectionFile(f)
-		if err == nil {
-			conns = append(conns, c)
-			continue
-		}
-		fmt.Fprintln(stderr, err)
-		failed = true
-	}
-	if failed {
-		return 1
-	}
-	doc, err := awsimport.Site(o, conns)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if *out == "" {
-		_, err = stdout.Write(doc)
-	} else {
-		err = os.WriteFile(*out, doc, 0o600)
-		if err == nil {
-			fmt.Fprintf(stderr, "wrote %s: site %s, gateways %s, %s (holds the pre-shared keys: keep it private)\n", *out, o.Site, gateways[0], gateways[1])
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return 0
-}
 
 // cmdRender prints what gateway NAME of a site would load, in the spirit of
 // FRR's `show running-config`. Secrets are masked.
 func cmdRender(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("name", "", "the gateway's `name` (its Linode label)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tidegate render FILE --name NAME")
-		fs.PrintDefaults()
+	fs := cmdline.New("tidegate render", "tidegate render FILE --name NAME",
+		"  Prints, in FRR's syntax, what gateway NAME of the site in FILE would load:\n"+
+			"  interfaces, firewall, IPsec connections, BGP, VRRP. Secrets show as *****.")
+	name := fs.String("name", "", "the gateway's `name` (its Linode label, one of the site's gateways)")
+	fs.Require("name")
+	files, code, ok := fs.Parse(args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	files, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
-	}
-	if len(files) != 1 || *name == "" {
-		fs.Usage()
-		return 2
+	if len(files) != 1 {
+		return fs.Fail(stderr, "give one site configuration FILE (got %d)", len(files))
 	}
 	site, err := configs.Load(files[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return 1
+		return cmdline.Fail
 	}
 	if err := render(stdout, site, *name, files[0]); err != nil {
 		fmt.Fprintln(stderr, err)
-		return 1
+		return cmdline.Fail
 	}
-	return 0
+	return cmdline.OK
 }
 
 // render prints what gateway name of site loads on the appliance, from the
@@ -476,63 +261,6 @@ func dur(d time.Duration) string {
 		return fmt.Sprintf("%ds", d/time.Second)
 	}
 	return d.String()
-}
-
-// cmdLinode runs the Linode deployment commands; Ctrl-C cancels the API
-// calls in flight. rolling-reimage asks each gateway's /healthz; the status
-// API listens on the VLAN address only, so the workstation must reach the
-// VLAN (give --status NAME=ADDRESS).
-func cmdLinode(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	c := &linode.CLI{Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, Health: status.HealthClient{}}
-	return c.Run(ctx, args)
-}
-
-// cmdStatus fetches a gateway's status document and prints the console
-// shell's tables (show status, tunnels, bgp, vrrp, routes), or the JSON.
-func cmdStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the status document as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tidegate status [--json] ADDRESS")
-		fmt.Fprintf(stderr, "  ADDRESS is the gateway's VLAN address (port %d unless given: 10.0.1.2, 10.0.1.2:9090)\n", status.Port)
-		fmt.Fprintf(stderr, "  or the path of its status socket (%s)\n", status.DefaultSocket)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return 2
-	}
-	c, err := status.NewClient(pos[0])
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	d, err := c.Status(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(d)
-	} else {
-		err = status.WriteAll(stdout, d)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return 0
 }
 
 // prefixList lists ps once each, in order.

@@ -1,134 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tidegate/tidegate/configs"
-	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/gateway"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
-
-const (
-	seed   = "../configs/examples/seed.yaml"
-	seedV2 = "../configs/examples/seed-keepalived-v2.yaml"
-	vpn1   = "../configs/awsimport/testdata/vpn-1.xml"
-	vpn2   = "../configs/awsimport/testdata/vpn-2.xml"
-)
-
-// runCmd runs tidegate's run() dispatch with args, as main does.
-func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	cmd, ok := commands[args[0]]
-	if !ok {
-		t.Fatalf("no command %q", args[0])
-	}
-	code = cmd(args[1:], &o, &e)
-	return code, o.String(), e.String()
-}
-
-func TestValidate(t *testing.T) {
-	code, out, errOut := runCmd(t, "validate", seed)
-	if code != 0 || out != "ok: site linode-to-aws, gateways vpn-gw-1 (2 tunnels), vpn-gw-2 (2 tunnels)\n" || errOut != "" {
-		t.Errorf("validate seed = %d %q %q", code, out, errOut)
-	}
-
-	// Two mistakes: both are reported, one per line, with file, line and key.
-	doc, err := os.ReadFile(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := strings.Replace(string(doc), "vrid: 10", "vrid: 300", 1)
-	bad = strings.Replace(bad, "psk: EXAMPLE.psk.for.vpn_2a", "psk: 0EXAMPLE.psk", 1)
-	f := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(f, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut = runCmd(t, "validate", f)
-	lines := strings.Split(strings.TrimSpace(errOut), "\n")
-	if code != 1 || out != "" || len(lines) != 2 {
-		t.Fatalf("validate bad = %d %q %q", code, out, errOut)
-	}
-	for i, want := range []string{`:\d+: vrrp\.vrid: `, `:\d+: gateways\[1\]\.tunnels\[0\]\.psk: `} {
-		if !regexp.MustCompile("^" + regexp.QuoteMeta(f) + want).MatchString(lines[i]) {
-			t.Errorf("line %d = %q, want file:line: key", i, lines[i])
-		}
-	}
-	if strings.Contains(errOut, "0EXAMPLE") {
-		t.Error("validate printed a pre-shared key")
-	}
-
-	if code, _, _ := runCmd(t, "validate"); code != 2 {
-		t.Errorf("validate without a file = %d, want 2", code)
-	}
-	if code, _, errOut := runCmd(t, "validate", filepath.Join(t.TempDir(), "missing.yaml")); code != 1 || errOut == "" {
-		t.Errorf("validate missing file = %d %q", code, errOut)
-	}
-}
-
-func TestImportAWS(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "site.yaml")
-	// Flags after the files, as an operator types them.
-	code, stdout, stderr := runCmd(t, "import-aws", vpn1, vpn2, "--gateway", "vpn-gw-1", "--gateway", "vpn-gw-2",
-		"--vlan-prefix", "10.0.1.0/24", "--virtual-ip", "10.0.1.200", "--asn", "65000", "--vrid", "10",
-		"--vlan-address", "10.0.1.2/24", "--vlan-address", "10.0.1.3/24", "-o", out)
-	if code != 0 || stdout != "" {
-		t.Fatalf("import-aws = %d %q %q", code, stdout, stderr)
-	}
-	if strings.Contains(stderr, "EXAMPLE") {
-		t.Error("import-aws printed a pre-shared key")
-	}
-	fi, err := os.Stat(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("%s has mode %v; it holds pre-shared keys", out, fi.Mode().Perm())
-	}
-	site, err := configs.Load(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if site.Gateways[0].VLANAddress.String() != "10.0.1.2/24" || site.Gateways[1].Tunnels[1].Name != "vpn-2b" {
-		t.Errorf("site = %+v", site)
-	}
-	if code, stdout, stderr := runCmd(t, "validate", out); code != 0 || !strings.HasPrefix(stdout, "ok: ") {
-		t.Errorf("validate of the import = %d %q %q", code, stdout, stderr)
-	}
-
-	// Standard output, the seed's defaults.
-	code, stdout, stderr = runCmd(t, "import-aws", "--gateway", "vpn-gw-1", vpn1, "--gateway", "vpn-gw-2", vpn2)
-	if code != 0 || !strings.Contains(stdout, "virtual_ip: 10.0.1.200") {
-		t.Errorf("import-aws to stdout = %d %q %q", code, stdout, stderr)
-	}
-
-	for _, tt := range []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{vpn1, "--gateway", "a-1"}, 2, "give two VPN connection files"},
-		{[]string{vpn1, vpn2, "--gateway", "vpn-gw-1", "--gateway", "vpn-gw-2", "--vlan-prefix", "10.9.0.0/24"}, 2, "--virtual-ip is required"},
-		{[]string{vpn1, vpn2, "--gateway", "vpn-gw-1", "--gateway", "vpn-gw-2", "--vrid", "0"}, 2, "--vrid"},
-		{[]string{vpn1, vpn2, "--gateway", "vpn-gw-1", "--gateway", "vpn-gw-2", "--asn", "65001"}, 1, "but --asn is 65001"},
-		{[]string{vpn1, seed, "--gateway", "vpn-gw-1", "--gateway", "vpn-gw-2"}, 1, seed + ": "},
-	} {
-		code, _, stderr := runCmd(t, append([]string{"import-aws"}, tt.args...)...)
-		if code != tt.code || !strings.Contains(stderr, tt.want) {
-			t.Errorf("import-aws %v = %d %q, want %d and %q", tt.args, code, stderr, tt.code, tt.want)
-		}
-	}
-}
 
 func TestRender(t *testing.T) {
 	code, out, errOut := runCmd(t, "render", seed, "--name", "vpn-gw-1")
@@ -357,36 +241,5 @@ func TestRenderFollowsTheGateway(t *testing.T) {
 				t.Errorf("render shows a VRRP password the gateway does not use")
 			}
 		})
-	}
-}
-
-func TestLinodeNeedsToken(t *testing.T) {
-	t.Setenv("LINODE_TOKEN", "")
-	if code, _, errOut := runCmd(t, "linode", "upload", "--region", "us-east", "x.img.gz"); code != 1 || !strings.Contains(errOut, "LINODE_TOKEN") {
-		t.Errorf("linode without a token = %d %q", code, errOut)
-	}
-	if code, _, errOut := runCmd(t, "linode"); code != 2 || !strings.Contains(errOut, "rolling-reimage") {
-		t.Errorf("linode usage = %d %q", code, errOut)
-	}
-}
-
-func TestDispatch(t *testing.T) {
-	// The operator's commands never reach the gateway's flag parsing.
-	if code := run([]string{"validate"}); code != 2 {
-		t.Errorf("run(validate) = %d", code)
-	}
-}
-
-// TestMemoryLimit: the gateway runs under the BGP speaker's soft memory
-// limit unless GOMEMLIMIT sets one.
-func TestMemoryLimit(t *testing.T) {
-	old := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(old) })
-	if got := setMemoryLimit(func(string) string { return "" }); got != bgp.MemoryLimit || debug.SetMemoryLimit(-1) != bgp.MemoryLimit {
-		t.Errorf("limit %d (runtime %d), want bgp.MemoryLimit %d", got, debug.SetMemoryLimit(-1), bgp.MemoryLimit)
-	}
-	debug.SetMemoryLimit(old)
-	if got := setMemoryLimit(func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB"}[k] }); got != old {
-		t.Errorf("with GOMEMLIMIT set: limit %d, want the runtime's %d left alone", got, old)
 	}
 }

@@ -24,7 +24,7 @@ type FlagSet struct {
 	// Synopsis is the usage line(s) after "usage: ", and Doc what follows
 	// them before the flags; both may be empty.
 	Synopsis, Doc string
-	required []string
+	required      []string
 }
 
 // New returns an empty FlagSet for the command name ("tidegate render").
