@@ -16,8 +16,15 @@ deps:
 image:
 	$(GO) run ./image/mkimage -version $(VERSION)
 
+## vet: go vet; go.mod and go.sum tidy; the workstation commands build and vet for macOS
+# The workstation commands (validate, import-aws, render, linode, status)
+# run on operators' Macs too; DARWIN_PKGS are what they link that has tests.
+DARWIN_PKGS := ./init/... ./configs/... ./scripts/... ./internal/... ./services/status/... ./services/lifeline/...
 vet:
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "vet: go.mod or go.sum is not tidy (the diff above): run go mod tidy" >&2; exit 1; }
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./init
+	GOOS=darwin GOARCH=arm64 $(GO) vet $(DARWIN_PKGS)
 
 ## test: everything CI runs: deps, vet, the image, then every test including the QEMU boot tests
 # -p 1: the namespace and QEMU suites share two cores and measure timing.
