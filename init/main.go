@@ -7,9 +7,11 @@
 //
 // runs one gateway of a site from a file, on any Linux machine or in a
 // network namespace, without the Metadata Service or PID 1 duties. The
-// operator's sub-commands (validate, import-aws, render, linode, status)
-// are in cli.go; the console shell (`tidegate shell`, which PID 1 runs on
-// /dev/console) in shell.go.
+// command line is dispatched in cli.go; the operator's sub-commands
+// (validate, import-aws, render, linode, status), which also build and run
+// on macOS, are in cli_*.go, one file each; the console shell (`tidegate
+// shell`, which PID 1 runs on /dev/console) is in shell.go. `tidegate help`
+// lists them all, `tidegate COMMAND -h` their flags.
 //
 // MPTCP stays off (see go.mod): BGP needs IP_TTL and TCP_MD5SIG on its
 // listener. The directive repeats it for builds outside module mode.
@@ -19,8 +21,6 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -41,52 +41,7 @@ func main() {
 		pid1.Main([]string{"/proc/self/exe", "gateway"}, []string{"/proc/self/exe", "shell"})
 		return // not reached
 	}
-	os.Exit(run(os.Args[1:]))
-}
-
-func usage() {
-	fmt.Fprintf(os.Stderr, `usage:
-  tidegate --config FILE --name NAME   run one gateway of a site from a file
-  tidegate gateway [--metadata URL]    the appliance's gateway (PID 1 starts it)
-  tidegate shell [--socket PATH]       the read-only console shell (PID 1 starts it)
-  tidegate version
-`+cliUsage)
-}
-
-func run(args []string) int {
-	if len(args) > 0 {
-		// The operator's sub-commands (cli.go).
-		if cmd, ok := commands[args[0]]; ok {
-			return cmd(args[1:], os.Stdout, os.Stderr)
-		}
-		switch args[0] {
-		case "version":
-			fmt.Println(version)
-			return 0
-		case "gateway":
-			fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-			url := fs.String("metadata", "", "Metadata Service base URL (default http://169.254.169.254)")
-			if fs.Parse(args[1:]) != nil {
-				return 2
-			}
-			return runGateway(gateway.Options{MetadataURL: *url, XFRMInterfaces: true, Firewall: true, Sysctls: true})
-		case "shell":
-			return runShell(args[1:])
-		}
-	}
-	fs := flag.NewFlagSet("tidegate", flag.ContinueOnError)
-	fs.Usage = usage
-	cfg := fs.String("config", "", "site configuration `file` (YAML)")
-	name := fs.String("name", "", "this gateway's `name` in the configuration's gateways list")
-	runDir := fs.String("run-dir", "", "runtime `directory` for charon's files (default /run/tidegate)")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if *cfg == "" || *name == "" || fs.NArg() > 0 {
-		usage()
-		return 2
-	}
-	return runGateway(gateway.Options{ConfigFile: *cfg, Name: *name, RunDir: *runDir})
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func runGateway(o gateway.Options) int {

@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 
 	"github.com/tidegate/tidegate/init/shell"
+	"github.com/tidegate/tidegate/internal/cmdline"
 	"github.com/tidegate/tidegate/services/status"
 	"golang.org/x/sys/unix"
 )
@@ -18,20 +19,25 @@ import (
 // runShell is `tidegate shell`: the console shell on standard input and
 // output. PID 1 runs it on /dev/console; an operator may also run it
 // against a standalone gateway's socket, or pipe commands into it.
-func runShell(args []string) int {
-	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
+func runShell(args []string, stdout, stderr io.Writer) int {
+	fs := cmdline.New("tidegate shell", "tidegate shell [--socket PATH]",
+		"  The console's read-only shell (show status, show tunnels, ...) on standard\n"+
+			"  input and output, talking to a gateway's status socket.")
 	sock := fs.String("socket", status.DefaultSocket, "the gateway's status `socket`")
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	pos, code, ok := fs.Parse(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fs.Fail(stderr, "unexpected argument %q", pos[0])
 	}
 	c, err := status.NewClient(*sock)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
+		return fs.Fail(stderr, "%v", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer stop()
-	sh := &shell.Shell{In: os.Stdin, Out: os.Stdout, Source: c, Where: *sock, Signal: signalInit()}
+	sh := &shell.Shell{In: os.Stdin, Out: stdout, Source: c, Where: *sock, Signal: signalInit()}
 	if sh.Signal != nil {
 		// Only on the appliance: debug kill charon.
 		sh.Kill = func(pid int, sig syscall.Signal) error { return unix.Kill(pid, sig) }
@@ -42,18 +48,13 @@ func runShell(args []string) int {
 	for {
 		err := sh.Run(ctx)
 		if err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			fmt.Fprintln(stderr, err)
+			return cmdline.Fail
 		}
 		if !tty || ctx.Err() != nil {
-			return 0
+			return cmdline.OK
 		}
 	}
-}
-
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 // signalInit returns how reboot and poweroff reach PID 1, or nil when PID 1

@@ -77,10 +77,10 @@ func TestShellCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stdout.Close()
-	oldIn, oldOut := os.Stdin, os.Stdout
-	os.Stdin, os.Stdout = stdin, stdout
-	code := run([]string{"shell", "--socket", filepath.Join(dir, "status.sock")})
-	os.Stdin, os.Stdout = oldIn, oldOut
+	oldIn := os.Stdin
+	os.Stdin = stdin
+	code := run([]string{"shell", "--socket", filepath.Join(dir, "status.sock")}, stdout, os.Stderr)
+	os.Stdin = oldIn
 	b, _ := os.ReadFile(out)
 	if code != 0 || !strings.Contains(string(b), "Gateway not running (nothing answers on "+dir) {
 		t.Errorf("tidegate shell = %d:\n%s", code, b)

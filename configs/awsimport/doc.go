@@ -1,16 +1,20 @@
 // Package awsimport turns the customer gateway configuration that AWS issues
 // for a Site-to-Site VPN connection into a tidegate site configuration.
 //
-// AWS describes each VPN connection in an XML document (the "generic"
-// format): the CustomerGatewayConfiguration field of
+// AWS describes each VPN connection in an XML document, the
+// CustomerGatewayConfiguration field of
 //
 //	aws ec2 describe-vpn-connections --vpn-connection-ids vpn-0123... \
 //	    --query 'VpnConnections[0].CustomerGatewayConfiguration' --output text > vpn-1.xml
 //
-// It has a vpn_connection root holding two ipsec_tunnel elements, each with the
-// customer gateway's and the virtual private gateway's outside and inside
-// addresses and BGP ASNs, and the IKE and IPsec parameters including the
-// pre-shared key. tidegate gives each gateway of the pair its own VPN
+// or that command's JSON output for the one connection, from which the XML is
+// taken. The VPC console's "Download configuration" files (text for people,
+// one per vendor, "Generic" included) are not read.
+//
+// The XML has a vpn_connection root holding two ipsec_tunnel elements, each
+// with the customer gateway's and the virtual private gateway's outside and
+// inside addresses and BGP ASNs, and the IKE and IPsec parameters including
+// the pre-shared key. tidegate gives each gateway of the pair its own VPN
 // connection, so a site is made from two such documents, one per gateway.
 //
 // ParseConnection reads one document strictly: an element it does not know,

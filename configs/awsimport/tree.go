@@ -23,7 +23,12 @@ type node struct {
 	path  string // e.g. vpn_connection/ipsec_tunnel[2]/ike, set by checker.children
 }
 
-var errNotXML = errors.New("no XML element found: expected AWS's customer gateway configuration (<vpn_connection ...>)")
+// errNotXML is the error of a file with no XML in it, such as the text the
+// VPC console's "Download configuration" writes, which the importer does not
+// read: the message says which files it does read.
+var errNotXML = errors.New("no XML element found: expected AWS's customer gateway configuration (<vpn_connection ...>), " +
+	"the CustomerGatewayConfiguration of aws ec2 describe-vpn-connections, or that command's JSON; " +
+	"the console's \"Download configuration\" text is not read")
 
 // parseTree reads the single root element of data.
 func parseTree(data []byte) (*node, error) {

@@ -27,4 +27,7 @@
 // Every error is logged; none ends PID 1. A panic in the supervision of a
 // child is recovered and logged, and ends that child's supervision rather
 // than the machine.
+//
+// Linux only: elsewhere (the workstation commands on macOS) Main says so
+// and exits; this binary is never process 1 there.
 package pid1

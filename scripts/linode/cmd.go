@@ -3,13 +3,14 @@ package linode
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/cmdline"
 )
 
 // CLI runs `tidegate linode ...`.
@@ -25,23 +26,101 @@ type CLI struct {
 	PollInterval time.Duration
 }
 
-const usage = `usage: tidegate linode COMMAND [flags]   (API token in LINODE_TOKEN)
+// order is the sub-commands' order in the usage.
+var order = []string{"upload", "deploy", "reimage", "rolling-reimage"}
 
-  upload [--region R] [--label L] [--description D] [IMAGE.img.gz]
-      upload the firmware (default out/tidegate.img.gz) as a custom image and
-      print its ID once Linode has processed it
-  deploy --site site.yaml --image private/ID --region R --type T [--name NAME]...
-      create the pair's instances (or the named ones) and boot them
-  reimage --site site.yaml --image private/ID --name NAME [--name NAME]
-      rebuild the named instances with the image, re-applying user data and
-      profile (one after the other, without waiting for health)
-  rolling-reimage --site site.yaml --image private/ID [--force]
-      reimage the backup, hand over, reimage the master; the site stays up
+// printUsage writes the usage of `tidegate linode`: each command's
+// synopsis and description, and the common flags.
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: tidegate linode COMMAND [flags]   (API token in LINODE_TOKEN)")
+	for _, name := range order {
+		c := commands[name]
+		fmt.Fprintf(w, "\n  %s\n%s\n", strings.TrimPrefix(c.synopsis, "tidegate linode "), "  "+strings.ReplaceAll(c.doc, "\n", "\n  "))
+	}
+	fmt.Fprintln(w, "\n\"tidegate linode COMMAND -h\" lists a command's flags; required ones say so.")
+}
 
-common flags: --vlan LABEL (default: the site's name), --ipam NAME=ADDR/LEN
-(the VLAN address of a gateway without vlan_address), --status NAME=ADDR
-(where a gateway's status API answers; default its public IPv4)
-`
+// commands are the sub-commands: their usage line (as in usage), what they
+// do, their flags and which of those are required. flags registers them on
+// fs; every command shares the same variables (opts).
+var commands = map[string]struct {
+	synopsis, doc string
+	flags         []string
+	required      []string
+}{
+	"upload": {
+		synopsis: "tidegate linode upload --region R [--label L] [--description D] [IMAGE.img.gz]",
+		doc:      "  Uploads the firmware (default out/tidegate.img.gz) as a custom image and\n  prints its ID once Linode has processed it.",
+		flags:    []string{"region", "label", "description"},
+		required: []string{"region"},
+	},
+	"deploy": {
+		synopsis: "tidegate linode deploy --site site.yaml --image private/ID --region R --type T [--name NAME]...",
+		doc:      "  Creates the pair's instances (or the named ones) from the image, with the\n  site YAML as user data, and boots them.",
+		flags:    []string{"site", "image", "region", "type", "name", "tag", "vlan", "ipam"},
+		required: []string{"site", "image", "region", "type"},
+	},
+	"reimage": {
+		synopsis: "tidegate linode reimage --site site.yaml --image private/ID --name NAME [--name NAME]",
+		doc: "  Rebuilds the named instances with the image, re-applying user data and\n  profile, one after the other without waiting for health. Name them: both\n" +
+			"  at once would take the site down; rolling-reimage reimages a serving pair\n  without downtime.",
+		flags:    []string{"site", "image", "name", "vlan", "ipam"},
+		required: []string{"site", "image", "name"},
+	},
+	"rolling-reimage": {
+		synopsis: "tidegate linode rolling-reimage --site site.yaml --image private/ID [--force]",
+		doc:      "  Reimages the backup, hands over, reimages the master: the site stays up.",
+		flags:    []string{"site", "image", "vlan", "ipam", "status", "force"},
+		required: []string{"site", "image"},
+	},
+}
+
+// opts are the values of every command's flags.
+type opts struct {
+	region, label, desc, site, image, typ, vlan string
+	force                                       bool
+	names, tags                                 listFlag
+	ipam, status                                mapFlag
+}
+
+// flagSet returns the flags of command cmd, bound to o.
+func flagSet(cmd string, o *opts) *cmdline.FlagSet {
+	c := commands[cmd]
+	fs := cmdline.New("tidegate linode "+cmd, c.synopsis, c.doc)
+	o.ipam, o.status = mapFlag{}, mapFlag{}
+	for _, f := range c.flags {
+		switch f {
+		case "region":
+			fs.StringVar(&o.region, f, "", "Linode `region`, e.g. us-east")
+		case "label":
+			fs.StringVar(&o.label, f, "", "the image's `label` (default tidegate-YYYYMMDD-HHMM)")
+		case "description":
+			fs.StringVar(&o.desc, f, "", "the image's `description`")
+		case "site":
+			fs.StringVar(&o.site, f, "", "the site YAML `file`, which becomes the user data")
+		case "image":
+			fs.StringVar(&o.image, f, "", "custom image `ID`, e.g. private/12345 (what upload prints)")
+		case "type":
+			fs.StringVar(&o.typ, f, "", "Linode `plan` for new instances, e.g. g6-standard-1")
+		case "vlan":
+			fs.StringVar(&o.vlan, f, "", "Linode VLAN `label` (default: the site's name)")
+		case "force":
+			fs.BoolVar(&o.force, f, false, "go on even when the pair is not one healthy master and one healthy backup")
+		case "name":
+			fs.Var(&o.names, f, "a gateway to act on, by its Linode `label` (repeat)")
+		case "tag":
+			fs.Var(&o.tags, f, "a `tag` for new instances (repeat)")
+		case "ipam":
+			fs.Var(o.ipam, f, "the VLAN address of a gateway without vlan_address, as `NAME=ADDR/LEN` (repeat)")
+		case "status":
+			fs.Var(o.status, f, "where a gateway's status API answers, as `NAME=ADDR` (repeat; default its public IPv4)")
+		default:
+			panic("linode: no flag " + f)
+		}
+	}
+	fs.Require(c.required...)
+	return fs
+}
 
 // mapFlag collects NAME=VALUE flags.
 type mapFlag map[string]string
@@ -67,41 +146,32 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	if c.Getenv == nil {
 		c.Getenv = os.Getenv
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(c.Stderr, usage)
-		return 2
+	if len(args) == 0 {
+		printUsage(c.Stderr)
+		return cmdline.Usage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		printUsage(c.Stdout)
+		return cmdline.OK
 	}
 	cmd, args := args[0], args[1:]
-	fs := flag.NewFlagSet("linode "+cmd, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	fs.Usage = func() { fmt.Fprint(c.Stderr, usage) }
-	var (
-		region  = fs.String("region", "", "Linode region, e.g. us-east")
-		label   = fs.String("label", "", "image label (upload)")
-		desc    = fs.String("description", "", "image description (upload)")
-		siteF   = fs.String("site", "", "the site YAML, which becomes the user data")
-		image   = fs.String("image", "", "custom image ID, e.g. private/12345")
-		typ     = fs.String("type", "", "Linode plan for new instances, e.g. g6-standard-1")
-		vlan    = fs.String("vlan", "", "Linode VLAN label (default: the site's name)")
-		force   = fs.Bool("force", false, "rolling-reimage even when the pair is not one healthy master and one healthy backup")
-		names   listFlag
-		tags    listFlag
-		ipamF   = mapFlag{}
-		statusF = mapFlag{}
-	)
-	fs.Var(&names, "name", "a gateway to act on (repeat; default both)")
-	fs.Var(&tags, "tag", "a tag for new instances (repeat)")
-	fs.Var(ipamF, "ipam", "NAME=ADDR/LEN: VLAN address of a gateway without vlan_address")
-	fs.Var(statusF, "status", "NAME=ADDR: where a gateway's status API answers")
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	if _, ok := commands[cmd]; !ok {
+		fmt.Fprintf(c.Stderr, "tidegate linode: unknown command %q\n", cmd)
+		printUsage(c.Stderr)
+		return cmdline.Usage
+	}
+	var o opts
+	fs := flagSet(cmd, &o)
+	pos, code, ok := fs.Parse(args, c.Stdout, c.Stderr)
+	if !ok {
+		return code
+	}
+	if cmd != "upload" && len(pos) > 0 {
+		return fs.Fail(c.Stderr, "unexpected argument %q", pos[0])
+	}
+	if cmd == "upload" && len(pos) > 1 {
+		return fs.Fail(c.Stderr, "give at most one IMAGE.img.gz (got %d)", len(pos))
 	}
 
 	client, err := New(Config{
@@ -117,22 +187,13 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 
 	if cmd == "upload" {
 		path := "out/tidegate.img.gz"
-		switch len(pos) {
-		case 0:
-		case 1:
+		if len(pos) == 1 {
 			path = pos[0]
-		default:
-			fs.Usage()
-			return 2
 		}
-		if *region == "" {
-			fmt.Fprintln(c.Stderr, "upload: --region is required (where the image is stored)")
-			return 2
+		if o.label == "" {
+			o.label = "tidegate-" + time.Now().UTC().Format("20060102-1504")
 		}
-		if *label == "" {
-			*label = "tidegate-" + time.Now().UTC().Format("20060102-1504")
-		}
-		img, err := client.Upload(ctx, UploadOptions{Path: path, Region: *region, Label: *label, Description: *desc})
+		img, err := client.Upload(ctx, UploadOptions{Path: path, Region: o.region, Label: o.label, Description: o.desc})
 		if err != nil {
 			fmt.Fprintln(c.Stderr, err)
 			return 1
@@ -141,75 +202,48 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return 0
 	}
 
-	switch cmd {
-	case "deploy", "reimage", "rolling-reimage":
-	default:
-		fmt.Fprintf(c.Stderr, "linode: unknown command %q\n", cmd)
-		fs.Usage()
-		return 2
-	}
-	if len(pos) > 0 || *siteF == "" || *image == "" {
-		fmt.Fprintf(c.Stderr, "%s: --site and --image are required\n", cmd)
-		return 2
-	}
-	if cmd == "deploy" && (*region == "" || *typ == "") {
-		fmt.Fprintln(c.Stderr, "deploy: --region and --type are required for new instances")
-		return 2
-	}
-	data, err := os.ReadFile(*siteF)
+	data, err := os.ReadFile(o.site)
 	if err != nil {
 		fmt.Fprintln(c.Stderr, err)
 		return 1
 	}
 	ipam := map[string]netip.Prefix{}
-	for k, v := range ipamF {
+	for k, v := range o.ipam {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {
-			fmt.Fprintf(c.Stderr, "--ipam %s: %v\n", k, err)
-			return 2
+			return fs.Fail(c.Stderr, "--ipam %s: %v", k, err)
 		}
 		ipam[k] = p
 	}
-	pair, site, err := SiteGateways(data, Gateway{Region: *region, Type: *typ, Image: *image, VLAN: *vlan, Tags: tags}, ipam)
+	pair, site, err := SiteGateways(data, Gateway{Region: o.region, Type: o.typ, Image: o.image, VLAN: o.vlan, Tags: o.tags}, ipam)
 	if err != nil {
-		fmt.Fprintf(c.Stderr, "%s: %v\n", *siteF, err)
+		fmt.Fprintf(c.Stderr, "%s: %v\n", o.site, err)
 		return 1
 	}
 	for i := range pair {
-		pair[i].StatusAddress = statusF[pair[i].Label]
+		pair[i].StatusAddress = o.status[pair[i].Label]
 	}
 
 	if cmd == "rolling-reimage" {
-		if len(site.Status.Allow) == 0 && (statusF[pair[0].Label] == "" || statusF[pair[1].Label] == "") {
+		if len(site.Status.Allow) == 0 && (o.status[pair[0].Label] == "" || o.status[pair[1].Label] == "") {
 			// The gateways' packet filter lets the status port in on the
 			// public address only from status.allow.
-			fmt.Fprintf(c.Stderr, "%s: no status.allow: a gateway's public address does not answer health checks; list this workstation's network in status.allow, or run from a VLAN host with --status LABEL=VLAN-ADDRESS\n", *siteF)
-		}
-		if len(names) > 0 {
-			fmt.Fprintln(c.Stderr, "rolling-reimage: acts on the pair; --name does not apply")
-			return 2
+			fmt.Fprintf(c.Stderr, "%s: no status.allow: a gateway's public address does not answer health checks; list this workstation's network in status.allow, or run from a VLAN host with --status LABEL=VLAN-ADDRESS\n", o.site)
 		}
 		if c.Health == nil {
 			fmt.Fprintln(c.Stderr, "rolling-reimage needs each gateway's health from the gateway status API, which this build has no client for yet; reimage one gateway at a time with `tidegate linode reimage --name` and check it in between")
 			return 1
 		}
-		if err := client.RollingReimage(ctx, pair, c.Health, RollingOptions{Force: *force}); err != nil {
+		if err := client.RollingReimage(ctx, pair, c.Health, RollingOptions{Force: o.force}); err != nil {
 			fmt.Fprintln(c.Stderr, err)
 			return 1
 		}
 		return 0
 	}
 
-	if cmd == "reimage" && len(names) == 0 {
-		// Both at once would take the site down; that is what
-		// rolling-reimage is for.
-		fmt.Fprintln(c.Stderr, "reimage: name the gateways to reimage (--name); rolling-reimage reimages a serving pair without downtime")
-		return 2
-	}
-	selected, err := pick(pair, names)
+	selected, err := pick(pair, o.names)
 	if err != nil {
-		fmt.Fprintln(c.Stderr, err)
-		return 2
+		return fs.Fail(c.Stderr, "%v", err)
 	}
 	for _, g := range selected {
 		var err error

@@ -83,3 +83,59 @@ func TestCLI(t *testing.T) {
 		t.Errorf("no token = %d %q", code, e.String())
 	}
 }
+
+// TestCLIConventions: -h prints the usage on stdout and exits 0, for
+// `linode` and each of its commands; each command's usage marks exactly
+// its required flags, and leaving one out is a usage error naming it,
+// before any API call.
+func TestCLIConventions(t *testing.T) {
+	f := newFakeAPI(t, fakelinode.Config{})
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		code, out, errOut := runCLI(t, f, nil, args...)
+		if code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: tidegate linode COMMAND") {
+			t.Errorf("%v = %d %q %q", args, code, out, errOut)
+		}
+		for _, name := range order {
+			if !strings.Contains(out, "\n  "+strings.TrimPrefix(commands[name].synopsis, "tidegate linode ")+"\n") {
+				t.Errorf("%v: usage lacks %s's synopsis:\n%s", args, name, out)
+			}
+		}
+	}
+	required := map[string][]string{
+		"upload":          {"region"},
+		"deploy":          {"site", "image", "region", "type"},
+		"reimage":         {"site", "image", "name"},
+		"rolling-reimage": {"site", "image"},
+	}
+	if len(required) != len(commands) {
+		t.Fatalf("commands %d, test knows %d", len(commands), len(required))
+	}
+	for name, req := range required {
+		code, out, errOut := runCLI(t, f, nil, name, "--help")
+		if code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: "+commands[name].synopsis+"\n") {
+			t.Errorf("%s --help = %d %q %q", name, code, out, errOut)
+		}
+		if got := strings.Count(out, "(required)"); got != len(req) {
+			t.Errorf("%s --help marks %d flags required, want %d:\n%s", name, got, len(req), out)
+		}
+		for _, r := range req {
+			if !strings.Contains(out, "  --"+r+" ") {
+				t.Errorf("%s --help lacks --%s", name, r)
+			}
+			// Every other required flag given: the error names this one.
+			var args []string
+			for _, other := range req {
+				if other != r {
+					args = append(args, "--"+other, "x")
+				}
+			}
+			code, out, errOut := runCLI(t, f, nil, append([]string{name}, args...)...)
+			if code != 2 || out != "" || !strings.HasPrefix(errOut, "tidegate linode "+name+": --"+r+" is required\n") {
+				t.Errorf("%s without --%s = %d %q %q", name, r, code, out, errOut)
+			}
+		}
+	}
+	if calls := f.Calls(); len(calls) != 0 {
+		t.Errorf("usage errors called the API: %q", calls)
+	}
+}

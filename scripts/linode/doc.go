@@ -31,4 +31,8 @@
 // The appliance has no login: instances are created with a random root
 // password that is never shown, because the API insists on one when an image
 // is deployed.
+//
+// CLI is `tidegate linode`: each command (upload, deploy, reimage,
+// rolling-reimage) has its own flags, and its usage (-h, on standard
+// output) marks the required ones, which are checked before any API call.
 package linode

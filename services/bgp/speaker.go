@@ -12,8 +12,6 @@ import (
 
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/server"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -108,7 +106,7 @@ func (s *Speaker) Run(ctx context.Context) (err error) {
 	s.started = true
 	s.mu.Unlock()
 
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	h, err := newRouteHandle()
 	if err != nil {
 		return fmt.Errorf("bgp: netlink: %w", err)
 	}

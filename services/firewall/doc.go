@@ -31,4 +31,8 @@
 // VLAN set): nothing but DHCP, ICMP and the gateway's own connections gets
 // in until the full table replaces it, and the gateway opens no listener
 // and starts no service unless Install succeeded.
+//
+// The table is nftables, so Linux only: on other systems (`tidegate render`
+// on a workstation prints the firewall from Config) Install and Counters
+// fail (other.go).
 package firewall

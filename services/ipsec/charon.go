@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // A charon is one run of the daemon.
@@ -59,7 +58,7 @@ func startCharon(cfg *Config, log *slog.Logger) (*charon, error) {
 		c.cmd.Dir = "/"
 		lw := &lineWriter{log: log.With("src", "charon")}
 		c.cmd.Stdout, c.cmd.Stderr = lw, lw
-		c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setsid: true}
+		c.cmd.SysProcAttr = charonAttr()
 		if err := c.cmd.Start(); err != nil {
 			started <- fmt.Errorf("ipsec: starting %s: %w", cfg.Charon, err)
 			return
@@ -93,16 +92,7 @@ func (c *charon) prepare(cfg *Config, log *slog.Logger) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = unix.Unshare(unix.CLONE_NEWNS)
-	if err == nil {
-		// Keep the bind mount out of the parent's namespace even when "/"
-		// is a shared mount (systemd makes it one).
-		err = unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
-	}
-	if err == nil {
-		err = unix.Mount(cfg.RunDir, charonDir, "", unix.MS_BIND, "")
-	}
-	if err == nil {
+	if err = privateRun(cfg.RunDir); err == nil {
 		c.private = true
 		return conf, nil
 	}

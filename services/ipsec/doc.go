@@ -84,4 +84,9 @@
 // library closures (openssl: libcrypto.so.3), libgcc_s.so.1, /dev/urandom,
 // a mounted /run, and the kernel modules DESIGN.md lists for ESP over XFRM
 // interfaces plus nftables (nf_tables, nft_ct, nft_exthdr, ...).
+//
+// The service runs on Linux only (charon's namespaces, XFRM). The package
+// also builds elsewhere, for `tidegate render` on a workstation, which uses
+// its configuration and InterfaceFor; there startCharon's mount namespace,
+// the XFRM interfaces and the flush fail (other.go).
 package ipsec

@@ -42,4 +42,7 @@
 // never blocks: when the pipe is full (the supervisor is behind, and there
 // are beats in the pipe anyway) the beat is dropped. Claim waits up to a
 // second for room, since a claim must not be lost.
+//
+// The child's end (child_unix.go) builds on every Unix, since the
+// workstation commands link the gateway's packages on macOS too.
 package lifeline

@@ -13,15 +13,6 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// Lease is what the public interface got from DHCP.
-type Lease struct {
-	Interface string
-	Address   netip.Prefix
-	Router    netip.Addr
-	Server    netip.Addr
-	Duration  time.Duration
-}
-
 // DHCP keeps a DHCPv4 lease on the named interface until ctx ends: it
 // requests one (retrying with back-off while no server answers), configures
 // the address and default route, sends the lease on leases, and renews at

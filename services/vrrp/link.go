@@ -134,7 +134,7 @@ func primaryAddr(ifi *net.Interface, vips []netip.Prefix, prefix netip.Prefix) (
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("vrrp: link %s: %w", ifi.Name, err)
 	}
-	addrs, err := netlink.AddrList(nl, netlink.FAMILY_V4)
+	addrs, err := netlink.AddrList(nl, familyV4)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("vrrp: addresses of %s: %w", ifi.Name, err)
 	}
@@ -148,7 +148,7 @@ func primaryAddr(ifi *net.Interface, vips []netip.Prefix, prefix netip.Prefix) (
 			fallback = ip // an owner's only address may be the virtual one
 			continue
 		}
-		if a.Flags&syscall.IFA_F_SECONDARY == 0 {
+		if a.Flags&ifaSecondary == 0 {
 			return ip, nil
 		}
 	}

@@ -10,10 +10,6 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// MTU of the XFRM interfaces: what AWS documents for its tunnels (1500
-// minus the worst-case ESP-in-UDP overhead).
-const MTU = 1436
-
 // ensureInterfaces makes the calling thread's network namespace have one
 // XFRM interface per tunnel (see InterfaceFor): its if_id, MTU, the tunnel's
 // name as alias, the gateway's inside address (.2/30, so the /30 gives the

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 	"syscall"
 	"time"
 
@@ -26,17 +25,6 @@ type routeWriter struct {
 	metric uint32
 	buf    []byte
 	rbuf   []byte
-}
-
-// routeOp is one route change. Hops empty means delete.
-type routeOp struct {
-	Prefix netip.Prefix
-	Hops   []kernelHop
-}
-
-type kernelHop struct {
-	Gw      netip.Addr
-	IfIndex int // 0: the kernel resolves Gw
 }
 
 // batch is how many requests go out per sendto: small enough that the

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/tidegate/tidegate/internal/cmdline"
+	"github.com/tidegate/tidegate/services/status"
+)
+
+// cmdStatus fetches a gateway's status document and prints the console
+// shell's tables (show status, tunnels, bgp, vrrp, routes), or the JSON.
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs := cmdline.New("tidegate status", "tidegate status [--json] ADDRESS",
+		fmt.Sprintf("  Prints a running gateway's tunnels, BGP, VRRP and routes, as its console's\n"+
+			"  show commands do. ADDRESS is the gateway's VLAN address (port %d unless\n"+
+			"  given: 10.0.1.2, 10.0.1.2:%d) or the path of its status socket (%s).",
+			status.Port, status.Port, status.DefaultSocket))
+	asJSON := fs.Bool("json", false, "print the status document as JSON")
+	pos, code, ok := fs.Parse(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		return fs.Fail(stderr, "give one ADDRESS (got %d)", len(pos))
+	}
+	c, err := status.NewClient(pos[0])
+	if err != nil {
+		return fs.Fail(stderr, "%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	d, err := c.Status(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return cmdline.Fail
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(d)
+	} else {
+		err = status.WriteAll(stdout, d)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return cmdline.Fail
+	}
+	return cmdline.OK
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/cmdline"
+)
+
+// cmdValidate runs the gateway's own validation (configs.Load) on each file
+// and prints every problem on its own line.
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := cmdline.New("tidegate validate", "tidegate validate FILE...",
+		"  Checks each site configuration as a gateway does when it reads its user data,\n"+
+			"  and prints every problem with its file, line and key path.")
+	files, code, ok := fs.Parse(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(files) == 0 {
+		return fs.Fail(stderr, "give at least one site configuration FILE")
+	}
+	code = cmdline.OK
+	for _, f := range files {
+		site, err := configs.Load(f)
+		if err != nil {
+			code = cmdline.Fail
+			// configs.Errors prints one problem per line, each with the
+			// file, line and key path.
+			fmt.Fprintln(stderr, err)
+			continue
+		}
+		gws := make([]string, len(site.Gateways))
+		for i, g := range site.Gateways {
+			gws[i] = fmt.Sprintf("%s (%d %s)", g.Name, len(g.Tunnels), plural(len(g.Tunnels), "tunnel"))
+		}
+		prefix := ""
+		if len(files) > 1 {
+			prefix = f + ": "
+		}
+		fmt.Fprintf(stdout, "%sok: site %s, gateways %s\n", prefix, site.Site, strings.Join(gws, ", "))
+	}
+	return code
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

@@ -1,0 +1,151 @@
+package cmdline
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Exit codes.
+const (
+	OK    = 0 // done
+	Fail  = 1 // the command ran and failed
+	Usage = 2 // the command line was wrong
+)
+
+// FlagSet is one command's flags and usage.
+type FlagSet struct {
+	*flag.FlagSet
+	// Name is the command as typed ("tidegate render").
+	Name string
+	// Synopsis is the usage line(s) after "usage: ", and Doc what follows
+	// them before the flags; both may be empty.
+	Synopsis, Doc string
+	required      []string
+}
+
+// New returns an empty FlagSet for the command name ("tidegate render").
+func New(name, synopsis, doc string) *FlagSet {
+	fs := &FlagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), Name: name, Synopsis: synopsis, Doc: doc}
+	// Parse reports errors through its return value only; Parse here
+	// prints them with the usage.
+	fs.FlagSet.SetOutput(io.Discard)
+	fs.FlagSet.Usage = func() {}
+	return fs
+}
+
+// Require marks flags that must be given: Parse fails without them, and the
+// usage says "(required)".
+func (fs *FlagSet) Require(names ...string) {
+	for _, n := range names {
+		if fs.Lookup(n) == nil {
+			panic("cmdline: Require of undefined flag " + n)
+		}
+	}
+	fs.required = append(fs.required, names...)
+}
+
+// Parse parses args, flags and positional arguments mixed, and returns the
+// positional ones. When the command should stop here it returns ok false
+// and the exit code: OK after printing the usage for -h on stdout, Usage
+// after printing the problem and the usage on stderr.
+func (fs *FlagSet) Parse(args []string, stdout, stderr io.Writer) (pos []string, code int, ok bool) {
+	for {
+		err := fs.FlagSet.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.PrintUsage(stdout)
+			return nil, OK, false
+		}
+		if err != nil {
+			return nil, fs.Fail(stderr, "%v", err), false
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var missing []string
+	for _, n := range fs.required {
+		if !set[n] {
+			missing = append(missing, "--"+n)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return pos, OK, true
+	case 1:
+		return nil, fs.Fail(stderr, "%s is required", missing[0]), false
+	default:
+		return nil, fs.Fail(stderr, "%s are required", strings.Join(missing, " and ")), false
+	}
+}
+
+// Fail prints a usage error, "NAME: message", and the usage to w, and
+// returns Usage.
+func (fs *FlagSet) Fail(w io.Writer, format string, args ...any) int {
+	fmt.Fprintf(w, "%s: %s\n", fs.Name, fmt.Sprintf(format, args...))
+	fs.PrintUsage(w)
+	return Usage
+}
+
+// PrintUsage writes the synopsis, the description and the flags to w.
+func (fs *FlagSet) PrintUsage(w io.Writer) {
+	if fs.Synopsis != "" {
+		fmt.Fprintf(w, "usage: %s\n", fs.Synopsis)
+	}
+	if fs.Doc != "" {
+		fmt.Fprint(w, strings.TrimRight(fs.Doc, "\n")+"\n")
+	}
+	fs.PrintFlags(w)
+}
+
+// PrintFlags lists the flags to w, two dashes each (one for a one-letter
+// flag):
+//
+//	--name NAME
+//	      the gateway's name (required)
+func (fs *FlagSet) PrintFlags(w io.Writer) {
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintln(w, "\nflags:")
+			first = false
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name // -o FILE, as such flags are usually typed
+		}
+		if arg != "" {
+			line += " " + strings.ToUpper(arg)
+		}
+		fmt.Fprintln(w, line)
+		if !isZero(f) {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		if slices.Contains(fs.required, f.Name) {
+			usage += " (required)"
+		}
+		fmt.Fprintf(w, "      %s\n", strings.ReplaceAll(usage, "\n", "\n      "))
+	})
+}
+
+// isZero says whether f's default is its type's zero value, which the
+// usage leaves out.
+func isZero(f *flag.Flag) bool {
+	switch f.DefValue {
+	case "", "0", "false", "[]":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,70 @@
+package cmdline
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func newTestSet() (*FlagSet, *string, *bool) {
+	fs := New("tidegate thing", "tidegate thing FILE --name NAME", "  does a thing")
+	name := fs.String("name", "", "the gateway's `name`")
+	v := fs.Bool("v", false, "say more")
+	fs.String("mode", "fast", "how to do it")
+	fs.Require("name")
+	return fs, name, v
+}
+
+func TestParse(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		ok     bool
+		code   int
+		pos    []string
+		stdout []string // substrings
+		stderr []string
+	}{
+		{args: []string{"a.yaml", "--name", "x"}, ok: true, pos: []string{"a.yaml"}},
+		{args: []string{"--name=x", "a", "-v", "b"}, ok: true, pos: []string{"a", "b"}},
+		{args: []string{"--name", "x", "--", "-v"}, ok: true, pos: []string{"-v"}},
+		{args: []string{"-h"}, code: OK, stdout: []string{"usage: tidegate thing FILE --name NAME\n", "  does a thing\n", "  --name NAME\n      the gateway's name (required)\n", "  --mode STRING\n      how to do it (default fast)\n", "  -v\n"}},
+		{args: []string{"a.yaml", "--help"}, code: OK, stdout: []string{"usage: "}},
+		{args: []string{"-help"}, code: OK, stdout: []string{"usage: "}},
+		{args: []string{"a.yaml"}, code: Usage, stderr: []string{"tidegate thing: --name is required\n", "usage: "}},
+		{args: []string{"--nope"}, code: Usage, stderr: []string{"tidegate thing: flag provided but not defined: -nope\n", "usage: "}},
+		{args: []string{"--name"}, code: Usage, stderr: []string{"flag needs an argument", "usage: "}},
+	} {
+		fs, _, _ := newTestSet()
+		var o, e bytes.Buffer
+		pos, code, ok := fs.Parse(tt.args, &o, &e)
+		if ok != tt.ok || code != tt.code || !slices.Equal(pos, tt.pos) {
+			t.Errorf("%q: pos %q code %d ok %v, want %q %d %v", tt.args, pos, code, ok, tt.pos, tt.code, tt.ok)
+		}
+		for _, want := range tt.stdout {
+			if !strings.Contains(o.String(), want) {
+				t.Errorf("%q: stdout lacks %q:\n%s", tt.args, want, o.String())
+			}
+		}
+		for _, want := range tt.stderr {
+			if !strings.Contains(e.String(), want) {
+				t.Errorf("%q: stderr lacks %q:\n%s", tt.args, want, e.String())
+			}
+		}
+		// Help goes to stdout only, errors to stderr only.
+		if (len(tt.stdout) > 0 && e.Len() > 0) || (len(tt.stdout) == 0 && o.Len() > 0) {
+			t.Errorf("%q: stdout %q stderr %q", tt.args, o.String(), e.String())
+		}
+	}
+}
+
+func TestRequireBoth(t *testing.T) {
+	fs := New("x", "", "")
+	fs.String("a", "", "")
+	fs.String("b", "", "")
+	fs.Require("a", "b")
+	var e bytes.Buffer
+	if _, code, _ := fs.Parse(nil, &e, &e); code != Usage || !strings.HasPrefix(e.String(), "x: --a and --b are required\n") {
+		t.Errorf("code %d %q", code, e.String())
+	}
+}

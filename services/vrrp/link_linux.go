@@ -1,0 +1,14 @@
+package vrrp
+
+import (
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+)
+
+// What primaryAddr asks netlink for, named here because only Linux's
+// packages define them.
+const (
+	familyV4     = netlink.FAMILY_V4
+	ifaSecondary = syscall.IFA_F_SECONDARY
+)
