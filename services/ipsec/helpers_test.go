@@ -2,49 +2,19 @@ package ipsec_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
-
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("charon and network namespaces need root")
-	}
-}
-
-var nsSeq atomic.Int32
-
-// netns creates a network namespace with loopback up, deleted when the test
-// ends, and returns its name; its path is /run/netns/NAME.
-func netns(t testing.TB, role string) string {
-	t.Helper()
-	name := fmt.Sprintf("tgipsec-%d-%d%s", os.Getpid(), nsSeq.Add(1), role)
-	run(t, "ip", "netns", "add", name)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
-	run(t, "ip", "-n", name, "link", "set", "lo", "up")
-	return name
-}
-
-func run(t testing.TB, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 // testLogger logs into t until the test ends; later lines (from goroutines
 // still winding down) are dropped rather than panicking.
@@ -173,7 +143,7 @@ func (p *peer) start() {
 	p.t.Helper()
 	_ = os.Remove(filepath.Join(p.dir, "charon.vici"))
 	// ip netns exec and unshare exec, so the pid is charon's.
-	p.cmd = exec.Command("ip", "netns", "exec", p.ns, "unshare", "-m", "--propagation", "private",
+	p.cmd = netnstest.Command(p.ns, "unshare", "-m", "--propagation", "private",
 		"sh", "-c", "mount --bind \"$0\" /run && exec /usr/lib/ipsec/charon", p.dir)
 	p.cmd.Env = append(os.Environ(), "STRONGSWAN_CONF=/run/strongswan.conf")
 	w := &tWriter{t: p.t, prefix: "aws: "}
@@ -203,15 +173,3 @@ func (p *peer) kill() {
 	_ = p.cmd.Process.Kill()
 	<-p.done
 }
-
-// veth joins two namespaces with one link, giving each end an address.
-func veth(t testing.TB, nsA, addrA, nsB, addrB string) {
-	t.Helper()
-	run(t, "ip", "link", "add", "eth0", "netns", nsA, "type", "veth", "peer", "name", "eth0", "netns", nsB)
-	run(t, "ip", "-n", nsA, "addr", "add", addrA, "dev", "eth0")
-	run(t, "ip", "-n", nsB, "addr", "add", addrB, "dev", "eth0")
-	run(t, "ip", "-n", nsA, "link", "set", "eth0", "up")
-	run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
-}
-
-func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }

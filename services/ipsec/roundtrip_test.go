@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/strongswan/govici/vici"
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
@@ -173,8 +174,7 @@ func checkLoaded(t testing.TB, s *testSession, tuns []configs.Tunnel, local stri
 // then changes the configuration and restarts charon, reading them back
 // after each step.
 func TestLoadRoundTrip(t *testing.T) {
-	needRoot(t)
-	ns := netns(t, "a")
+	ns := netnstest.NewLab(t, "ipsec").Netns("a")
 	dir := t.TempDir()
 	tuns := []configs.Tunnel{
 		tunnel("vpn-1a", "203.0.113.10", "169.254.80.144/30", "EXAMPLE.psk.for.vpn_1a"),

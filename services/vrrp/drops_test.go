@@ -2,9 +2,10 @@ package vrrp_test
 
 import (
 	"os"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // Malformed and foreign adverts reach a live v2 master: each is counted under
@@ -21,7 +22,7 @@ func TestDropsInNamespace(t *testing.T) {
 		"-vip", "10.0.1.200/24", "-auth-pass-file", pass)
 	a.waitState(0, "master", 10*time.Second)
 	inject := func(mode string) {
-		cmd := exec.Command("ip", "netns", "exec", l.ns("c"), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
+		cmd := netnstest.Command(l.ns("c"), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "TGVRRP_INJECT="+mode)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("inject %s: %v\n%s", mode, err, out)
