@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 	"github.com/tidegate/tidegate/services/status"
 )
@@ -536,7 +537,7 @@ vrrp_instance ROGUE {
 // the VLAN host, reached the same ways, shows that the probes get through
 // where the gateways let them; AWS's own inside addresses reach BGP.
 func fromTheVPC(ctx context.Context, t *testing.T, l *Lab) {
-	listenTCP(t, l.Host, netip.AddrPortFrom(HostAddr.Addr(), 9999).String())
+	netnstest.ListenTCP(t, l.Host.Name, netip.AddrPortFrom(HostAddr.Addr(), 9999).String(), true)
 	xfrm := map[string]string{}   // tunnel -> AWS's XFRM interface
 	inside := map[string]string{} // tunnel -> customer inside address
 	first := map[string]string{}  // gateway -> its first tunnel
