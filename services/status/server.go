@@ -42,7 +42,7 @@ type Config struct {
 	// masked (configs.Site.Masked), or nil while there is none yet.
 	Config func() ([]byte, error)
 	// Log returns the gateway's recent console lines, oldest first
-	// (console.Recent.Lines).
+	// (consolelog.Recent.Lines).
 	Log func() []string
 	// Routes lists the kernel routes BGP installed [KernelRoutes]. The
 	// Document keeps the first MaxRoutes in prefix order; the default

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/configs"
-	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/internal/consolelog"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -299,7 +299,7 @@ func TestNoSecrets(t *testing.T) {
 		t.Fatal("the bad configuration validated")
 	}
 
-	log := console.New(io.Discard, slog.LevelDebug)
+	log := consolelog.New(io.Discard, slog.LevelDebug)
 	log.Info("configured", "site", site, "self", site.Gateways[0], "tunnel", site.Gateways[0].Tunnels[0], "vrrp", site.VRRP)
 
 	doc := masterDoc()
@@ -307,7 +307,7 @@ func TestNoSecrets(t *testing.T) {
 	ts := newTestServer(t, Config{
 		Status: func() Document { return doc },
 		Config: site.Masked,
-		Log:    console.Recent.Lines,
+		Log:    consolelog.Recent.Lines,
 	})
 	for _, path := range []string{"/status", "/metrics", "/healthz", "/log", "/config"} {
 		code, body, _ := get(t, ts.URL+path)
