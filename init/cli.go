@@ -21,6 +21,7 @@ import (
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/configs/awsimport"
+	"github.com/tidegate/tidegate/internal/english"
 	"github.com/tidegate/tidegate/scripts/linode"
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/firewall"
@@ -95,7 +96,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		}
 		gws := make([]string, len(site.Gateways))
 		for i, g := range site.Gateways {
-			gws[i] = fmt.Sprintf("%s (%d %s)", g.Name, len(g.Tunnels), plural(len(g.Tunnels), "tunnel"))
+			gws[i] = fmt.Sprintf("%s (%d %s)", g.Name, len(g.Tunnels), english.Plural(len(g.Tunnels), "tunnel"))
 		}
 		prefix := ""
 		if len(files) > 1 {
@@ -104,13 +105,6 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%sok: site %s, gateways %s\n", prefix, site.Site, strings.Join(gws, ", "))
 	}
 	return code
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 // listFlag collects a repeated flag.
@@ -348,9 +342,9 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" authentication psk %s", t.PSK) // configs.Secret prints *****
 		p(" proposals %s", strings.Join(t.Proposals, " "))
 		p(" esp-proposals %s", strings.Join(t.ESPProposals, " "))
-		p(" ike-lifetime %s", dur(t.IKELifetime))
-		p(" child-lifetime %s", dur(t.ChildLifetime))
-		p(" dpd-delay %s", dur(t.DPDDelay))
+		p(" ike-lifetime %s", configs.FormatDuration(t.IKELifetime))
+		p(" child-lifetime %s", configs.FormatDuration(t.ChildLifetime))
+		p(" dpd-delay %s", configs.FormatDuration(t.DPDDelay))
 		// services/ipsec: the customer gateway initiates and never gives up
 		// (AWS's default startup action is "add": AWS never initiates).
 		p(" start-action start dpd-action restart close-action start keyingtries 0")
@@ -442,12 +436,12 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	p(" interface %s", vc.Interface)
 	p(" version %d", vc.Version)
 	p(" priority %d", vc.Priority)
-	p(" advertisement-interval %s", dur(vc.AdvertInterval))
+	p(" advertisement-interval %s", configs.FormatDuration(vc.AdvertInterval))
 	for _, v := range vc.VirtualIPs {
 		p(" virtual-ip %s", v)
 	}
 	if vc.Preempt {
-		p(" preempt delay %s", dur(vc.PreemptDelay))
+		p(" preempt delay %s", configs.FormatDuration(vc.PreemptDelay))
 	} else {
 		p(" no preempt")
 	}
@@ -461,21 +455,6 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	p("!")
 	p("end")
 	return nil
-}
-
-// dur prints durations as the site schema writes them (8h, 1h, 10s, 100ms).
-func dur(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0s"
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	case d%time.Second == 0:
-		return fmt.Sprintf("%ds", d/time.Second)
-	}
-	return d.String()
 }
 
 // cmdLinode runs the Linode deployment commands; Ctrl-C cancels the API
