@@ -36,9 +36,7 @@ import (
 //     withdrawal. It takes 2.5-8 min under TCG: TIDEGATE_LAB_FLOOD=1
 //     runs it (floodEnabled).
 func TestTrustBoundaries(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	l := startLab(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
 	defer cancel()
