@@ -6,58 +6,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
-// testLogger logs into t until the test ends; later lines (from goroutines
-// still winding down) are dropped rather than panicking.
+// testLogger logs into t until the test ends.
 func testLogger(t testing.TB, prefix string) *slog.Logger {
-	l, _ := recordingLogger(t, prefix)
+	l, _ := testlog.New(t, prefix)
 	return l
-}
-
-// recordingLogger is testLogger that also keeps everything logged, for
-// checks that a secret never appears.
-func recordingLogger(t testing.TB, prefix string) (*slog.Logger, *tWriter) {
-	w := &tWriter{t: t, prefix: prefix}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), w
-}
-
-type tWriter struct {
-	t      testing.TB
-	prefix string
-	mu     sync.Mutex
-	done   bool
-	all    strings.Builder
-}
-
-// String returns everything written so far.
-func (w *tWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.all.String()
-}
-
-func (w *tWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.all.Write(p)
-	if !w.done {
-		w.t.Log(w.prefix + strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
 }
 
 // started runs svc until the test ends and waits for Run to return then.
@@ -146,8 +107,7 @@ func (p *peer) start() {
 	p.cmd = netnstest.Command(p.ns, "unshare", "-m", "--propagation", "private",
 		"sh", "-c", "mount --bind \"$0\" /run && exec /usr/lib/ipsec/charon", p.dir)
 	p.cmd.Env = append(os.Environ(), "STRONGSWAN_CONF=/run/strongswan.conf")
-	w := &tWriter{t: p.t, prefix: "aws: "}
-	p.t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	w := testlog.NewWriter(p.t, "aws: ")
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {

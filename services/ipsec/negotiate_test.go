@@ -15,6 +15,7 @@ import (
 	"github.com/strongswan/govici/vici"
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
@@ -69,7 +70,7 @@ func TestNegotiate(t *testing.T) {
 	aws := startPeer(t, awsNS, t.TempDir(), awsConf(tun, awsAddr, gwAddr))
 
 	dir := t.TempDir()
-	log, logged := recordingLogger(t, "gw: ")
+	log, logged := testlog.New(t, "gw: ")
 	svc, err := ipsec.New(ipsec.Config{RunDir: dir, NetNS: "/run/netns/" + gwNS, Tunnels: []configs.Tunnel{tun},
 		LocalAddress: netip.MustParseAddr(gwAddr), Logger: log, ReconcileInterval: 2 * time.Second})
 	if err != nil {
