@@ -252,6 +252,15 @@ func TestFetchTokens(t *testing.T) {
 	}
 }
 
+// failNext makes a fake whose first answer on path is code.
+func failNext(path string, code int) func(*testing.T) string {
+	return func(t *testing.T) string {
+		srv, url := startFake(t, fakeConfig())
+		srv.FailNext(path, 1, code)
+		return url
+	}
+}
+
 // TestFetchErrors checks that every failure is an error, never an empty or
 // partial Info, including the answers go-metadata alone takes for success.
 func TestFetchErrors(t *testing.T) {
@@ -262,30 +271,18 @@ func TestFetchErrors(t *testing.T) {
 		check func(t *testing.T, err error)
 	}{
 		{
-			name: "token 503",
-			url: func(t *testing.T) string {
-				srv, url := startFake(t, fakeConfig())
-				srv.FailNext("/v1/token", 1, http.StatusServiceUnavailable)
-				return url
-			},
+			name:  "token 503",
+			url:   failNext("/v1/token", http.StatusServiceUnavailable),
 			check: wantStatus(http.MethodPut, "/v1/token", http.StatusServiceUnavailable),
 		},
 		{
-			name: "instance 503 with a text body",
-			url: func(t *testing.T) string {
-				srv, url := startFake(t, fakeConfig())
-				srv.FailNext("/v1/instance", 1, http.StatusServiceUnavailable)
-				return url
-			},
+			name:  "instance 503 with a text body",
+			url:   failNext("/v1/instance", http.StatusServiceUnavailable),
 			check: wantStatus(http.MethodGet, "/v1/instance", http.StatusServiceUnavailable),
 		},
 		{
-			name: "user data 500",
-			url: func(t *testing.T) string {
-				srv, url := startFake(t, fakeConfig())
-				srv.FailNext("/v1/user-data", 1, http.StatusInternalServerError)
-				return url
-			},
+			name:  "user data 500",
+			url:   failNext("/v1/user-data", http.StatusInternalServerError),
 			check: wantStatus(http.MethodGet, "/v1/user-data", http.StatusInternalServerError),
 		},
 		{
