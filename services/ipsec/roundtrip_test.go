@@ -17,22 +17,7 @@ import (
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
-// tunnel returns a tunnel with configs' defaults.
-func tunnel(name, outside, inside, psk string) configs.Tunnel {
-	return configs.Tunnel{
-		Name:           name,
-		OutsideAddress: netip.MustParseAddr(outside),
-		InsideCIDR:     netip.MustParsePrefix(inside),
-		PSK:            configs.NewSecret(psk),
-		RemoteASN:      configs.DefaultRemoteASN,
-		IKEVersion:     configs.DefaultIKEVersion,
-		Proposals:      configs.DefaultProposals(2),
-		ESPProposals:   configs.DefaultESPProposals(),
-		DPDDelay:       configs.DefaultDPDDelay,
-		IKELifetime:    configs.DefaultIKELifetime,
-		ChildLifetime:  configs.DefaultChildLifetime,
-	}
-}
+var tunnel = ipsec.NewTestTunnel
 
 // session opens a VICI session of the test's own to the service's charon,
 // subscribed to list-conn and list-sa (see lister.go for why streamed

@@ -13,8 +13,7 @@ import (
 )
 
 func testTunnel(name, inside string) configs.Tunnel {
-	return configs.Tunnel{Name: name, OutsideAddress: netip.MustParseAddr("203.0.113.10"),
-		InsideCIDR: netip.MustParsePrefix(inside), PSK: configs.NewSecret("not.used.here")}
+	return NewTestTunnel(name, "203.0.113.10", inside, "not.used.here")
 }
 
 // TestInterfaces needs a kernel with XFRM interfaces (the Debian kernel of
