@@ -85,10 +85,10 @@ func (s *Site) Masked() ([]byte, error) {
 		VRRP: vrrpYAML{
 			VRID:           s.VRRP.VRID,
 			Version:        s.VRRP.Version,
-			AdvertInterval: fmtDuration(s.VRRP.AdvertInterval),
+			AdvertInterval: FormatDuration(s.VRRP.AdvertInterval),
 			AuthPass:       s.VRRP.AuthPass,
 			Preempt:        s.VRRP.Preempt,
-			PreemptDelay:   fmtDuration(s.VRRP.PreemptDelay),
+			PreemptDelay:   FormatDuration(s.VRRP.PreemptDelay),
 		},
 		BGP: bgpYAML{
 			ASN: s.BGP.ASN, BackupPrepend: s.BGP.BackupPrepend,
@@ -121,9 +121,9 @@ func (s *Site) Masked() ([]byte, error) {
 				IKEVersion:     t.IKEVersion,
 				Proposals:      t.Proposals,
 				ESPProposals:   t.ESPProposals,
-				DPDDelay:       fmtDuration(t.DPDDelay),
-				IKELifetime:    fmtDuration(t.IKELifetime),
-				ChildLifetime:  fmtDuration(t.ChildLifetime),
+				DPDDelay:       FormatDuration(t.DPDDelay),
+				IKELifetime:    FormatDuration(t.IKELifetime),
+				ChildLifetime:  FormatDuration(t.ChildLifetime),
 				MED:            t.MED,
 			})
 		}

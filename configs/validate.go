@@ -354,7 +354,7 @@ func (d *decoder) validateGateways(s *Site) {
 			d.checkDuration(tp+".ike_lifetime", t.IKELifetime, 900*time.Second, 28800*time.Second, "AWS's phase 1 range")
 			if d.checkDuration(tp+".child_lifetime", t.ChildLifetime, 900*time.Second, 3600*time.Second, "AWS's phase 2 range") &&
 				t.IKELifetime > 0 && t.ChildLifetime >= t.IKELifetime {
-				d.errorf(tp+".child_lifetime", "%s must be less than ike_lifetime %s (AWS requires phase 2 to be shorter than phase 1)", fmtDuration(t.ChildLifetime), fmtDuration(t.IKELifetime))
+				d.errorf(tp+".child_lifetime", "%s must be less than ike_lifetime %s (AWS requires phase 2 to be shorter than phase 1)", FormatDuration(t.ChildLifetime), FormatDuration(t.IKELifetime))
 			}
 		}
 	}
@@ -370,7 +370,7 @@ func (d *decoder) checkDuration(path string, v, min, max time.Duration, why stri
 	case v%time.Second != 0:
 		d.errorf(path, "must be a whole number of seconds, got %s", v)
 	case v < min || v > max:
-		d.errorf(path, "must be between %s and %s%s, got %s", fmtDuration(min), fmtDuration(max), why, fmtDuration(v))
+		d.errorf(path, "must be between %s and %s%s, got %s", FormatDuration(min), FormatDuration(max), why, FormatDuration(v))
 	default:
 		return true
 	}
@@ -522,20 +522,4 @@ func checkIfname(n string) string {
 		return fmt.Sprintf("%q is not a valid Linux interface name (1 to 15 characters, no '/', ':' or spaces)", n)
 	}
 	return ""
-}
-
-// fmtDuration prints durations the way an operator writes them ("8h", "15m",
-// "10s", "100ms") rather than time.Duration's "8h0m0s".
-func fmtDuration(v time.Duration) string {
-	switch {
-	case v == 0:
-		return "0s"
-	case v%time.Hour == 0:
-		return fmt.Sprintf("%dh", v/time.Hour)
-	case v%time.Minute == 0:
-		return fmt.Sprintf("%dm", v/time.Minute)
-	case v%time.Second == 0:
-		return fmt.Sprintf("%ds", v/time.Second)
-	}
-	return v.String()
 }

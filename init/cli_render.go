@@ -133,9 +133,9 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" authentication psk %s", t.PSK) // configs.Secret prints *****
 		p(" proposals %s", strings.Join(t.Proposals, " "))
 		p(" esp-proposals %s", strings.Join(t.ESPProposals, " "))
-		p(" ike-lifetime %s", dur(t.IKELifetime))
-		p(" child-lifetime %s", dur(t.ChildLifetime))
-		p(" dpd-delay %s", dur(t.DPDDelay))
+		p(" ike-lifetime %s", configs.FormatDuration(t.IKELifetime))
+		p(" child-lifetime %s", configs.FormatDuration(t.ChildLifetime))
+		p(" dpd-delay %s", configs.FormatDuration(t.DPDDelay))
 		// services/ipsec: the customer gateway initiates and never gives up
 		// (AWS's default startup action is "add": AWS never initiates).
 		p(" start-action start dpd-action restart close-action start keyingtries 0")
@@ -227,12 +227,12 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	p(" interface %s", vc.Interface)
 	p(" version %d", vc.Version)
 	p(" priority %d", vc.Priority)
-	p(" advertisement-interval %s", dur(vc.AdvertInterval))
+	p(" advertisement-interval %s", configs.FormatDuration(vc.AdvertInterval))
 	for _, v := range vc.VirtualIPs {
 		p(" virtual-ip %s", v)
 	}
 	if vc.Preempt {
-		p(" preempt delay %s", dur(vc.PreemptDelay))
+		p(" preempt delay %s", configs.FormatDuration(vc.PreemptDelay))
 	} else {
 		p(" no preempt")
 	}
@@ -246,21 +246,6 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	p("!")
 	p("end")
 	return nil
-}
-
-// dur prints durations as the site schema writes them (8h, 1h, 10s, 100ms).
-func dur(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0s"
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	case d%time.Second == 0:
-		return fmt.Sprintf("%ds", d/time.Second)
-	}
-	return d.String()
 }
 
 // prefixList lists ps once each, in order.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/internal/cmdline"
+	"github.com/tidegate/tidegate/internal/english"
 )
 
 // cmdValidate runs the gateway's own validation (configs.Load) on each file
@@ -34,7 +35,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		}
 		gws := make([]string, len(site.Gateways))
 		for i, g := range site.Gateways {
-			gws[i] = fmt.Sprintf("%s (%d %s)", g.Name, len(g.Tunnels), plural(len(g.Tunnels), "tunnel"))
+			gws[i] = fmt.Sprintf("%s (%d %s)", g.Name, len(g.Tunnels), english.Plural(len(g.Tunnels), "tunnel"))
 		}
 		prefix := ""
 		if len(files) > 1 {
@@ -43,11 +44,4 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%sok: site %s, gateways %s\n", prefix, site.Site, strings.Join(gws, ", "))
 	}
 	return code
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/tidegate/tidegate/init/console"
 	"github.com/tidegate/tidegate/init/pid1"
+	"github.com/tidegate/tidegate/internal/consolelog"
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/gateway"
 	"github.com/tidegate/tidegate/services/lifeline"
@@ -46,7 +47,8 @@ func main() {
 
 func runGateway(o gateway.Options) int {
 	o.Version = version
-	o.Log = console.Default()
+	o.Log = consolelog.Default()
+	o.Uptime = console.Uptime
 	// Before anything starts a child process (charon), which must not
 	// inherit the lifeline.
 	o.Lifeline = lifeline.FromEnv()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 )
 
@@ -58,9 +59,7 @@ func startPeer(t *testing.T, ns *Netns, cfg awspeer.Config) *AWSPeer {
 // VPC prefix, a VPC host that answers, and its outside addresses on the
 // segment.
 func TestAWSPeerBoots(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	ns, err := NewNetns(fmt.Sprintf("tgqemu-%d-awspeer", os.Getpid()))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/metadata/fakemetadata"
 )
 
@@ -27,9 +28,7 @@ func bootSite(t *testing.T, label string, ipam netip.Prefix, userData []byte) (*
 func bootSiteWith(t *testing.T, label, ipamAddr string, userData []byte, bootDisk string) (*Site, *VM) {
 	t.Helper()
 	ipam := netip.MustParsePrefix(ipamAddr)
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	name := fmt.Sprintf("tgqemu-%d-%s", os.Getpid(), strings.ToLower(t.Name()))
 	if len(name) > 40 {
 		name = name[:40]

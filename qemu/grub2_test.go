@@ -2,11 +2,12 @@ package qemu
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // TestBootGRUB2Mode boots the image the way Linode's "GRUB 2" mode does: a
@@ -14,9 +15,7 @@ import (
 // /boot/grub/grub.cfg on the image's disk and runs it. The gateway must come
 // up exactly as in Direct Disk mode.
 func TestBootGRUB2Mode(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	chain := filepath.Join(t.TempDir(), "linode-grub.img")
 	if err := BuildLinodeGRUB(chain); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 )
 
@@ -234,9 +235,7 @@ func TestIPsecDataPath(t *testing.T) {
 // no shell to start a test binary, so it runs in the AWS peer guest: the same
 // pinned kernel with the same XFRM modules.
 func TestIPsecInterfacesInGuest(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	bin := filepath.Join(t.TempDir(), "ipsec.test")
 	build := exec.Command("go", "test", "-c", "-o", bin, "../services/ipsec")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -7,11 +7,10 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // Netns is a network namespace made by a test or the lab.
@@ -52,7 +51,7 @@ func (n *Netns) IP(args ...string) error {
 
 // Command returns a command that runs inside the namespace.
 func (n *Netns) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+	return netnstest.Command(n.Name, name, args...)
 }
 
 // Bridge creates a bridge with the given addresses (CIDR notation), up.
@@ -83,38 +82,12 @@ func (n *Netns) Tap(name, bridge string) error {
 // namespace it was made in, whichever thread later uses it.
 func (n *Netns) Listen(network, addr string) (net.Listener, error) {
 	var ln net.Listener
-	err := n.do(func() error {
+	err := netnstest.In(n.Name, func() error {
 		var err error
 		ln, err = net.Listen(network, addr)
 		return err
 	})
 	return ln, err
-}
-
-// do runs f on a thread switched into the namespace.
-func (n *Netns) do(f func() error) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return err
-	}
-	defer orig.Close()
-	h, err := netns.GetFromName(n.Name)
-	if err != nil {
-		return fmt.Errorf("netns %s: %w", n.Name, err)
-	}
-	defer h.Close()
-	if err := netns.Set(h); err != nil {
-		return err
-	}
-	ferr := f()
-	if err := netns.Set(orig); err != nil {
-		// This thread is in the wrong namespace: let it die with the
-		// goroutine rather than serve others.
-		runtime.Goexit()
-	}
-	return ferr
 }
 
 // HTTPGet fetches url from inside the namespace: the connection is dialled
@@ -141,7 +114,7 @@ func (n *Netns) HTTPGet(ctx context.Context, url string) ([]byte, error) {
 // there; the connection then works from any goroutine).
 func (n *Netns) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	var c net.Conn
-	err := n.do(func() error {
+	err := netnstest.In(n.Name, func() error {
 		var err error
 		c, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
 		return err

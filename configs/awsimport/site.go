@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tidegate/tidegate/configs"
 )
@@ -113,9 +112,9 @@ func Site(o Options, conns []*Connection) ([]byte, error) {
 				fmt.Fprintf(&b, "        proposals: [%s]\n", t.Proposal)
 				fmt.Fprintf(&b, "        esp_proposals: [%s]\n", t.ESPProposal)
 			}
-			fmt.Fprintf(&b, "        ike_lifetime: %s\n", seconds(t.IKELifetime))
-			fmt.Fprintf(&b, "        child_lifetime: %s\n", seconds(t.ChildLifetime))
-			fmt.Fprintf(&b, "        dpd_delay: %s\n", seconds(t.DPDDelay))
+			fmt.Fprintf(&b, "        ike_lifetime: %s\n", configs.FormatDuration(t.IKELifetime))
+			fmt.Fprintf(&b, "        child_lifetime: %s\n", configs.FormatDuration(t.ChildLifetime))
+			fmt.Fprintf(&b, "        dpd_delay: %s\n", configs.FormatDuration(t.DPDDelay))
 		}
 	}
 	out := []byte(b.String())
@@ -226,15 +225,4 @@ func orUnknown(s string) string {
 		return "(no id)"
 	}
 	return s
-}
-
-// seconds prints a duration as the site schema's durations are written.
-func seconds(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
 }

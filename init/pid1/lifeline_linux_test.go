@@ -1,7 +1,6 @@
 package pid1
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,11 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/lifeline"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -117,33 +117,15 @@ func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
-// lockedBuffer collects the supervisor's log across goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // lifelineSupervisor supervises the test binary as a child in the given
 // mode, with a lifeline, and stops it when the test ends. env adds
 // variables for the child.
-func lifelineSupervisor(t *testing.T, mode string, env ...string) (s *supervisor, runs string, log *lockedBuffer) {
+func lifelineSupervisor(t *testing.T, mode string, env ...string) (s *supervisor, runs string, log *testlog.Buffer) {
 	t.Helper()
 	runs = filepath.Join(t.TempDir(), "runs")
 	argv := append([]string{"/usr/bin/env", testChildEnv + "=" + mode, "PID1_TEST_RUNS=" + runs}, env...)
 	argv = append(argv, os.Args[0], "-test.run=^$")
-	log = &lockedBuffer{}
+	log = &testlog.Buffer{}
 	s = newSupervisor("test", argv, slog.New(slog.NewTextHandler(log, nil)), processReaper())
 	s.lifeline = true
 	s.minBackoff, s.maxBackoff = 10*time.Millisecond, 40*time.Millisecond
@@ -214,9 +196,7 @@ var nsSeq atomic.Int32
 // name and a netlink handle in it.
 func testNetNS(t *testing.T, own netip.Prefix) (string, *netlink.Handle) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: network namespaces and addresses need root")
-	}
+	netnstest.NeedRoot(t)
 	name := fmt.Sprintf("tgpid1-%d-%d", os.Getpid(), nsSeq.Add(1))
 	if err := command("ip", "netns", "add", name); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/internal/consolelog"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +26,7 @@ const shellGrace = time.Second
 // shell's, supervised the same way as a second child while the console is a
 // terminal (Lish's serial line; not /dev/null).
 func Main(gateway, shell []string) {
-	log := console.Default().With("svc", "init")
+	log := consolelog.Default().With("svc", "init")
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("PID 1 panicked; staying up without a gateway", "panic", p)
@@ -53,14 +53,14 @@ func run(log *slog.Logger, gateway, shell []string) {
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 
 	r := processReaper()
-	sup := newSupervisor("gateway", gateway, console.Default().With("svc", "init"), r)
+	sup := newSupervisor("gateway", gateway, consolelog.Default().With("svc", "init"), r)
 	// The gateway claims its virtual IPs and beats over a lifeline; the
 	// shell does neither.
 	sup.lifeline = true
 	go sup.run()
 	var shellSup *supervisor
 	if shell != nil && consoleIsTerminal() {
-		shellSup = newSupervisor("shell", shell, console.Default().With("svc", "init"), r)
+		shellSup = newSupervisor("shell", shell, consolelog.Default().With("svc", "init"), r)
 		go shellSup.run()
 	}
 

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,10 +15,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tidegate/tidegate/internal/golden"
 	"github.com/tidegate/tidegate/services/status"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var t0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 
@@ -122,7 +119,7 @@ func TestTranscript(t *testing.T) {
 		"show config", "show log 2", "help", "", "frobnicate", "show", "show bgp now", "show log x",
 	}, "\n") + "\n"
 	out, _ := session(t, f.sock, input, true)
-	golden(t, "transcript", out)
+	golden.Check(t, "transcript.golden", out)
 }
 
 func TestCommands(t *testing.T) {
@@ -288,26 +285,5 @@ func TestLookup(t *testing.T) {
 		if got != tc.cmd || strings.Join(args, " ") != tc.args || gotErr != tc.err {
 			t.Errorf("lookup(%q) = %q %q %q, want %q %q %q", tc.in, got, args, gotErr, tc.cmd, tc.args, tc.err)
 		}
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs from %s (-want +got):\n%s", name, path, diff)
 	}
 }

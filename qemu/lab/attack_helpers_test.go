@@ -521,23 +521,3 @@ func bgpOpen(ctx context.Context, ns *qemu.Netns, dst netip.AddrPort, asn uint16
 	}
 	return fmt.Sprintf("connected, message type %d received", hdr[18])
 }
-
-// listenTCP accepts and closes connections on addr in ns until the test
-// ends: a port that is open on purpose, to show a probe can see one.
-func listenTCP(t *testing.T, ns *qemu.Netns, addr string) {
-	t.Helper()
-	ln, err := ns.Listen("tcp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 	"github.com/tidegate/tidegate/services/status"
 )
@@ -35,9 +36,7 @@ import (
 //     withdrawal. It takes 2.5-8 min under TCG: TIDEGATE_LAB_FLOOD=1
 //     runs it (floodEnabled).
 func TestTrustBoundaries(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	l := startLab(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
 	defer cancel()
@@ -536,7 +535,7 @@ vrrp_instance ROGUE {
 // the VLAN host, reached the same ways, shows that the probes get through
 // where the gateways let them; AWS's own inside addresses reach BGP.
 func fromTheVPC(ctx context.Context, t *testing.T, l *Lab) {
-	listenTCP(t, l.Host, netip.AddrPortFrom(HostAddr.Addr(), 9999).String())
+	netnstest.ListenTCP(t, l.Host.Name, netip.AddrPortFrom(HostAddr.Addr(), 9999).String(), true)
 	xfrm := map[string]string{}   // tunnel -> AWS's XFRM interface
 	inside := map[string]string{} // tunnel -> customer inside address
 	first := map[string]string{}  // gateway -> its first tunnel

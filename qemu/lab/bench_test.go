@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu"
 )
 
@@ -29,9 +30,7 @@ func TestBenchmark(t *testing.T) {
 	if os.Getenv("TIDEGATE_LAB_BENCH") == "" {
 		t.Skip("a benchmark: set TIDEGATE_LAB_BENCH=1")
 	}
-	if os.Getuid() != 0 {
-		t.Skip("needs root")
-	}
+	netnstest.NeedRoot(t)
 	v2, err := LabSiteFrom("seed-keepalived-v2.yaml") // the article's VRRP: v2, 1 s, PASS
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/scripts/linode"
 	"github.com/tidegate/tidegate/services/status"
@@ -24,9 +25,7 @@ func TestMain(m *testing.M) {
 // scenarios on it in order, each asserting from outside the gateways (the
 // AWS peer's SAs and BGP table, the VLAN host's traffic).
 func TestLab(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	l := startLab(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -3,10 +3,11 @@ package lab
 import (
 	"context"
 	"net/netip"
-	"os"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // TestLearnedPeer runs the pair from a site YAML without vlan_address:
@@ -16,9 +17,7 @@ import (
 // pair must come up with iBGP on both sides, and a crash of the master
 // must still fail over within VRRP's takeover + 0.5 s.
 func TestLearnedPeer(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	site, err := LabSite()
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,11 @@ package lab
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu"
 )
 
@@ -17,9 +17,7 @@ import (
 // authentication, as keepalived has it). The pair must work and fail over
 // both ways.
 func TestMixedPair(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
+	netnstest.NeedRoot(t)
 	site, err := LabSiteFrom("seed-keepalived-v2.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/server"
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -164,7 +164,7 @@ func benchOnce(t *testing.T, n int) benchRow {
 	// The feed, preloaded and held down.
 	b, _ := json.Marshal(feedSpec{N: n, Peers: []netip.Addr{netip.MustParseAddr("169.254.30.2"), netip.MustParseAddr("169.254.31.2")}})
 	exe, _ := os.Executable()
-	cmd := exec.Command("ip", "netns", "exec", feed, exe)
+	cmd := netnstest.Command(feed, exe)
 	cmd.Env = append(os.Environ(), feedEnv+"="+string(b))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()

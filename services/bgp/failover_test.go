@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
@@ -345,7 +345,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	// adverts anyway); B's master-down timer fires, so B becomes master,
 	// holds the return path and ignores A.
 	l.Run("ip", "-n", sw, "link", "set", "dev", "pa", "nomaster")
-	if out, err := exec.Command("ip", "netns", "exec", a, "ping", "-c1", "-W1", "10.0.1.3").CombinedOutput(); err == nil {
+	if out, err := netnstest.Command(a, "ping", "-c1", "-W1", "10.0.1.3").CombinedOutput(); err == nil {
 		t.Fatalf("the VLAN is not cut:\n%s", out)
 	}
 	spB.send("master")

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
@@ -174,15 +175,15 @@ func speakerMain(specJSON string) int {
 	return 0
 }
 
-// lab is the package's frrtest.Lab: namespaces named tgbgp-<pid>-<name>.
+// lab is the package's netnstest.Lab: namespaces named tgbgp-<pid>-<name>.
 type lab struct {
-	*frrtest.Lab
+	*netnstest.Lab
 	t *testing.T
 }
 
 func newLab(t *testing.T) *lab {
 	t.Helper()
-	return &lab{Lab: frrtest.NewLab(t, "bgp"), t: t}
+	return &lab{Lab: netnstest.NewLab(t, "bgp"), t: t}
 }
 
 // kernelRoute is one route of `ip -j route`.
@@ -245,7 +246,7 @@ func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, exe)
+	cmd := netnstest.Command(ns, exe)
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
 	if gc := os.Getenv("TIDEGATE_BGP_SPEAKER_GOGC"); gc != "" {
 		cmd.Env = append(cmd.Env, "GOGC="+gc)

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/firewall"
-	"github.com/tidegate/tidegate/services/internal/frrtest"
-	"github.com/tidegate/tidegate/services/internal/netnstest"
 )
 
 // The attack lab, on documentation and link-local addresses:
@@ -40,12 +39,12 @@ var (
 )
 
 type lab struct {
-	*frrtest.Lab
+	*netnstest.Lab
 	gw, inet, vlan, aws string
 }
 
 func newLab(t *testing.T) *lab {
-	l := &lab{Lab: frrtest.NewLab(t, "fw")}
+	l := &lab{Lab: netnstest.NewLab(t, "fw")}
 	l.gw, l.inet, l.vlan, l.aws = l.Netns("gw"), l.Netns("inet"), l.Netns("vlan"), l.Netns("aws")
 	l.Wire(l.gw, "eth0", "192.0.2.1/24", l.inet, "eth0", "192.0.2.2/24")
 	l.Run("ip", "-n", l.inet, "addr", "add", "192.0.2.3/24", "dev", "eth0")
@@ -64,7 +63,7 @@ func newLab(t *testing.T) *lab {
 	l.Run("ip", "-n", l.inet, "route", "add", "10.0.1.0/24", "via", "192.0.2.1")
 	l.Run("ip", "-n", l.inet, "route", "add", "198.51.100.0/24", "via", "192.0.2.1")
 	l.Run("ip", "-n", l.inet, "route", "add", "169.254.10.0/30", "via", "192.0.2.1")
-	l.Run("ip", "netns", "exec", l.gw, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	l.Exec(l.gw, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	return l
 }
 
@@ -166,9 +165,9 @@ func TestAttackFromOutside(t *testing.T) {
 	l.check(t, probes)
 
 	// ICMP from everywhere.
-	l.Run("ip", "netns", "exec", l.inet, "ping", "-c1", "-W2", "192.0.2.1")
-	l.Run("ip", "netns", "exec", l.vlan, "ping", "-c1", "-W2", "10.0.1.2")
-	l.Run("ip", "netns", "exec", l.aws, "ping", "-c1", "-W2", "-I", "198.51.100.2", "169.254.10.2")
+	l.Exec(l.inet, "ping", "-c1", "-W2", "192.0.2.1")
+	l.Exec(l.vlan, "ping", "-c1", "-W2", "10.0.1.2")
+	l.Exec(l.aws, "ping", "-c1", "-W2", "-I", "198.51.100.2", "169.254.10.2")
 
 	// The gateway's own connections out of eth0 get their replies.
 	netnstest.ListenTCP(t, l.inet, "192.0.2.2:8080", true)
@@ -262,7 +261,7 @@ func TestBootTable(t *testing.T) {
 		{"AWS", l.aws, awsInside, "tcp", gwTunnel, firewall.PortBGP, false},
 		{"internet", l.inet, stranger, "tcp", gwUplink, statusPort, false},
 	})
-	l.Run("ip", "netns", "exec", l.vlan, "ping", "-c1", "-W2", "10.0.1.2")
+	l.Exec(l.vlan, "ping", "-c1", "-W2", "10.0.1.2")
 }
 
 // TestInstallRefusesBadConfig: a table that cannot be right is refused

@@ -2,46 +2,12 @@ package gateway
 
 import (
 	"errors"
-	"net"
 	"os/exec"
-	"runtime"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
-
-// listenIn opens a TCP listener inside namespace ns. The socket stays in
-// that namespace after the thread switches back.
-func listenIn(t *testing.T, ns, addr string) net.Listener {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	h, err := netns.GetFromName(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	if err := netns.Set(h); err != nil {
-		t.Fatal(err)
-	}
-	l, lerr := net.Listen("tcp4", addr)
-	if err := netns.Set(orig); err != nil {
-		// This thread is in the wrong namespace: let it die with the
-		// locked goroutine rather than serve other tests.
-		runtime.Goexit()
-	}
-	if lerr != nil {
-		t.Fatal(lerr)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
 
 // A service that fails stops the gateway with an error (and exit status 1,
 // for PID 1's supervisor to restart it), instead of leaving the others
@@ -51,7 +17,7 @@ func TestServiceFailureStopsTheGateway(t *testing.T) {
 	bin := l.buildTidegate()
 	vlan, gw := l.Netns("vlan"), l.Netns("gw1")
 	l.bridge(vlan, "eth1", gw)
-	listenIn(t, gw, "0.0.0.0:179")
+	netnstest.ListenTCP(t, gw, "0.0.0.0:179", false)
 
 	start := time.Now()
 	p := l.startGateway(bin, gw, "testdata/site.yaml", "vpn-gw-1")

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/internal/consolelog"
 	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/lifeline"
 	"github.com/tidegate/tidegate/services/metadata"
@@ -51,6 +51,10 @@ type Options struct {
 
 	Version string
 	Log     *slog.Logger
+	// Uptime is the time since the machine booted, logged when the
+	// gateway is configured ("time to configured" on an appliance); nil
+	// or zero when unknown. Command tidegate passes the kernel's clock.
+	Uptime func() time.Duration
 }
 
 func (o *Options) defaults() {
@@ -64,8 +68,16 @@ func (o *Options) defaults() {
 		o.Charon = "/usr/lib/ipsec/charon"
 	}
 	if o.Log == nil {
-		o.Log = console.Default()
+		o.Log = consolelog.Default()
 	}
+}
+
+// sinceBoot is Uptime to the millisecond, zero without one.
+func (o *Options) sinceBoot() time.Duration {
+	if o.Uptime == nil {
+		return 0
+	}
+	return o.Uptime().Round(time.Millisecond)
 }
 
 // A Gateway is one gateway process: it finds its role, then runs the
@@ -180,7 +192,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.serveManagement(role)
 	log.Info("configured", "gateway", role.Self.Name, "site", role.Site.Site,
 		"vlan", role.Site.VLAN.Interface, "addr", role.VLANAddress,
-		"tunnels", len(role.Self.Tunnels), "since_boot", console.Uptime().Round(time.Millisecond))
+		"tunnels", len(role.Self.Tunnels), "since_boot", o.sinceBoot())
 
 	svcs, err := newServices(o, role, log, g.installFW)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
@@ -20,17 +21,17 @@ import (
 // tidegate binary run in standalone mode (--config, --name) in others. Every
 // process is stopped by its pid and every namespace deleted in t.Cleanup.
 
-// lab is the package's frrtest.Lab (namespaces named
+// lab is the package's netnstest.Lab (namespaces named
 // tggateway-<pid>-<name>) with a directory for binaries and logs.
 type lab struct {
-	*frrtest.Lab
+	*netnstest.Lab
 	t   *testing.T
 	dir string
 }
 
 func newLab(t *testing.T) *lab {
 	t.Helper()
-	return &lab{Lab: frrtest.NewLab(t, "gateway"), t: t, dir: t.TempDir()}
+	return &lab{Lab: netnstest.NewLab(t, "gateway"), t: t, dir: t.TempDir()}
 }
 
 // bridge makes ns a LAN: a bridge br0 with one port per node namespace,
@@ -133,7 +134,7 @@ func (l *lab) startGateway(bin, ns, config, name string) *gwProc {
 		l.t.Fatal(err)
 	}
 	// ip netns exec execs the command: cmd's pid is tidegate's.
-	cmd := exec.Command("ip", "netns", "exec", ns, bin, "--config", config, "--name", name, "--run-dir", runDir)
+	cmd := netnstest.Command(ns, bin, "--config", config, "--name", name, "--run-dir", runDir)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		l.t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/internal/consolelog"
 	"github.com/tidegate/tidegate/services/status"
 )
 
@@ -31,7 +31,7 @@ func (g *Gateway) startStatus() (stop func()) {
 	srv, err := status.NewServer(status.Config{
 		Status: g.Status,
 		Config: g.maskedConfig,
-		Log:    console.Recent.Lines,
+		Log:    consolelog.Recent.Lines,
 		Logger: g.log.With("svc", "status"),
 	})
 	if err != nil {

@@ -296,11 +296,7 @@ func TestStatusAPIFollowsTheVLANAddress(t *testing.T) {
 		t.Fatal("status API on the VLAN address before the role was known")
 	}
 
-	site, err := configs.Load("testdata/site.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	role, err := NewRole(site, "vpn-gw-1")
+	role, err := roleFromFile("testdata/site.yaml", "vpn-gw-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,11 +368,7 @@ func TestStatusAPIForManagement(t *testing.T) {
 	}
 	stop := g.startStatus()
 	defer stop()
-	site, err := configs.Load("testdata/site.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	role, err := NewRole(site, "vpn-gw-1")
+	role, err := roleFromFile("testdata/site.yaml", "vpn-gw-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +381,7 @@ func TestStatusAPIForManagement(t *testing.T) {
 	}
 	mu.Unlock()
 
-	site.Status.Allow = []netip.Prefix{netip.MustParsePrefix("127.77.2.9/32")}
+	role.Site.Status.Allow = []netip.Prefix{netip.MustParsePrefix("127.77.2.9/32")}
 	g.serveManagement(role)
 	get := func(src, path string) (int, error) {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: time.Second}

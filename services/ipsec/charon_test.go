@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
@@ -16,8 +17,7 @@ import (
 // checks what it reports over VICI, kills it and checks that it is
 // restarted and reconnected.
 func TestCharonSupervision(t *testing.T) {
-	needRoot(t)
-	ns := netns(t, "a")
+	ns := netnstest.NewLab(t, "ipsec").Netns("a")
 	dir := t.TempDir()
 	svc, err := ipsec.New(ipsec.Config{
 		RunDir: dir,

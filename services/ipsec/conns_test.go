@@ -12,19 +12,7 @@ import (
 )
 
 func defaultTunnel() configs.Tunnel {
-	return configs.Tunnel{
-		Name:           "vpn-1a",
-		OutsideAddress: netip.MustParseAddr("203.0.113.10"),
-		InsideCIDR:     netip.MustParsePrefix("169.254.80.144/30"),
-		PSK:            configs.NewSecret("EXAMPLE.psk.for.vpn_1a"),
-		RemoteASN:      configs.DefaultRemoteASN,
-		IKEVersion:     configs.DefaultIKEVersion,
-		Proposals:      configs.DefaultProposals(2),
-		ESPProposals:   configs.DefaultESPProposals(),
-		DPDDelay:       configs.DefaultDPDDelay,
-		IKELifetime:    configs.DefaultIKELifetime,
-		ChildLifetime:  configs.DefaultChildLifetime,
-	}
+	return NewTestTunnel("vpn-1a", "203.0.113.10", "169.254.80.144/30", "EXAMPLE.psk.for.vpn_1a")
 }
 
 func TestConnFor(t *testing.T) {

@@ -2,92 +2,23 @@ package ipsec_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("charon and network namespaces need root")
-	}
-}
-
-var nsSeq atomic.Int32
-
-// netns creates a network namespace with loopback up, deleted when the test
-// ends, and returns its name; its path is /run/netns/NAME.
-func netns(t testing.TB, role string) string {
-	t.Helper()
-	name := fmt.Sprintf("tgipsec-%d-%d%s", os.Getpid(), nsSeq.Add(1), role)
-	run(t, "ip", "netns", "add", name)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
-	run(t, "ip", "-n", name, "link", "set", "lo", "up")
-	return name
-}
-
-func run(t testing.TB, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// testLogger logs into t until the test ends; later lines (from goroutines
-// still winding down) are dropped rather than panicking.
+// testLogger logs into t until the test ends.
 func testLogger(t testing.TB, prefix string) *slog.Logger {
-	l, _ := recordingLogger(t, prefix)
+	l, _ := testlog.New(t, prefix)
 	return l
-}
-
-// recordingLogger is testLogger that also keeps everything logged, for
-// checks that a secret never appears.
-func recordingLogger(t testing.TB, prefix string) (*slog.Logger, *tWriter) {
-	w := &tWriter{t: t, prefix: prefix}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), w
-}
-
-type tWriter struct {
-	t      testing.TB
-	prefix string
-	mu     sync.Mutex
-	done   bool
-	all    strings.Builder
-}
-
-// String returns everything written so far.
-func (w *tWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.all.String()
-}
-
-func (w *tWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.all.Write(p)
-	if !w.done {
-		w.t.Log(w.prefix + strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
 }
 
 // started runs svc until the test ends and waits for Run to return then.
@@ -173,11 +104,10 @@ func (p *peer) start() {
 	p.t.Helper()
 	_ = os.Remove(filepath.Join(p.dir, "charon.vici"))
 	// ip netns exec and unshare exec, so the pid is charon's.
-	p.cmd = exec.Command("ip", "netns", "exec", p.ns, "unshare", "-m", "--propagation", "private",
+	p.cmd = netnstest.Command(p.ns, "unshare", "-m", "--propagation", "private",
 		"sh", "-c", "mount --bind \"$0\" /run && exec /usr/lib/ipsec/charon", p.dir)
 	p.cmd.Env = append(os.Environ(), "STRONGSWAN_CONF=/run/strongswan.conf")
-	w := &tWriter{t: p.t, prefix: "aws: "}
-	p.t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	w := testlog.NewWriter(p.t, "aws: ")
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
@@ -203,15 +133,3 @@ func (p *peer) kill() {
 	_ = p.cmd.Process.Kill()
 	<-p.done
 }
-
-// veth joins two namespaces with one link, giving each end an address.
-func veth(t testing.TB, nsA, addrA, nsB, addrB string) {
-	t.Helper()
-	run(t, "ip", "link", "add", "eth0", "netns", nsA, "type", "veth", "peer", "name", "eth0", "netns", nsB)
-	run(t, "ip", "-n", nsA, "addr", "add", addrA, "dev", "eth0")
-	run(t, "ip", "-n", nsB, "addr", "add", addrB, "dev", "eth0")
-	run(t, "ip", "-n", nsA, "link", "set", "eth0", "up")
-	run(t, "ip", "-n", nsB, "link", "set", "eth0", "up")
-}
-
-func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }

@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/strongswan/govici/vici"
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
@@ -58,16 +61,16 @@ secrets {
 // ESP SAs, so only the IKE_SA comes up; that is what is checked, with the
 // events that report it, and its recovery when either charon dies.
 func TestNegotiate(t *testing.T) {
-	needRoot(t)
-	gwNS, awsNS := netns(t, "gw"), netns(t, "aws")
+	l := netnstest.NewLab(t, "ipsec")
+	gwNS, awsNS := l.Netns("gw"), l.Netns("aws")
 	const gwAddr, awsAddr = "198.51.100.1", "198.51.100.2"
-	veth(t, gwNS, gwAddr+"/24", awsNS, awsAddr+"/24")
+	l.Wire(gwNS, "eth0", gwAddr+"/24", awsNS, "eth0", awsAddr+"/24")
 
 	tun := tunnel("vpn-1a", awsAddr, "169.254.80.144/30", "EXAMPLE.psk.for.vpn_1a")
 	aws := startPeer(t, awsNS, t.TempDir(), awsConf(tun, awsAddr, gwAddr))
 
 	dir := t.TempDir()
-	log, logged := recordingLogger(t, "gw: ")
+	log, logged := testlog.New(t, "gw: ")
 	svc, err := ipsec.New(ipsec.Config{RunDir: dir, NetNS: "/run/netns/" + gwNS, Tunnels: []configs.Tunnel{tun},
 		LocalAddress: netip.MustParseAddr(gwAddr), Logger: log, ReconcileInterval: 2 * time.Second})
 	if err != nil {
@@ -131,7 +134,7 @@ func TestNegotiate(t *testing.T) {
 	t.Run("gateway charon restarts", func(t *testing.T) {
 		pid := svc.Status().Charon.PID
 		killed := time.Now()
-		if err := syscallKill(pid); err != nil {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 30*time.Second, "a new charon with the IKE_SA established again", func() bool {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidegate/tidegate/services/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
@@ -26,9 +26,9 @@ func readSysctl(t testing.TB, ns, key string) string {
 // reverse-path filtering off in its namespace. (The packet filter and the
 // MSS clamp are package firewall's, and tested there.)
 func TestSysctls(t *testing.T) {
-	needRoot(t)
-	gw := netns(t, "gw")
-	run(t, "ip", "netns", "exec", gw, "sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv4.conf.all.rp_filter=1")
+	l := netnstest.NewLab(t, "ipsec")
+	gw := l.Netns("gw")
+	l.Exec(gw, "sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv4.conf.all.rp_filter=1")
 	svc, err := ipsec.New(ipsec.Config{RunDir: t.TempDir(), NetNS: "/run/netns/" + gw, Sysctls: true,
 		Logger: testLogger(t, "")})
 	if err != nil {

@@ -13,25 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/strongswan/govici/vici"
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
-// tunnel returns a tunnel with configs' defaults.
-func tunnel(name, outside, inside, psk string) configs.Tunnel {
-	return configs.Tunnel{
-		Name:           name,
-		OutsideAddress: netip.MustParseAddr(outside),
-		InsideCIDR:     netip.MustParsePrefix(inside),
-		PSK:            configs.NewSecret(psk),
-		RemoteASN:      configs.DefaultRemoteASN,
-		IKEVersion:     configs.DefaultIKEVersion,
-		Proposals:      configs.DefaultProposals(2),
-		ESPProposals:   configs.DefaultESPProposals(),
-		DPDDelay:       configs.DefaultDPDDelay,
-		IKELifetime:    configs.DefaultIKELifetime,
-		ChildLifetime:  configs.DefaultChildLifetime,
-	}
-}
+var tunnel = ipsec.NewTestTunnel
 
 // session opens a VICI session of the test's own to the service's charon,
 // subscribed to list-conn and list-sa (see lister.go for why streamed
@@ -173,8 +159,7 @@ func checkLoaded(t testing.TB, s *testSession, tuns []configs.Tunnel, local stri
 // then changes the configuration and restarts charon, reading them back
 // after each step.
 func TestLoadRoundTrip(t *testing.T) {
-	needRoot(t)
-	ns := netns(t, "a")
+	ns := netnstest.NewLab(t, "ipsec").Netns("a")
 	dir := t.TempDir()
 	tuns := []configs.Tunnel{
 		tunnel("vpn-1a", "203.0.113.10", "169.254.80.144/30", "EXAMPLE.psk.for.vpn_1a"),

@@ -4,39 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// newNS makes a network namespace for an internal test and returns its path.
-func newNS(t *testing.T, role string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("network namespaces need root")
-	}
-	name := fmt.Sprintf("tgipsec-%d-%s", os.Getpid(), role)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
-	return "/run/netns/" + name
-}
-
 func testTunnel(name, inside string) configs.Tunnel {
-	return configs.Tunnel{Name: name, OutsideAddress: netip.MustParseAddr("203.0.113.10"),
-		InsideCIDR: netip.MustParsePrefix(inside), PSK: configs.NewSecret("not.used.here")}
+	return NewTestTunnel(name, "203.0.113.10", inside, "not.used.here")
 }
 
 // TestInterfaces needs a kernel with XFRM interfaces (the Debian kernel of
 // the image, in QEMU); it skips where creating one is not supported, as on
 // the test host.
 func TestInterfaces(t *testing.T) {
-	ns := newNS(t, "xfrmi")
+	ns := "/run/netns/" + netnstest.NewLab(t, "ipsec").Netns("xfrmi")
 	err := inNetNS(ns, func() error {
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name = "xfrmprobe"

@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tidegate/tidegate/internal/testlog"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,26 +53,8 @@ func child() int {
 	return 0
 }
 
-// lockedBuffer collects a logger's output across goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func testLog() (*slog.Logger, *lockedBuffer) {
-	var b lockedBuffer
+func testLog() (*slog.Logger, *testlog.Buffer) {
+	var b testlog.Buffer
 	return slog.New(slog.NewTextHandler(&b, nil)), &b
 }
 

@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/metadata"
 	"github.com/tidegate/tidegate/services/metadata/fakemetadata"
 )
@@ -87,25 +87,7 @@ func gzipped(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-// lockedBuffer is a log sink the test can read while a client writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func debugLogger(w *lockedBuffer) *slog.Logger {
+func debugLogger(w *testlog.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -270,6 +252,15 @@ func TestFetchTokens(t *testing.T) {
 	}
 }
 
+// failNext makes a fake whose first answer on path is code.
+func failNext(path string, code int) func(*testing.T) string {
+	return func(t *testing.T) string {
+		srv, url := startFake(t, fakeConfig())
+		srv.FailNext(path, 1, code)
+		return url
+	}
+}
+
 // TestFetchErrors checks that every failure is an error, never an empty or
 // partial Info, including the answers go-metadata alone takes for success.
 func TestFetchErrors(t *testing.T) {
@@ -280,30 +271,18 @@ func TestFetchErrors(t *testing.T) {
 		check func(t *testing.T, err error)
 	}{
 		{
-			name: "token 503",
-			url: func(t *testing.T) string {
-				srv, url := startFake(t, fakeConfig())
-				srv.FailNext("/v1/token", 1, http.StatusServiceUnavailable)
-				return url
-			},
+			name:  "token 503",
+			url:   failNext("/v1/token", http.StatusServiceUnavailable),
 			check: wantStatus(http.MethodPut, "/v1/token", http.StatusServiceUnavailable),
 		},
 		{
-			name: "instance 503 with a text body",
-			url: func(t *testing.T) string {
-				srv, url := startFake(t, fakeConfig())
-				srv.FailNext("/v1/instance", 1, http.StatusServiceUnavailable)
-				return url
-			},
+			name:  "instance 503 with a text body",
+			url:   failNext("/v1/instance", http.StatusServiceUnavailable),
 			check: wantStatus(http.MethodGet, "/v1/instance", http.StatusServiceUnavailable),
 		},
 		{
-			name: "user data 500",
-			url: func(t *testing.T) string {
-				srv, url := startFake(t, fakeConfig())
-				srv.FailNext("/v1/user-data", 1, http.StatusInternalServerError)
-				return url
-			},
+			name:  "user data 500",
+			url:   failNext("/v1/user-data", http.StatusInternalServerError),
 			check: wantStatus(http.MethodGet, "/v1/user-data", http.StatusInternalServerError),
 		},
 		{
@@ -398,7 +377,7 @@ func wantErrText(s string) func(t *testing.T, err error) {
 func TestWaitLateVLAN(t *testing.T) {
 	srv, url := startFake(t, fakeConfig())
 	srv.HideVLANs(3)
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	c := metadata.New(url, metadata.WithBackoff(5*time.Millisecond, 20*time.Millisecond), metadata.WithLogger(debugLogger(&logs)))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -429,7 +408,7 @@ func TestWaitUnreachableThenReachable(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	c := metadata.New("http://"+addr,
 		metadata.WithBackoff(10*time.Millisecond, 40*time.Millisecond),
 		metadata.WithLogger(debugLogger(&logs)),
@@ -513,7 +492,7 @@ func TestNoSecretsLogged(t *testing.T) {
 	srv.FailNext("/v1/user-data", 2, http.StatusServiceUnavailable)
 	srv.FailNext("/v1/instance", 1, http.StatusUnauthorized)
 
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	c := metadata.New(url, metadata.WithBackoff(time.Millisecond, 5*time.Millisecond),
 		metadata.WithLogger(debugLogger(&logs)), metadata.WithLogInterval(0))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -2,72 +2,27 @@ package netconf
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
-func ip(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
-
-// enterNetns creates a namespace and moves the calling goroutine's thread
-// into it for the rest of the test; the namespace is deleted at cleanup.
-func newNetns(t *testing.T, name string) string {
-	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces")
-	}
-	ns := fmt.Sprintf("tgnetconf-%d-%s", os.Getpid(), name)
-	ip(t, "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	return ns
-}
-
-func inNetns(t *testing.T, ns string, f func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	h, err := netns.GetFromName(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	if err := netns.Set(h); err != nil {
-		t.Fatal(err)
-	}
-	defer netns.Set(orig)
-	f()
-}
-
 func TestDHCPConfiguresAddressAndDefaultRoute(t *testing.T) {
-	client := newNetns(t, "client")
-	server := newNetns(t, "server")
-	ip(t, "-n", client, "link", "add", "eth0", "type", "veth", "peer", "name", "srv0", "netns", server)
-	ip(t, "-n", server, "addr", "add", "192.0.2.1/24", "dev", "srv0")
-	ip(t, "-n", server, "link", "set", "srv0", "up")
+	l := netnstest.NewLab(t, "netconf")
+	client, server := l.Netns("client"), l.Netns("server")
+	l.Wire(client, "eth0", "", server, "srv0", "192.0.2.1/24")
+	l.Run("ip", "-n", client, "link", "set", "eth0", "down") // DHCP sets it up
 	dir := t.TempDir()
-	dnsmasq := exec.Command("ip", "netns", "exec", server, "dnsmasq", "--keep-in-foreground",
+	dnsmasq := netnstest.Command(server, "dnsmasq", "--keep-in-foreground",
 		"--conf-file=/dev/null", "--port=0", "--user=root", "--group=root", "--interface=srv0", "--bind-interfaces",
 		"--dhcp-range=192.0.2.100,192.0.2.100,255.255.255.0,2m", "--dhcp-option=option:router,192.0.2.1",
 		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
@@ -80,70 +35,79 @@ func TestDHCPConfiguresAddressAndDefaultRoute(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	leases := make(chan Lease, 1)
+	dhcp := make(chan error, 1)
+	// DHCP keeps its thread, in the client's namespace, until ctx ends.
 	go func() {
-		// DHCP runs on its own goroutine, which must enter the namespace
-		// itself: a namespace belongs to a thread.
-		runtime.LockOSThread()
-		h, err := netns.GetFromName(client)
-		if err != nil || netns.Set(h) != nil {
-			return // the thread is not reused: LockOSThread without Unlock
-		}
-		DHCP(ctx, "eth0", slog.New(slog.NewTextHandler(os.Stderr, nil)), leases)
+		dhcp <- netnstest.In(client, func() error {
+			DHCP(ctx, "eth0", slog.New(slog.NewTextHandler(os.Stderr, nil)), leases)
+			return nil
+		})
 	}()
-	inNetns(t, client, func() {
-		var l Lease
-		select {
-		case l = <-leases:
-		case <-ctx.Done():
-			t.Fatal("no lease within 30 s")
-		}
-		if want := netip.MustParsePrefix("192.0.2.100/24"); l.Address != want {
-			t.Errorf("lease address %v, want %v", l.Address, want)
-		}
-		if l.Router != netip.MustParseAddr("192.0.2.1") || l.Duration != 2*time.Minute {
-			t.Errorf("lease router %v time %v, want 192.0.2.1 and 2m", l.Router, l.Duration)
-		}
+	var lease Lease
+	select {
+	case lease = <-leases:
+	case err := <-dhcp:
+		t.Fatalf("DHCP returned before a lease: %v", err)
+	case <-ctx.Done():
+		t.Fatal("no lease within 30 s")
+	}
+	if want := netip.MustParsePrefix("192.0.2.100/24"); lease.Address != want {
+		t.Errorf("lease address %v, want %v", lease.Address, want)
+	}
+	if lease.Router != netip.MustParseAddr("192.0.2.1") || lease.Duration != 2*time.Minute {
+		t.Errorf("lease router %v time %v, want 192.0.2.1 and 2m", lease.Router, lease.Duration)
+	}
+	var routes []netlink.Route
+	if err := netnstest.In(client, func() error {
 		link, err := netlink.LinkByName("eth0")
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		routes, err := netlink.RouteList(link, netlink.FAMILY_V4)
-		if err != nil {
-			t.Fatal(err)
+		routes, err = netlink.RouteList(link, netlink.FAMILY_V4)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var def bool
+	for _, r := range routes {
+		if (r.Dst == nil || r.Dst.String() == "0.0.0.0/0") && r.Gw.String() == "192.0.2.1" {
+			def = true
 		}
-		var def bool
-		for _, r := range routes {
-			if (r.Dst == nil || r.Dst.String() == "0.0.0.0/0") && r.Gw.String() == "192.0.2.1" {
-				def = true
-			}
-		}
-		if !def {
-			t.Errorf("no default route via 192.0.2.1 on eth0: %v", routes)
-		}
-	})
+	}
+	if !def {
+		t.Errorf("no default route via 192.0.2.1 on eth0: %v", routes)
+	}
 }
 
 func TestSetAddressMovesTheAddress(t *testing.T) {
-	ns := newNetns(t, "addr")
-	ip(t, "-n", ns, "link", "add", "eth1", "type", "veth", "peer", "name", "peer1")
-	inNetns(t, ns, func() {
-		vip := netip.MustParseAddr("10.0.1.200")
+	l := netnstest.NewLab(t, "netconf")
+	ns := l.Netns("addr")
+	l.Run("ip", "-n", ns, "link", "add", "eth1", "type", "veth", "peer", "name", "peer1")
+	var got []string
+	if err := netnstest.In(ns, func() error {
 		if err := SetAddress("eth1", netip.MustParsePrefix("10.0.1.3/24")); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		link, _ := netlink.LinkByName("eth1")
-		netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(netip.MustParsePrefix("10.0.1.200/24"))})
-		if err := SetAddress("eth1", netip.MustParsePrefix("10.0.1.2/24"), vip); err != nil {
-			t.Fatal(err)
+		link, err := netlink.LinkByName("eth1")
+		if err != nil {
+			return err
 		}
-		addrs, _ := netlink.AddrList(link, netlink.FAMILY_V4)
-		var got []string
+		if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(netip.MustParsePrefix("10.0.1.200/24"))}); err != nil {
+			return err
+		}
+		if err := SetAddress("eth1", netip.MustParsePrefix("10.0.1.2/24"), netip.MustParseAddr("10.0.1.200")); err != nil {
+			return err
+		}
+		addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
 		for _, a := range addrs {
 			got = append(got, a.IPNet.String())
 		}
-		sort.Strings(got)
-		if strings.Join(got, " ") != "10.0.1.2/24 10.0.1.200/24" {
-			t.Errorf("eth1 has %v, want the new address and the kept VIP only", got)
-		}
-	})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != "10.0.1.2/24 10.0.1.200/24" {
+		t.Errorf("eth1 has %v, want the new address and the kept VIP only", got)
+	}
 }

@@ -39,20 +39,6 @@ func clientFrom(src string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}, Timeout: 10 * time.Second}
 }
 
-func getFrom(t *testing.T, c *http.Client, url string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 // TestManagementListener serves the management listener to 127.0.0.1 only
 // and attacks it from 127.0.0.2 and with the endpoints it must not serve.
 func TestManagementListener(t *testing.T) {
@@ -87,12 +73,12 @@ func TestManagementListener(t *testing.T) {
 	}
 
 	// From inside: health and metrics only.
-	if code, body := getFrom(t, allowed, base+"/healthz"); code != http.StatusOK || !strings.Contains(body, `"role": "master"`) {
+	if code, body, _ := getWith(t, allowed, base+"/healthz"); code != http.StatusOK || !strings.Contains(body, `"role": "master"`) {
 		t.Errorf("GET /healthz from 127.0.0.1: %d %s", code, body)
 	}
 	refused := []string{"/status", "/log", "/config", "/", "/metrics/../status", "/healthz/", "/status?x=/healthz"}
 	for _, path := range refused {
-		code, body := getFrom(t, allowed, base+path)
+		code, body, _ := getWith(t, allowed, base+path)
 		if code != http.StatusNotFound {
 			t.Errorf("GET %s on the management listener: %d, want 404", path, code)
 		}
@@ -102,7 +88,7 @@ func TestManagementListener(t *testing.T) {
 			}
 		}
 	}
-	code, body := getFrom(t, allowed, base+"/metrics")
+	code, body, _ := getWith(t, allowed, base+"/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics from 127.0.0.1: %d", code)
 	}

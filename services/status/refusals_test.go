@@ -2,7 +2,6 @@ package status
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,14 +24,7 @@ func TestStatusRoundTrip(t *testing.T) {
 	for name, doc := range map[string]func() Document{"master": masterDoc, "backup": backupDoc, "configuring": configuringDoc} {
 		t.Run(name, func(t *testing.T) {
 			ts := newTestServer(t, Config{Status: doc})
-			c, err := NewClient(ts.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := c.Status(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := clientStatus(t, ts.URL)
 			want := doc()
 			// What the server adds: the routes' count, and an empty list
 			// (the fixture's nil asks for the kernel's, here none).

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/english"
 )
 
 // The Write functions print a Document as the console shell's and
@@ -70,7 +72,7 @@ func WriteStatus(w io.Writer, d *Document) error {
 		if !h.Healthy {
 			state = fmt.Sprintf("UNHEALTHY (VRRP priority %+d)", h.VRRPWeight)
 		}
-		row(t, "Health", fmt.Sprintf("%s: %d AWS %s, %d of %d tunnels up", state, h.AWSPaths, plural(h.AWSPaths, "path"), h.TunnelsUp, total))
+		row(t, "Health", fmt.Sprintf("%s: %d AWS %s, %d of %d tunnels up", state, h.AWSPaths, english.Plural(h.AWSPaths, "path"), h.TunnelsUp, total))
 	}
 	for _, r := range []struct {
 		name string
@@ -99,7 +101,7 @@ func WriteStatus(w io.Writer, d *Document) error {
 				est++
 			}
 		}
-		s := fmt.Sprintf("%d of %d sessions established, %d %s in the kernel", est, len(b.Peers), b.RoutesInstalled, plural(b.RoutesInstalled, "route"))
+		s := fmt.Sprintf("%d of %d sessions established, %d %s in the kernel", est, len(b.Peers), b.RoutesInstalled, english.Plural(b.RoutesInstalled, "route"))
 		if b.Running && !b.Master {
 			s += ", prepending toward AWS"
 		}
@@ -157,7 +159,7 @@ func writeConfigErrors(w io.Writer, d *Document) error {
 func charon(d *Document) string {
 	s := d.IPsec
 	if !s.CharonRunning {
-		return fmt.Sprintf("not running, %d %s", s.CharonRestarts, plural(s.CharonRestarts, "restart"))
+		return fmt.Sprintf("not running, %d %s", s.CharonRestarts, english.Plural(s.CharonRestarts, "restart"))
 	}
 	parts := []string{"running"}
 	if s.CharonPID != 0 {
@@ -169,7 +171,7 @@ func charon(d *Document) string {
 	if !s.CharonStarted.IsZero() {
 		parts = append(parts, "up "+ago(d.Time, s.CharonStarted))
 	}
-	parts = append(parts, fmt.Sprintf("%d %s", s.CharonRestarts, plural(s.CharonRestarts, "restart")))
+	parts = append(parts, fmt.Sprintf("%d %s", s.CharonRestarts, english.Plural(s.CharonRestarts, "restart")))
 	return strings.Join(parts, ", ")
 }
 
@@ -493,10 +495,10 @@ func WriteRoutes(w io.Writer, d *Document) error {
 	total := max(d.RoutesTotal, len(d.Routes))
 	if total > len(d.Routes) {
 		_, err := fmt.Fprintf(w, "\n%d %s installed by BGP (protocol bgp, main table),\nof which the first %d by prefix are shown\n",
-			total, plural(total, "route"), len(d.Routes))
+			total, english.Plural(total, "route"), len(d.Routes))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d %s installed by BGP (protocol bgp, main table)\n", total, plural(total, "route"))
+	_, err := fmt.Fprintf(w, "\n%d %s installed by BGP (protocol bgp, main table)\n", total, english.Plural(total, "route"))
 	return err
 }
 

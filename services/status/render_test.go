@@ -2,17 +2,13 @@ package status
 
 import (
 	"bytes"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tidegate/tidegate/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestRender(t *testing.T) {
 	type writeFunc func(io.Writer, *Document) error
@@ -33,7 +29,7 @@ func TestRender(t *testing.T) {
 				if err := write(&buf, &d); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, name, buf.String())
+				golden.Check(t, name+".golden", buf.String())
 				for i, line := range strings.Split(buf.String(), "\n") {
 					if strings.HasSuffix(line, " ") {
 						t.Errorf("line %d ends in a space: %q", i+1, line)
@@ -58,7 +54,7 @@ func TestRenderTruncatedRoutes(t *testing.T) {
 	if err := WriteRoutes(&buf, &d); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "truncated-routes", buf.String())
+	golden.Check(t, "truncated-routes.golden", buf.String())
 }
 
 func TestWriteAll(t *testing.T) {
@@ -115,27 +111,5 @@ func TestSortRoutes(t *testing.T) {
 	want := []string{"9.0.0.0/8", "10.0.9.0/23", "10.0.9.0/24", "10.0.10.0/24"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("sortRoutes (-want +got):\n%s", diff)
-	}
-}
-
-// golden compares got with testdata/name.golden (or writes it with -update).
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs from %s (-want +got):\n%s", name, path, diff)
 	}
 }

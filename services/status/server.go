@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tidegate/tidegate/internal/english"
 )
 
 // Port is the status server's TCP port on the VLAN address.
@@ -41,7 +42,7 @@ type Config struct {
 	// masked (configs.Site.Masked), or nil while there is none yet.
 	Config func() ([]byte, error)
 	// Log returns the gateway's recent console lines, oldest first
-	// (console.Recent.Lines).
+	// (consolelog.Recent.Lines).
 	Log func() []string
 	// Routes lists the kernel routes BGP installed [KernelRoutes]. The
 	// Document keeps the first MaxRoutes in prefix order; the default
@@ -159,7 +160,7 @@ func unhealthyReason(d *Document) string {
 	switch {
 	case d.Phase != "running":
 		if len(d.ConfigErrors) > 0 {
-			return fmt.Sprintf("%s: %d configuration %s", d.Phase, len(d.ConfigErrors), plural(len(d.ConfigErrors), "error"))
+			return fmt.Sprintf("%s: %d configuration %s", d.Phase, len(d.ConfigErrors), english.Plural(len(d.ConfigErrors), "error"))
 		}
 		return "gateway " + d.Phase
 	case d.Health == nil:
@@ -170,7 +171,7 @@ func unhealthyReason(d *Document) string {
 		total = len(d.IPsec.Tunnels)
 	}
 	return fmt.Sprintf("no working path to AWS: %d of %d tunnels up, %d AWS %s",
-		d.Health.TunnelsUp, total, d.Health.AWSPaths, plural(d.Health.AWSPaths, "path"))
+		d.Health.TunnelsUp, total, d.Health.AWSPaths, english.Plural(d.Health.AWSPaths, "path"))
 }
 
 func (s *Server) log(w http.ResponseWriter, r *http.Request) {
@@ -311,11 +312,4 @@ func ListenUnix(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	return ln, nil
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/configs"
-	"github.com/tidegate/tidegate/init/console"
+	"github.com/tidegate/tidegate/internal/consolelog"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -58,9 +58,30 @@ func serveTCP(t *testing.T, s *Server) string {
 	return ln.Addr().String()
 }
 
+// clientStatus fetches the status document from the server at url through
+// a Client.
+func clientStatus(t *testing.T, url string) *Document {
+	t.Helper()
+	c, err := NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func get(t *testing.T, url string) (int, string, http.Header) {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getWith(t, http.DefaultClient, url)
+}
+
+// getWith GETs url with c and returns the status code, body and header.
+func getWith(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +126,7 @@ func TestStatusJSON(t *testing.T) {
 		t.Errorf("time not set by the server")
 	}
 	// Through the client, the document comes back whole.
-	c, err := NewClient(ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := c.Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := clientStatus(t, ts.URL)
 	if d.Gateway != "vpn-gw-1" || len(d.Routes) != 1 || d.RoutesTotal != 1 || d.RoutesTruncated || d.Routes[0].NextHops[0].Interface != "xfrm1" || d.BGP.ReturnPath == nil {
 		t.Errorf("client got %+v", d)
 	}
@@ -299,7 +313,7 @@ func TestNoSecrets(t *testing.T) {
 		t.Fatal("the bad configuration validated")
 	}
 
-	log := console.New(io.Discard, slog.LevelDebug)
+	log := consolelog.New(io.Discard, slog.LevelDebug)
 	log.Info("configured", "site", site, "self", site.Gateways[0], "tunnel", site.Gateways[0].Tunnels[0], "vrrp", site.VRRP)
 
 	doc := masterDoc()
@@ -307,7 +321,7 @@ func TestNoSecrets(t *testing.T) {
 	ts := newTestServer(t, Config{
 		Status: func() Document { return doc },
 		Config: site.Masked,
-		Log:    console.Recent.Lines,
+		Log:    consolelog.Recent.Lines,
 	})
 	for _, path := range []string{"/status", "/metrics", "/healthz", "/log", "/config"} {
 		code, body, _ := get(t, ts.URL+path)

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netns"
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // TestFailoverBenchmark measures, side by side, the traffic gap a client
@@ -37,7 +36,7 @@ func TestFailoverBenchmark(t *testing.T) {
 	if os.Getenv("TGVRRP_BENCH") == "" {
 		t.Skip("benchmark: set TGVRRP_BENCH=1 (takes minutes)")
 	}
-	needRoot(t)
+	netnstest.NeedRoot(t)
 	needKeepalived(t)
 	trials := 3
 	if s := os.Getenv("TGVRRP_BENCH_TRIALS"); s != "" {
@@ -159,39 +158,18 @@ func failoverTrial(t *testing.T, impl, scenario string, iv time.Duration) (int, 
 // socket opened inside it.
 type advertWatcher struct{ c *packet.Conn }
 
-// watchAdverts opens the socket: the calling goroutine's OS thread enters the
-// namespace just for socket(2), which binds the socket to it for good.
+// watchAdverts opens the socket inside ns, which binds it to ns for good.
 func watchAdverts(t *testing.T, ns string) *advertWatcher {
 	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := netns.GetFromName(ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
 	var c *packet.Conn
-	ifi, err := net.InterfaceByName("eth1")
-	if err == nil {
+	if err := netnstest.In(ns, func() error {
+		ifi, err := net.InterfaceByName("eth1")
+		if err != nil {
+			return err
+		}
 		c, err = packet.Listen(ifi, packet.Datagram, 0x0800, nil)
-	}
-	if rerr := netns.Set(orig); rerr != nil {
-		// Leave the thread locked: it dies with the goroutine instead of
-		// serving others from the wrong namespace.
-		t.Fatalf("restore namespace: %v", rerr)
-	}
-	runtime.UnlockOSThread()
-	if err != nil {
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })

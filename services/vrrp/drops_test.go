@@ -2,10 +2,22 @@ package vrrp_test
 
 import (
 	"os"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
+
+// injectFrom sends the adverts of TestInjectHelper's mode from namespace
+// ns of the lab.
+func injectFrom(t *testing.T, l *lab, ns, mode string) {
+	t.Helper()
+	cmd := netnstest.Command(l.ns(ns), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "TGVRRP_INJECT="+mode)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("inject %s: %v\n%s", mode, err, out)
+	}
+}
 
 // Malformed and foreign adverts reach a live v2 master: each is counted under
 // its reason and none changes its state. A valid higher-priority advert
@@ -20,13 +32,7 @@ func TestDropsInNamespace(t *testing.T) {
 	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
 		"-vip", "10.0.1.200/24", "-auth-pass-file", pass)
 	a.waitState(0, "master", 10*time.Second)
-	inject := func(mode string) {
-		cmd := exec.Command("ip", "netns", "exec", l.ns("c"), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "TGVRRP_INJECT="+mode)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("inject %s: %v\n%s", mode, err, out)
-		}
-	}
+	inject := func(mode string) { injectFrom(t, l, "c", mode) }
 	n := a.count()
 	inject("bad")
 	time.Sleep(200 * time.Millisecond)
@@ -72,11 +78,7 @@ func TestSiblingIgnored(t *testing.T) {
 	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
 		"-vip", "10.0.1.200/24", "-auth-pass-file", pass, "-sibling", "11")
 	a.waitState(0, "master", 10*time.Second)
-	cmd := exec.Command("ip", "netns", "exec", l.ns("c"), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "TGVRRP_INJECT=bad")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("inject: %v\n%s", err, out)
-	}
+	injectFrom(t, l, "c", "bad")
 	time.Sleep(200 * time.Millisecond)
 	s := a.status()
 	if s.Drops["vrid"] != 0 || s.Drops["version"] != 1 || s.State != "master" {

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // The namespace tests build a small LAN: a namespace holding a bridge (the
@@ -54,77 +56,44 @@ func TestMain(m *testing.M) {
 var nodeAddrs = map[string]string{"a": "10.0.1.2", "b": "10.0.1.3", "c": "10.0.1.10"}
 
 type lab struct {
-	t      testing.TB
-	prefix string
-}
-
-var labSeq struct {
-	sync.Mutex
-	n int
-}
-
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("network namespace tests need root")
-	}
-}
-
-func sh(t testing.TB, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	*netnstest.Lab
+	t   testing.TB
+	nss map[string]string // the namespaces by node: "a", "b", "c" and "lan"
 }
 
 // newLab creates the LAN with nodes a (10.0.1.2), b (10.0.1.3) and the
 // client c (10.0.1.10).
 func newLab(t testing.TB) *lab {
 	t.Helper()
-	needRoot(t)
-	labSeq.Lock()
-	labSeq.n++
-	l := &lab{t: t, prefix: fmt.Sprintf("tgvrrp-%d-%d", os.Getpid(), labSeq.n)}
-	labSeq.Unlock()
-	lan := l.ns("lan")
-	t.Cleanup(func() {
-		for _, n := range []string{"a", "b", "c", "lan"} {
-			_ = exec.Command("ip", "netns", "del", l.ns(n)).Run()
-		}
-	})
-	sh(t, "ip", "netns", "add", lan)
-	sh(t, "ip", "-n", lan, "link", "add", "br0", "type", "bridge")
-	sh(t, "ip", "-n", lan, "link", "set", "dev", "br0", "up")
+	l := &lab{Lab: netnstest.NewLab(t, "vrrp"), t: t, nss: map[string]string{}}
+	lan := l.Netns("lan")
+	l.nss["lan"] = lan
+	l.Run("ip", "-n", lan, "link", "add", "br0", "type", "bridge")
+	l.Run("ip", "-n", lan, "link", "set", "dev", "br0", "up")
 	for _, n := range []string{"a", "b", "c"} {
-		ns := l.ns(n)
-		sh(t, "ip", "netns", "add", ns)
-		sh(t, "ip", "link", "add", "eth1", "netns", ns, "type", "veth", "peer", "name", "port-"+n, "netns", lan)
-		sh(t, "ip", "-n", lan, "link", "set", "dev", "port-"+n, "master", "br0", "up")
-		sh(t, "ip", "-n", ns, "addr", "add", nodeAddrs[n]+"/24", "dev", "eth1")
-		sh(t, "ip", "-n", ns, "link", "set", "dev", "eth1", "up")
-		sh(t, "ip", "-n", ns, "link", "set", "dev", "lo", "up")
+		l.nss[n] = l.Netns(n)
+		l.Wire(l.nss[n], "eth1", nodeAddrs[n]+"/24", lan, "port-"+n, "")
+		l.Run("ip", "-n", lan, "link", "set", "dev", "port-"+n, "master", "br0")
 	}
 	return l
 }
 
-func (l *lab) ns(node string) string { return l.prefix + "-" + node }
+func (l *lab) ns(node string) string { return l.nss[node] }
 
 // cut silences a node's link without touching its carrier: the bridge port
 // leaves the bridge, so frames go nowhere in either direction. This is a
 // crashed or isolated box as its peer sees it.
 func (l *lab) cut(node string) {
-	sh(l.t, "ip", "-n", l.ns("lan"), "link", "set", "dev", "port-"+node, "nomaster")
+	l.Run("ip", "-n", l.ns("lan"), "link", "set", "dev", "port-"+node, "nomaster")
 }
 
 func (l *lab) heal(node string) {
-	sh(l.t, "ip", "-n", l.ns("lan"), "link", "set", "dev", "port-"+node, "master", "br0")
+	l.Run("ip", "-n", l.ns("lan"), "link", "set", "dev", "port-"+node, "master", "br0")
 }
 
 // hasVIP reports whether node holds addr on any interface.
 func (l *lab) hasVIP(node, addr string) bool {
-	out := sh(l.t, "ip", "-n", l.ns(node), "-4", "-o", "addr", "show")
+	out := l.Run("ip", "-n", l.ns(node), "-4", "-o", "addr", "show")
 	return strings.Contains(out, " "+addr+"/")
 }
 
@@ -175,7 +144,7 @@ func startProcOpt(t testing.TB, merge bool, name, ns string, args ...string) *pr
 	t.Helper()
 	p := &proc{t: t, name: name, exited: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
-	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+	p.cmd = netnstest.Command(ns, args[0], args[1:]...)
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)

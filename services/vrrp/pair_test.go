@@ -236,7 +236,7 @@ func TestPairVirtualMAC(t *testing.T) {
 	a, b := startPair(t, l, []string{"-vmac"}, []string{"-vmac"})
 	_ = a
 	p := startPinger(t, l, vipAddr)
-	neigh := sh(t, "ip", "-n", l.ns("c"), "neigh", "show", vipAddr)
+	neigh := l.Run("ip", "-n", l.ns("c"), "neigh", "show", vipAddr)
 	if want := "00:00:5e:00:01:0a"; !strings.Contains(neigh, want) {
 		t.Fatalf("client's ARP entry %q, want %s", neigh, want)
 	}
@@ -249,7 +249,7 @@ func TestPairVirtualMAC(t *testing.T) {
 	if gap > 500*time.Millisecond {
 		t.Errorf("gap %v", gap)
 	}
-	if neigh := sh(t, "ip", "-n", l.ns("c"), "neigh", "show", vipAddr); !strings.Contains(neigh, "00:00:5e:00:01:0a") {
+	if neigh := l.Run("ip", "-n", l.ns("c"), "neigh", "show", vipAddr); !strings.Contains(neigh, "00:00:5e:00:01:0a") {
 		t.Errorf("client's ARP entry after failover %q", neigh)
 	}
 	if !l.hasVIP("b", vipAddr) {
@@ -263,11 +263,11 @@ func TestPairLinkFlap(t *testing.T) {
 	l := newLab(t)
 	a, b := startPair(t, l, nil, nil)
 	n := b.count()
-	sh(t, "ip", "-n", l.ns("b"), "link", "set", "dev", "eth1", "down")
+	l.Run("ip", "-n", l.ns("b"), "link", "set", "dev", "eth1", "down")
 	b.waitState(n, "master", 5*time.Second)
 	time.Sleep(3 * pairInterval)
 	n = b.count()
-	sh(t, "ip", "-n", l.ns("b"), "link", "set", "dev", "eth1", "up")
+	l.Run("ip", "-n", l.ns("b"), "link", "set", "dev", "eth1", "up")
 	b.waitState(n, "backup", 5*time.Second)
 	time.Sleep(5 * pairInterval)
 	if a.state() != "master" || b.state() != "backup" {

@@ -3,9 +3,10 @@ package vrrp_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // A rogue router on the VLAN (the client's namespace, c) speaks for the
@@ -20,7 +21,7 @@ const rogueAdverts = 20
 // rogue sends rogueAdverts adverts from src through TestInjectHelper.
 func (l *lab) rogue(src string, version int, interval time.Duration, pass string) {
 	l.t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", l.ns("c"), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
+	cmd := netnstest.Command(l.ns("c"), os.Args[0], "-test.run=^TestInjectHelper$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "TGVRRP_INJECT=rogue", "TGVRRP_ROGUE_SRC="+src,
 		fmt.Sprintf("TGVRRP_ROGUE_VERSION=%d", version), "TGVRRP_ROGUE_INTERVAL="+interval.String(),
 		"TGVRRP_ROGUE_PASS="+pass, fmt.Sprintf("TGVRRP_ROGUE_COUNT=%d", rogueAdverts))

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // FRR is zebra + bgpd running in one namespace, every file (config, pid
@@ -77,15 +79,14 @@ func Start(t *testing.T, ns, hostname, bgpConf string) *FRR {
 
 func (f *FRR) daemon(ns, name string, args ...string) {
 	f.t.Helper()
-	argv := append([]string{"netns", "exec", ns, filepath.Join(frrDir, name),
+	argv := append([]string{
 		"-f", filepath.Join(f.dir, name+".conf"),
 		"-i", filepath.Join(f.dir, name+".pid"),
 		"--vty_socket", f.dir,
 		"-A", "127.0.0.1", "-P", "0", // no TCP vty
 	}, args...)
-	// ip netns exec execs the daemon, which does not fork (no -d): cmd's
-	// pid is the daemon's.
-	cmd := exec.Command("ip", argv...)
+	// The daemon does not fork (no -d): cmd's pid is the daemon's.
+	cmd := netnstest.Command(ns, filepath.Join(frrDir, name), argv...)
 	out, err := os.Create(filepath.Join(f.dir, name+".out"))
 	if err != nil {
 		f.t.Fatal(err)

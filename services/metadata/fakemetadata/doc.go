@@ -4,9 +4,9 @@
 // shapes that github.com/linode/go-metadata decodes.
 //
 // A Server is an http.Handler. Tests use it in-process (Start on a loopback
-// listener); the command in cmd/fakemetadata serves it on
-// 169.254.169.254:80 inside a network namespace so that a guest or a
-// gateway process reaches it at the same address as on a real Linode.
+// listener); the QEMU lab (package qemu) starts it on a listener at
+// 169.254.169.254:80 inside a network namespace, so that a guest reaches
+// it at the same address as on a real Linode.
 //
 // What it does, as documented:
 //

@@ -187,55 +187,34 @@ func allows(methods string) func(t *testing.T, a answer) {
 func TestAuthorization(t *testing.T) {
 	tests := []struct {
 		name string
-		// prepare returns the token to send.
-		prepare  func(t *testing.T, srv *fakemetadata.Server) string
+		// The token sent: one of ttl seconds (none when ttl is ""), aged
+		// by advance, or revoked; token itself when set.
+		ttl      string
+		advance  time.Duration
+		revoke   bool
+		token    string
 		wantCode int
 	}{
-		{name: "live token", prepare: func(t *testing.T, srv *fakemetadata.Server) string { return token(t, srv, "60") }, wantCode: http.StatusOK},
-		{name: "no token", prepare: func(*testing.T, *fakemetadata.Server) string { return "" }, wantCode: http.StatusUnauthorized},
-		{name: "unknown token", prepare: func(*testing.T, *fakemetadata.Server) string { return strings.Repeat("ab", 32) }, wantCode: http.StatusUnauthorized},
-		{
-			name: "token just before expiry",
-			prepare: func(t *testing.T, srv *fakemetadata.Server) string {
-				tok := token(t, srv, "60")
-				srv.Advance(59 * time.Second)
-				return tok
-			},
-			wantCode: http.StatusOK,
-		},
-		{
-			name: "expired token",
-			prepare: func(t *testing.T, srv *fakemetadata.Server) string {
-				tok := token(t, srv, "60")
-				srv.Advance(60 * time.Second)
-				return tok
-			},
-			wantCode: http.StatusUnauthorized,
-		},
-		{
-			name: "one-second token after two seconds",
-			prepare: func(t *testing.T, srv *fakemetadata.Server) string {
-				tok := token(t, srv, "1")
-				srv.Advance(2 * time.Second)
-				return tok
-			},
-			wantCode: http.StatusUnauthorized,
-		},
-		{
-			name: "revoked token",
-			prepare: func(t *testing.T, srv *fakemetadata.Server) string {
-				tok := token(t, srv, "60")
-				srv.RevokeTokens()
-				return tok
-			},
-			wantCode: http.StatusUnauthorized,
-		},
+		{name: "live token", ttl: "60", wantCode: http.StatusOK},
+		{name: "no token", wantCode: http.StatusUnauthorized},
+		{name: "unknown token", token: strings.Repeat("ab", 32), wantCode: http.StatusUnauthorized},
+		{name: "token just before expiry", ttl: "60", advance: 59 * time.Second, wantCode: http.StatusOK},
+		{name: "expired token", ttl: "60", advance: 60 * time.Second, wantCode: http.StatusUnauthorized},
+		{name: "one-second token after two seconds", ttl: "1", advance: 2 * time.Second, wantCode: http.StatusUnauthorized},
+		{name: "revoked token", ttl: "60", revoke: true, wantCode: http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		for _, path := range []string{"/v1/instance", "/v1/network", "/v1/ssh-keys", "/v1/user-data"} {
 			t.Run(tt.name+path, func(t *testing.T) {
 				srv := fakemetadata.New(testConfig())
-				tok := tt.prepare(t, srv)
+				tok := tt.token
+				if tt.ttl != "" {
+					tok = token(t, srv, tt.ttl)
+				}
+				srv.Advance(tt.advance)
+				if tt.revoke {
+					srv.RevokeTokens()
+				}
 				hdr := map[string]string{}
 				if tok != "" {
 					hdr[fakemetadata.HeaderToken] = tok

@@ -1,55 +1,14 @@
-// Package netnstest has the socket helpers of tests that run across
-// network namespaces: do something inside a namespace, listen and dial
-// there, and tell whether a packet or a connection got through. The
-// namespaces themselves come from frrtest.Lab (create, wire, clean up).
 package netnstest
 
 import (
 	"context"
 	"net"
 	"net/netip"
-	"runtime"
 	"testing"
 	"time"
 
-	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
-
-// In runs fn on a thread inside the named namespace. Sockets made there
-// stay in it when used from any goroutine afterwards. The thread goes back
-// to its own namespace afterwards; if it cannot, it is never reused (a
-// locked thread whose goroutine ends dies, but the main thread would
-// stay, and with it the test process in the namespace).
-func In(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := vnetns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		h, err := vnetns.GetFromName(ns)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer h.Close()
-		if err := vnetns.Set(h); err != nil {
-			errc <- err
-			return
-		}
-		err = fn()
-		if vnetns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
 
 // ListenTCP listens on addr inside ns until the test ends, accepting and
 // closing every connection unless the caller accepts itself (accept false).
