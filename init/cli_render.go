@@ -15,6 +15,7 @@ import (
 	"github.com/tidegate/tidegate/services/firewall"
 	"github.com/tidegate/tidegate/services/gateway"
 	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/vrrp"
 )
 
 // cmdRender prints what gateway NAME of a site would load, in the spirit of
@@ -200,6 +201,13 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	for _, a := range bc.Advertise {
 		p("  network %s", a)
 	}
+	own, other := bc.Halves()
+	for _, h := range own {
+		p("  network %s ! this gateway's half (active-active), to AWS only", h)
+	}
+	for _, h := range other {
+		p("  network %s ! %s's half (active-active), to AWS only", h, peer.Name)
+	}
 	for _, t := range bc.Tunnels {
 		p("  neighbor %s route-map to-aws-%s out", t.Remote, t.Name)
 	}
@@ -216,13 +224,44 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	for _, t := range bc.Tunnels {
 		p("route-map to-aws-%s permit 10", t.Name)
 		p(" set metric %d", t.MED)
-		if prepend != "" {
+		switch {
+		case bc.ECMP:
+			p(" ! never prepended: a transit gateway with ECMP spreads flows over equal paths")
+		case prepend != "" && len(other) > 0:
+			p(" ! the configured prefixes and this gateway's half, while VRRP backup of %s:", vipList(vc.VirtualIPs))
+			p(" set as-path prepend %s", prepend)
+			p(" ! %s's half: the same, while VRRP backup of %s", peer.Name, vipList(cfg.PeerVRRP.VirtualIPs))
+		case prepend != "":
 			p(" ! while VRRP backup:")
 			p(" set as-path prepend %s", prepend)
 		}
 		p("!")
 	}
 
+	renderVRRP(p, vc, cfg.AWSTrackWeight)
+	if pv := cfg.PeerVRRP; pv != nil {
+		p(" ! this gateway's virtual IP; %s is the master of the next one", peer.Name)
+		p("!")
+		renderVRRP(p, *pv, cfg.AWSTrackWeight)
+		p(" ! %s's virtual IP: this gateway takes it over when %s fails", peer.Name, peer.Name)
+	}
+	p(" ! peer %s priority %d at %s", peer.Name, peer.Priority, addr(peer.VLANAddress.Addr(), peer))
+	p("!")
+	p("end")
+	return nil
+}
+
+// vipList prints virtual IPs without their prefix lengths.
+func vipList(ps []netip.Prefix) string {
+	var out []string
+	for _, x := range ps {
+		out = append(out, x.Addr().String())
+	}
+	return strings.Join(out, " ")
+}
+
+// renderVRRP prints one virtual router.
+func renderVRRP(p func(string, ...any), vc vrrp.Config, trackWeight int) {
 	p("vrrp %d", vc.VRID)
 	p(" interface %s", vc.Interface)
 	p(" version %d", vc.Version)
@@ -238,14 +277,13 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	}
 	// The gateway's health tracking: without a path to AWS the priority
 	// drops by this much, below the peer's.
-	p(" track %s weight %d", gateway.TrackAWS, cfg.AWSTrackWeight)
+	p(" track %s weight %d", gateway.TrackAWS, trackWeight)
 	if vc.AuthPass != "" {
 		p(" authentication pass %s", configs.NewSecret(vc.AuthPass)) // prints *****
 	}
-	p(" ! peer %s priority %d at %s", peer.Name, peer.Priority, addr(peer.VLANAddress.Addr(), peer))
-	p("!")
-	p("end")
-	return nil
+	if vc.Sibling != 0 {
+		p(" ! adverts for VRID %d are the other virtual router's", vc.Sibling)
+	}
 }
 
 // prefixList lists ps once each, in order.

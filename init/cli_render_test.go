@@ -243,3 +243,35 @@ func TestRenderFollowsTheGateway(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderActiveActive: render shows both virtual routers, each with its
+// priority, and the halves each gateway announces; with ecmp, no prepend.
+func TestRenderActiveActive(t *testing.T) {
+	const aa = "../configs/examples/seed-active-active.yaml"
+	code, out, errOut := runCmd(t, "render", aa, "--name", "vpn-gw-2")
+	if code != 0 || errOut != "" {
+		t.Fatalf("render = %d %q", code, errOut)
+	}
+	for _, want := range []string{
+		"vrrp 11\n interface eth1\n version 3\n priority 100\n advertisement-interval 1s\n virtual-ip 10.0.1.201/24\n",
+		"vrrp 10\n interface eth1\n version 3\n priority 99\n advertisement-interval 1s\n virtual-ip 10.0.1.200/24\n",
+		"  network 10.0.1.128/25 ! this gateway's half",
+		"  network 10.0.1.0/25 ! vpn-gw-1's half",
+		" set as-path prepend 65000 65000\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("render lacks %q:\n%s", want, out)
+		}
+	}
+
+	doc, _ := os.ReadFile(aa)
+	f := filepath.Join(t.TempDir(), "site.yaml")
+	os.WriteFile(f, []byte(strings.Replace(string(doc), "  backup_prepend: 2\n", "  ecmp: true\n", 1)), 0o600)
+	code, out, errOut = runCmd(t, "render", f, "--name", "vpn-gw-1")
+	if code != 0 || errOut != "" {
+		t.Fatalf("render with ecmp = %d %q", code, errOut)
+	}
+	if strings.Contains(out, "as-path prepend") || strings.Contains(out, "half") || !strings.Contains(out, "never prepended") {
+		t.Errorf("render with ecmp prepends or announces halves:\n%s", out)
+	}
+}

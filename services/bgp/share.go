@@ -97,3 +97,8 @@ func (s *Speaker) applyExport() {
 		}
 	}
 }
+
+// Halves returns what an active-active speaker (Share) announces besides
+// the configured prefixes: the halves it draws and its peer's; both nil
+// without Share. (tidegate render prints them.)
+func (c Config) Halves() (own, other []netip.Prefix) { return shareHalves(c.Advertise, c.Share) }
