@@ -28,10 +28,10 @@ variable "type" {
   default     = "g6-standard-1"
 }
 
-variable "disk_size" {
-  description = "Size of the image's disk in MB (at least the image's uncompressed size)."
-  type        = number
-  default     = 2048
+variable "tags" {
+  description = "Tags for the instances, besides tidegate and tidegate-SITE (tidegate linode deploy --tag)."
+  type        = list(string)
+  default     = []
 }
 
 variable "vlan_label" {

@@ -18,6 +18,11 @@ const Kernel = "linode/direct-disk"
 // ProfileLabel names the config profile tidegate creates.
 const ProfileLabel = "tidegate"
 
+// profileHelpers are the profile's boot helpers: all off. Linode's helpers
+// edit a Linux distribution's files on the disk; the image has none, and
+// its disk must stay as built.
+var profileHelpers = linodego.InstanceConfigHelpers{UpdateDBDisabled: true}
+
 // maxUserData is the API's limit on metadata.user_data, which counts the
 // base64 text (16 KiB).
 const maxUserData = 16 << 10
@@ -215,9 +220,7 @@ func (c *Client) profileAndBoot(ctx context.Context, inst *linodego.Instance, g 
 		Kernel:     Kernel,
 		Devices:    linodego.InstanceConfigDeviceMap{SDA: &linodego.InstanceConfigDevice{DiskID: boot.ID}},
 		RootDevice: &root,
-		// Linode's helpers edit a Linux distribution's files on the disk;
-		// the image has none, and its disk must stay as built.
-		Helpers: &linodego.InstanceConfigHelpers{UpdateDBDisabled: true},
+		Helpers:    &profileHelpers,
 		Interfaces: []linodego.InstanceConfigInterfaceCreateOptions{
 			{Purpose: linodego.InterfacePurposePublic},
 			{Purpose: linodego.InterfacePurposeVLAN, Label: g.VLAN, IPAMAddress: g.IPAMAddress.String()},
