@@ -19,8 +19,8 @@ type CLI struct {
 	// Getenv reads LINODE_TOKEN (required) and LINODE_URL (the API's
 	// address, for tests and Linode's staging API); [os.Getenv].
 	Getenv func(string) string
-	// Health asks the gateways' status for rolling-reimage; nil until the
-	// status API has a client.
+	// Health asks the gateways' status for rolling-reimage
+	// (status.HealthClient in `tidegate linode`).
 	Health Health
 	// PollInterval overrides Config.PollInterval (tests).
 	PollInterval time.Duration
@@ -229,10 +229,6 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 			// The gateways' packet filter lets the status port in on the
 			// public address only from status.allow.
 			fmt.Fprintf(c.Stderr, "%s: no status.allow: a gateway's public address does not answer health checks; list this workstation's network in status.allow, or run from a VLAN host with --status LABEL=VLAN-ADDRESS\n", o.site)
-		}
-		if c.Health == nil {
-			fmt.Fprintln(c.Stderr, "rolling-reimage needs each gateway's health from the gateway status API, which this build has no client for yet; reimage one gateway at a time with `tidegate linode reimage --name` and check it in between")
-			return 1
 		}
 		if err := client.RollingReimage(ctx, pair, c.Health, RollingOptions{Force: o.force}); err != nil {
 			fmt.Fprintln(c.Stderr, err)

@@ -66,7 +66,6 @@ func TestCLI(t *testing.T) {
 		{[]string{"deploy", "--site", seedPath, "--image", image}, nil, 2, "--region and --type"},
 		{[]string{"reimage", "--site", seedPath, "--image", image}, nil, 2, "--name"},
 		{[]string{"reimage", "--site", seedPath, "--image", image, "--name", "gw-9"}, nil, 2, "vpn-gw-1 or vpn-gw-2"},
-		{[]string{"rolling-reimage", "--site", seedPath, "--image", image}, nil, 1, "status API"},
 		{[]string{"deploy", "--site", seedPath, "--image", image, "--region", "us-east", "--type", "g6-standard-1"}, nil, 1, "already exists"},
 		{[]string{"deploy", "--site", "missing.yaml", "--image", image, "--region", "r", "--type", "t"}, nil, 1, "missing.yaml"},
 		{[]string{"reimage", "--site", seedPath, "--image", image, "--name", "vpn-gw-1", "--ipam", "bad"}, nil, 2, "NAME=VALUE"},

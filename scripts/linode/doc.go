@@ -25,8 +25,8 @@
 //     power button, and tidegate resigns VRRP mastership on power-off so the
 //     backup takes over at once rather than after the master-down
 //     interval), then the old master is reimaged. Health is asked through
-//     the Health interface, which the gateway's status API client will
-//     implement.
+//     the Health interface, which status.HealthClient implements: each
+//     gateway's GET /healthz.
 //
 // The appliance has no login: instances are created with a random root
 // password that is never shown, because the API insists on one when an image
@@ -35,4 +35,9 @@
 // CLI is `tidegate linode`: each command (upload, deploy, reimage,
 // rolling-reimage) has its own flags, and its usage (-h, on standard
 // output) marks the required ones, which are checked before any API call.
+//
+// configs/terraform creates the same image, instances and profile with
+// Terraform's Linode provider (its README lists the one difference, the
+// profile Linode makes that Terraform cannot delete);
+// TestTerraformMatchesDeploy keeps the two in step.
 package linode
