@@ -5,8 +5,9 @@
 //
 // # Endpoints
 //
-// One handler (Handler) serves, on two listeners:
+// A Server (NewServer; an http.Handler) serves, on two listeners (Serve):
 //
+//	GET /         the list of endpoints
 //	GET /status   the status Document as JSON
 //	GET /metrics  Prometheus text exposition (tidegate_* plus go_ and process_)
 //	GET /healthz  {"role":"master","healthy":true,...}; 200 when healthy, 503 when not
