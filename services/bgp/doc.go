@@ -29,12 +29,12 @@
 //     Config.ECMP (a transit gateway with VPN ECMP) nothing is prepended
 //     and AWS spreads flows over every tunnel of both gateways.
 //   - Tunnel preference inside one gateway by MED: each tunnel's MED is as
-//     configured (configs gives tunnel i 100*i by default). The MED is sent to AWS on our prefixes and
-//     written on the routes received from that tunnel (when there is more
-//     than one), so both directions prefer the same tunnel; equal MEDs give
-//     ECMP. Routes learned over iBGP
-//     get a lower LOCAL_PREF so a gateway uses its own tunnels while it has
-//     any, and its peer's only when it has none.
+//     configured (configs gives tunnel i 100*i by default). The MED is sent
+//     to AWS on our prefixes and written on the routes received from that
+//     tunnel (when there is more than one), so both directions prefer the
+//     same tunnel; equal MEDs give ECMP. Routes learned over iBGP get a
+//     lower LOCAL_PREF so a gateway uses its own tunnels while it has any,
+//     and its peer's only when it has none.
 //   - Kernel routes: GoBGP's best paths (with multipath) go into the main
 //     table as RTPROT_BGP routes with our metric (Config.RouteMetric); equal
 //     paths become one ECMP route. At start and every ReconcileInterval the
@@ -69,10 +69,10 @@
 //   - HoldReturnPath(true) announces each configured prefix's two halves,
 //     to AWS only, with the tunnel MEDs and no prepend. AWS routes by
 //     longest prefix, so the dead gateway's stale /24 stops mattering when
-//     the UPDATE arrives (under 100 ms in the tests). The halves
-//     never go to the iBGP peer (a /25 of its own VLAN via us would pull
-//     its VLAN traffic over, and FRR would relay it to AWS) nor into the
-//     kernel, and halves received from the peer are rejected.
+//     the UPDATE arrives (under 100 ms in the tests). The halves never go
+//     to the iBGP peer (a /25 of its own VLAN via us would pull its VLAN
+//     traffic over, and FRR would relay it to AWS) nor into the kernel,
+//     and halves received from the peer are rejected.
 //     HoldReturnPath(false) withdraws them; the /24s never change, so AWS
 //     falls back to them with no gap.
 //   - PeerGone(true) rejects every path from the iBGP peer by import
@@ -81,38 +81,10 @@
 //     our own tunnels carry the traffic. The session is not shut: what
 //     arrives on it is how a returning peer is recognised (Status.PeerBack).
 //
-// When (the gateway's part). Hold and PeerGone(true) when VRRP makes this
-// gateway master by the master-down timer (peer silent), not when the
-// peer resigned with priority 0 (a planned handover leaves no stale
-// paths). Release both when the peer is back: its VRRP adverts are heard
-// again, or, if it came back as a silent backup, Status.PeerBack (the iBGP
-// peer was heard after PeerGone(true) and sends routes it learned from
-// AWS, so one of its tunnels is up). A backup never holds: release on any
-// transition to backup, or the backup would draw the return traffic away
-// from the master.
-//
-// Split brain (VLAN cut, both alive, both master). The old master keeps its
-// role; the old backup's master-down timer fires and it holds. AWS then
-// returns everything to the holder: right if the holder is the side that
-// still reaches the hosts (the other's VLAN attachment failed), and a
-// total black hole if the holder is itself the cut-off one, since its
-// halves beat the old master's /24. Without the halves, two unprepended
-// /24s would make AWS choose by its own tie-breakers (a VGW uses one path;
-// a TGW with ECMP spreads flows over both), which no gateway controls. So
-// the safe rule is: a gateway holds the return path only with evidence
-// that it reaches the VLAN, i.e. frames from VLAN hosts arrive after it
-// took the VIP (hosts' traffic toward AWS, or answers to ARP probes of
-// the neighbours it knew). A cut-off gateway never gets that evidence and
-// never holds, and the split brain is then no worse than before this
-// feature. If both hold (both transitions were master-down), AWS sees
-// equal halves from both and picks as it would between equal /24s: the
-// halves shift the contest one bit longer and change nothing else. In
-// every case nothing loops: the halves are not in any kernel, each
-// gateway reaches the VLAN through its connected route, and PeerGone keeps
-// each on its own tunnels for the forward direction (the other's iBGP
-// next hop is unreachable anyway). After the heal VRRP leaves one master;
-// the other becomes backup and releases, the master releases on PeerBack,
-// and AWS sees the normal announcements again (TestSplitBrainWithFRR).
+// When to call them, and why a gateway cut off from the VLAN never holds
+// the return path (the split-brain argument), is the gateway's part:
+// services/gateway/failover.go. TestSplitBrainWithFRR runs that case
+// against this package.
 //
 // Halves are taken in configuration order while the total stays within
 // AWS's 100 prefixes; a /32 has none (configs refuses both cases, New

@@ -73,8 +73,8 @@ func split(p netip.Prefix) (lo, hi netip.Prefix) {
 // are untouched either way. Repeated calls with the same value do nothing.
 //
 // The gateway holds the return path when it becomes master because its
-// peer went silent, and releases it when the peer is back; see "Failover
-// and split brain" in the package documentation for when exactly, and why.
+// peer went silent, and releases it when the peer is back;
+// services/gateway/failover.go says when exactly, and why.
 func (s *Speaker) HoldReturnPath(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -265,8 +265,8 @@ func TestFailoverWithFRR(t *testing.T) {
 // FRR playing AWS, their VLAN a bridge in a namespace of its own that the
 // test cuts (a port taken off the bridge: carriers stay up, frames are
 // lost, as when a VLAN attachment fails) and heals. It drives the
-// speakers as the gateway does (see "Failover and split brain" in doc.go)
-// and checks what AWS is told at each step.
+// speakers as the gateway does (services/gateway/failover.go) and checks
+// what AWS is told at each step.
 func TestSplitBrainWithFRR(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)

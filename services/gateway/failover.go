@@ -9,36 +9,57 @@ import (
 // Holding the return path (issue 9): when the master dies without
 // resigning, this gateway takes the virtual IP after the master-down timer,
 // but AWS keeps sending the VLAN's return traffic into the dead gateway's
-// tunnels until its DPD or hold timer (30 s). So a gateway that becomes
+// tunnels until its DPD or hold timer (30 s), and this gateway's backup
+// prepend makes those dead paths look better. So a gateway that becomes
 // master by the master-down timer at once
 //
-//   - announces each advertised prefix's two halves to AWS, unprepended
-//     (bgp.HoldReturnPath): AWS routes by longest prefix, so the return
-//     traffic comes here the moment the update lands, whatever AWS still
-//     believes about the dead peer; and
 //   - stops using the paths the peer sent over iBGP (bgp.PeerGone), so
 //     forwarded traffic takes this gateway's own tunnels instead of waiting
-//     for the iBGP hold timer.
+//     for the iBGP hold timer; and
+//   - once the VLAN shows traffic (below), announces each advertised
+//     prefix's two halves to AWS, unprepended (bgp.HoldReturnPath): AWS
+//     routes by longest prefix, so the return traffic comes here the moment
+//     the update lands, whatever AWS still believes about the dead peer.
 //
 // Both end when the peer is back: alive over the VLAN with a tunnel up
 // (bgp's PeerBack: its iBGP session talks again and carries AWS routes), or
 // when this gateway stops being master (the peer preempted it, or resigned
-// to it). A resignation (priority 0) or preemption does not hold anything:
-// the old master's routes were withdrawn in an orderly way.
+// to it). A backup never holds: it would draw the return traffic away from
+// the master. A resignation (priority 0) or preemption does not hold
+// anything: the old master's routes were withdrawn in an orderly way.
 //
-// Split brain (the VLAN cut, both alive, both master): the backup's timer
-// fires as if the peer had died. Holding the return path then draws all of
-// AWS's return traffic to this gateway, which is right if it still reaches
-// the VLAN hosts and a black hole if it is the side that was cut off. So the
-// halves go out only with evidence that the VLAN works: frames arriving on
-// the VLAN interface after this gateway took the virtual IP (hosts whose
-// ARP caches its gratuitous ARPs moved, sending to it). A gateway cut off
-// from the VLAN receives nothing, never holds, and the pair behaves as
-// without this feature: AWS keeps routing by the plain prefixes. Ignoring
-// the peer's iBGP paths starts at once either way (a cut-off gateway
-// forwards nothing). When the cut heals, the adverts of the higher priority
-// return, the lower one goes back to backup and releases everything, and
-// the pair returns to one master and normal announcements.
+// # Split brain
+//
+// The VLAN is cut and both gateways are alive: the old master keeps its
+// role, and the old backup's master-down timer fires as if the peer had
+// died, so both are master. Holding the return path would then draw all of
+// AWS's return traffic to the holder: right if it is the side that still
+// reaches the VLAN hosts (the other's VLAN attachment failed), a total
+// black hole if it is the side that was cut off, since its halves beat the
+// old master's whole prefix. Without the halves, two unprepended prefixes
+// leave the choice to AWS's own tie-breakers (a virtual private gateway
+// uses one path, a transit gateway with ECMP spreads flows over both),
+// which no gateway controls.
+//
+// So the halves go out only with evidence that the VLAN works: frames
+// arriving on the VLAN interface after this gateway took the virtual IP
+// (evidenceFrames of them: hosts whose ARP caches its gratuitous ARPs
+// moved, sending to it). A gateway cut off from the VLAN receives nothing,
+// never holds, and the pair behaves as without this feature: AWS keeps
+// routing by the plain prefixes. Ignoring the peer's iBGP paths starts at
+// once either way (a cut-off gateway forwards nothing).
+//
+// If both hold (both became master by the timer and both see VLAN
+// traffic), AWS sees equal halves from both and picks as it would between
+// equal whole prefixes: the halves move the contest one bit longer and
+// change nothing else. Nothing loops in any case: the halves are in no
+// kernel, each gateway reaches the VLAN by its connected route, and
+// PeerGone keeps each on its own tunnels toward AWS (the other's iBGP next
+// hop is unreachable anyway). When the cut heals, the adverts of the
+// higher priority return, the lower one goes back to backup and releases
+// everything, the master releases on PeerBack, and AWS sees the normal
+// announcements again. services/bgp's TestSplitBrainWithFRR runs these
+// steps against FRR as AWS.
 
 // returnPath is what the failover drives in BGP.
 type returnPath interface {
