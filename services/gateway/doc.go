@@ -44,22 +44,23 @@
 // With two virtual IPs (configs.Site.ActiveActive) the gateway runs two
 // VRRP routers on the VLAN: the one of its own virtual IP, at the pair's
 // higher priority, and the one of the peer's, at the lower (each ignores
-// the other's VRID). The AWS track lowers both. Our own router's role
-// moves bgp.SetMaster (the prepend of our half); the peer's router's
-// moves bgp.SetPeerVIP, and its takeover by the master-down timer is the
-// failover (failover.go), exactly as the one router's is in
-// active-standby. The iBGP peer is learned from the peer's router, whose
-// master the peer is.
+// the other's VRID). The AWS track lowers both. Our own router's role moves
+// bgp.SetMaster (the prepend of our half); the peer's router's moves
+// bgp.SetPeerVIP, and its takeover by the master-down timer is the failover
+// (failover.go), exactly as the one router's is in active-standby. The iBGP
+// peer is learned from the peer's router, whose master the peer is.
 //
 // # Stopping
 //
-// When Run's context ends (SIGTERM: PID 1 forwards a power-off or reboot and
-// allows 15 s) the gateway hands over first: vrrp.Resign sends priority 0, the
-// peer takes over after its skew time, and this gateway keeps the virtual IP
-// and keeps forwarding (BGP and IPsec still run) until the peer's first
-// advert. Then it stops BGP (which removes its kernel routes) and IPsec
-// (charon deletes its SAs), and Run returns nil. A crash does nothing of the
-// kind: the peer's Master_Down timer takes over, as with a dead box.
+// When Run's context ends (SIGTERM: PID 1 forwards a power-off or reboot
+// and allows 15 s) the gateway hands over first: vrrp.Resign sends priority
+// 0, the peer takes over after its skew time, and this gateway keeps the
+// virtual IP and keeps forwarding (BGP and IPsec still run) until the
+// peer's first advert. Then it stops BGP (which removes its kernel routes),
+// keeps the tunnels a second longer for what AWS sent before the withdrawal
+// (services.go's drain), and stops IPsec (charon deletes its SAs); Run
+// returns nil. A crash does nothing of the kind: the peer's Master_Down
+// timer takes over, as with a dead box.
 //
 // When a service fails (its Run returns), the gateway logs it, hands over
 // the same way, stops the others and returns the error, so the gateway
@@ -73,7 +74,7 @@
 // package fills, so there is one set of types and JSON keys): version,
 // role, uptime, health, each tunnel, each BGP session (with the routes its
 // import filter refuses and its max-prefix teardowns), the VRRP state and
-// peer, and the packet filter's drop counters. It holds no secret. The API listens on the run directory's unix socket
-// from the start, and on the VLAN address, port 9090, once the role is
-// known (statusserver.go).
+// peer, and the packet filter's drop counters. It holds no secret. The API
+// listens on the run directory's unix socket from the start, and on the
+// VLAN address (port status.Port) once the role is known (statusserver.go).
 package gateway

@@ -152,8 +152,8 @@ const drain = time.Second
 // run runs the services until ctx ends or one of them fails. Either way it
 // first hands the virtual IP over (vrrp.Resign: the peer takes over at once
 // and this gateway keeps forwarding until the peer's first advert), then
-// stops BGP, drains, and stops IPsec and VRRP. stopping is called when that begins. It returns nil
-// after a stop by ctx, or the first service's error.
+// stops BGP, drains, and stops IPsec and VRRP. stopping is called when that
+// begins. It returns nil after a stop by ctx, or the first service's error.
 func (s *services) run(ctx context.Context, stopping func()) error {
 	// The services do not run under ctx: cancelling it would stop VRRP
 	// crash-like, without the handover. Each has its own context, so that

@@ -12,17 +12,11 @@ import (
 	"github.com/tidegate/tidegate/services/vrrp"
 )
 
-// The services talk through the gateway, never to each other (DESIGN.md):
-//
-//	ipsec tunnel up/down  -> bgp.TunnelUp/TunnelDown (reset that peer at once)
-//	                      -> health -> vrrp.SetTrack
-//	bgp AWS path count    -> health -> vrrp.SetTrack
-//	vrrp master/backup    -> bgp.SetMaster (the backup prepends toward AWS)
-//	peer's vrrp (active-active) master/backup -> bgp.SetPeerVIP
-//
-// One goroutine (wiring.run) does all of it, so the services' callbacks and
-// channels are never blocked by another service and the order of events is
-// kept.
+// The services talk through the gateway, never to each other: which event
+// goes where is the package documentation's "Services and their events"
+// (doc.go). One goroutine (wiring.run) carries all of them, so the
+// services' callbacks and channels are never blocked by another service
+// and the order of events is kept.
 
 // TrackAWS is the name of the VRRP track the gateway sets while it has no
 // working path to AWS.
