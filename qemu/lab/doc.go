@@ -1,9 +1,9 @@
-// Package lab boots the reference scenario of DESIGN.md on one machine:
+// Package lab boots the reference scenario (docs/design.md) on one machine:
 // two tidegate gateways from the real disk image (Direct Disk path), an
-// independent AWS peer guest (package qemu/awspeer: strongSwan responder and
-// FRR bgpd in AS 64512 with the VPC host 10.0.0.24), and a VLAN host whose
-// route to the VPC is the VRRP virtual IP, all inside network namespaces the
-// lab creates and removes.
+// independent AWS peer guest (package qemu/awspeer: strongSwan responder
+// and FRR bgpd in AS 64512 with the VPC host 10.0.0.24), and a VLAN host
+// whose route to the VPC is the VRRP virtual IP, all inside network
+// namespaces the lab creates and removes.
 //
 //	namespace tglab-PID ("the Internet" and "the Linode VLAN" as bridges)
 //	  inet 192.0.2.0/24: DHCP (fixed leases), Metadata Service 169.254.169.254,
@@ -30,9 +30,9 @@
 //
 // TestTrustBoundaries attacks the pair from outside, as issue 13's "How it
 // is proven" asks: the AWS peer announces routes the import filter must
-// refuse, then floods 20,000 prefixes (max-prefix; by TIDEGATE_LAB_FLOOD=1 only); a
-// rogue host on the VLAN runs keepalived for the pair's VRID at priority
-// 254, opens BGP and scans TCP and UDP, and the Internet scans the public
-// addresses; the VPC host tries the status API and BGP through the
+// refuse, then floods 20,000 prefixes (max-prefix; by TIDEGATE_LAB_FLOOD=1
+// only); a rogue host on the VLAN runs keepalived for the pair's VRID at
+// priority 254, opens BGP and scans TCP and UDP, and the Internet scans the
+// public addresses; the VPC host tries the status API and BGP through the
 // tunnels; and the gateway process is killed on gw-1's console.
 package lab

@@ -34,11 +34,12 @@ type Options struct {
 	// Charon is the path of strongSwan's IKE daemon.
 	Charon string // [/usr/lib/ipsec/charon]
 
-	// XFRMInterfaces creates an XFRM interface per tunnel, Firewall installs
-	// the packet filter and MSS clamp (firewall.go), Sysctls turns forwarding on and
-	// reverse-path filtering off (see package ipsec). All three belong to
-	// the appliance, which owns its kernel; standalone mode leaves them off
-	// because it shares a host (or a test namespace) with other things.
+	// XFRMInterfaces creates an XFRM interface per tunnel, Firewall
+	// installs the packet filter and MSS clamp (firewall.go), Sysctls turns
+	// forwarding on and reverse-path filtering off (see package ipsec). All
+	// three belong to the appliance, which owns its kernel; standalone mode
+	// leaves them off because it shares a host (or a test namespace) with
+	// other things.
 	XFRMInterfaces bool
 	Firewall       bool
 	Sysctls        bool

@@ -24,10 +24,11 @@ type Config struct {
 
 	// OnShutdown and OnBoot let a real machine stand behind each fake
 	// instance. Each runs on its own goroutine, so the request that caused
-	// it is answered at once, and never two at once for an instance; until it returns, the instance shows the action's
-	// transitional status and other actions on it get "Linode busy.". Nil
-	// hooks leave the fake as it is without them: transitional states end
-	// at the next GET of the instance.
+	// it is answered at once, and never two at once for an instance; until
+	// it returns, the instance shows the action's transitional status and
+	// other actions on it get "Linode busy.". Nil hooks leave the fake as
+	// it is without them: transitional states end at the next GET of the
+	// instance.
 	//
 	// OnShutdown is called when the instance is to be shut down: by the
 	// shutdown action ("shutting_down", then "offline"), and by a rebuild
