@@ -1,6 +1,7 @@
-// Package configs parses and validates tidegate's site configuration: the one
-// YAML document that describes a gateway pair and that goes, unchanged, into
-// both Linodes' user data (see DESIGN.md, "The site configuration").
+// Package configs parses and validates tidegate's site configuration: the
+// one YAML document that describes a gateway pair and that goes, unchanged,
+// into both Linodes' user data (docs/design.md, "The site configuration",
+// says what it promises).
 //
 // Parse (or Load, for a file) decodes the document, fills the defaults and
 // checks it strictly: unknown keys, duplicate keys and type mismatches are
@@ -91,5 +92,6 @@
 // accepts; DefaultProposals and DefaultESPProposals describe the defaults.
 //
 // The examples directory holds the seed article's reference scenario
-// (examples/seed.yaml) and its keepalived-compatible VRRPv2 variant.
+// (examples/seed.yaml; docs/seed-article.md), its keepalived-compatible
+// VRRPv2 variant and an active-active pair.
 package configs

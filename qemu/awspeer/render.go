@@ -12,8 +12,8 @@ import (
 // Modules are the kernel modules the guest loads, in order (their
 // dependencies come along). aes, cbc, sha1, sha256 and hmac are built into
 // Debian's kernel; drbg is the "stdrng" the IV generators need, without
-// which every SA install fails with ENOENT (DESIGN.md). dummy holds the VPC
-// host's address.
+// which every SA install fails with ENOENT (docs/design.md). dummy holds
+// the VPC host's address.
 var Modules = []string{
 	"virtio_pci", "virtio_net", "virtio_rng",
 	"xfrm_user", "xfrm_interface", "esp4",

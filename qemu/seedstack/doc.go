@@ -1,9 +1,10 @@
 // Package seedstack builds a QEMU guest that is one gateway of the seed
-// article (shared/seeds/): the hand-built stack tidegate replaces, with
-// Keepalived for VRRP, FRR for eBGP to AWS and iBGP to the other gateway,
-// and strongSwan for the tunnels, configured as the article shows. The lab
-// boots it as gw-2 next to a tidegate gw-1 (the mixed pair must work), and
-// as both gateways for the benchmarks that compare the two stacks.
+// article (docs/seed-article.md): the hand-built stack tidegate replaces,
+// with Keepalived for VRRP, FRR for eBGP to AWS and iBGP to the other
+// gateway, and strongSwan for the tunnels, configured as the article shows.
+// The lab boots it as gw-2 next to a tidegate gw-1 (the mixed pair must
+// work), and as both gateways for the benchmarks that compare the two
+// stacks.
 //
 // What comes from the article, as it is there:
 //

@@ -82,8 +82,9 @@
 // /usr/lib/ipsec/charon with libcharon, libstrongswan and the plugins in
 // Plugins (/usr/lib/ipsec/plugins/libstrongswan-<name>.so) with their
 // library closures (openssl: libcrypto.so.3), libgcc_s.so.1, /dev/urandom,
-// a mounted /run, and the kernel modules DESIGN.md lists for ESP over XFRM
-// interfaces plus nftables (nf_tables, nft_ct, nft_exthdr, ...).
+// a mounted /run, and the kernel modules image/modules.txt lists for ESP
+// over XFRM interfaces and nftables (docs/design.md says what was learnt
+// about them).
 //
 // The service runs on Linux only (charon's namespaces, XFRM). The package
 // also builds elsewhere, for `tidegate render` on a workstation, which uses
