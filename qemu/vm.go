@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -98,12 +99,12 @@ func Start(o Options) (*VM, error) {
 		// Linode's Direct Disk: SeaBIOS runs the disk's first sector.
 		args = append(args,
 			"-device", "virtio-scsi-pci,id=scsi0",
-			"-drive", "file="+o.Image+",format=raw,if=none,id=disk0,snapshot=on",
+			"-drive", "file="+optionValue(o.Image)+",format=raw,if=none,id=disk0,snapshot=on",
 			"-device", "scsi-hd,drive=disk0,bus=scsi0.0,bootindex=1")
 	}
 	if o.BootDisk != "" {
 		args = append(args,
-			"-drive", "file="+o.BootDisk+",format=raw,if=none,id=boot0,snapshot=on",
+			"-drive", "file="+optionValue(o.BootDisk)+",format=raw,if=none,id=boot0,snapshot=on",
 			"-device", "scsi-hd,drive=boot0,bus=scsi0.0,bootindex=0")
 	}
 	for i, nic := range o.NICs {
@@ -306,3 +307,8 @@ func (vm *VM) Kill() {
 	}
 	os.RemoveAll(vm.dir)
 }
+
+// optionValue escapes a value for QEMU's comma-separated option syntax,
+// where a literal comma is written twice (a test's temporary directory
+// takes its name from the test, commas included).
+func optionValue(v string) string { return strings.ReplaceAll(v, ",", ",,") }
