@@ -74,6 +74,6 @@
 // role, uptime, health, each tunnel, each BGP session (with the routes its
 // import filter refuses and its max-prefix teardowns), the VRRP state and
 // peer, and the packet filter's drop counters. It holds no secret. The API listens on the run directory's unix socket
-// from the start, and on the VLAN address, port 9090, once the role is
+// from the start, and on the VLAN address, port 8179 (status.Port), once the role is
 // known (statusserver.go).
 package gateway

@@ -13,9 +13,17 @@
 //	GET /log      the gateway's recent console lines, text (?n=50 for the last 50)
 //	GET /config   the effective site configuration as YAML, secrets masked
 //
-// The TCP listener is the gateway's VLAN address, port 9090 (Port; the
-// Prometheus convention of 9090 for "the thing you scrape", and outside the
-// ranges the VPN uses), never the wildcard address: eth0 faces the Internet
+// The TCP listener is the gateway's VLAN address, port 8179 (Port), never
+// the wildcard address. Not 9090: that is the Prometheus server's own port,
+// so a Prometheus on a VLAN host collides with it and "9090" in a firewall
+// rule reads as the Prometheus server. Prometheus's wiki page "Default port
+// allocations" gives 9091 and 9093-9094 to the Pushgateway and
+// Alertmanager, keeps 9092 free for Kafka, and has handed out all of
+// 9100-9999 to exporters; common defaults outside it are taken too (3000
+// Grafana, 8080 cAdvisor and kube-state-metrics, 8428 VictoriaMetrics,
+// 8500 Consul, 8888-8889 the OpenTelemetry Collector, 10250 and up
+// Kubernetes). 8179 is none of those nor a port of the VPN (UDP 500 and
+// 4500, TCP 179). eth0 faces the Internet
 // and the uplink firewall admits IKE only, but the status server does not rely
 // on that, the full API is simply not bound there (only the management
 // listener, below, may be). ListenVLAN binds with IP_FREEBIND so that the

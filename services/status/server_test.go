@@ -255,8 +255,8 @@ func TestHealthz(t *testing.T) {
 				return d.DialContext(ctx, network, strings.TrimPrefix(ts.URL, "http://"))
 			}}
 			role, healthy, err = via.Health(context.Background(), "10.0.1.2")
-			if err != nil || role != tc.role || healthy != tc.healthy || len(dialled) != 1 || dialled[0] != "10.0.1.2:9090" {
-				t.Errorf("HealthClient{Dial}.Health = %q, %v, %v, dialled %q; want %q, %v through 10.0.1.2:9090", role, healthy, err, dialled, tc.role, tc.healthy)
+			if err != nil || role != tc.role || healthy != tc.healthy || len(dialled) != 1 || dialled[0] != "10.0.1.2:8179" {
+				t.Errorf("HealthClient{Dial}.Health = %q, %v, %v, dialled %q; want %q, %v through 10.0.1.2:8179", role, healthy, err, dialled, tc.role, tc.healthy)
 			}
 		})
 	}
@@ -419,7 +419,7 @@ func TestListenVLAN(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListenVLAN before the address is configured: %v", err)
 	}
-	if got := ln.Addr().String(); got != "192.0.2.77:9090" {
+	if got := ln.Addr().String(); got != "192.0.2.77:8179" {
 		t.Errorf("listening on %s", got)
 	}
 	ln.Close()
@@ -433,12 +433,12 @@ func TestListenVLAN(t *testing.T) {
 
 func TestNewClientAddresses(t *testing.T) {
 	for _, tc := range []struct{ in, base string }{
-		{"10.0.1.2", "http://10.0.1.2:9090"},
+		{"10.0.1.2", "http://10.0.1.2:8179"},
 		{"10.0.1.2:8080", "http://10.0.1.2:8080"},
-		{"vpn-gw-1.example", "http://vpn-gw-1.example:9090"},
+		{"vpn-gw-1.example", "http://vpn-gw-1.example:8179"},
 		{"vpn-gw-1.example:1234", "http://vpn-gw-1.example:1234"},
-		{"2001:db8::1", "http://[2001:db8::1]:9090"},
-		{"[2001:db8::1]", "http://[2001:db8::1]:9090"},
+		{"2001:db8::1", "http://[2001:db8::1]:8179"},
+		{"[2001:db8::1]", "http://[2001:db8::1]:8179"},
 		{"[2001:db8::1]:80", "http://[2001:db8::1]:80"},
 		{"http://127.0.0.1:9/", "http://127.0.0.1:9"},
 		{"/run/tidegate/status.sock", "http://gateway"},
