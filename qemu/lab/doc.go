@@ -28,6 +28,12 @@
 // the gateways' status API read from the VLAN host. TestBenchmark
 // (TIDEGATE_LAB_BENCH=1) compares tidegate with the seed stack.
 //
+// StartPrometheus runs a real Prometheus (Debian's) on the VLAN host,
+// scraping both gateways' /metrics over the VLAN with the alert rules of
+// configs/prometheus on the lab's clock; tidegate-lab starts one, and
+// TestLabPrometheus crashes a gateway and watches its alert fire and
+// resolve.
+//
 // TestTrustBoundaries attacks the pair from outside, as issue 13's "How it
 // is proven" asks: the AWS peer announces routes the import filter must
 // refuse, then floods 20,000 prefixes (max-prefix; by TIDEGATE_LAB_FLOOD=1

@@ -56,8 +56,10 @@ type PeerStatus struct {
 	// AdminDown is set while the tunnel is reported down (TunnelDown).
 	// PeerGone does not shut the iBGP session: see Status.PeerGone.
 	AdminDown bool
-	// Uptime is how long the session has been established (0 if not).
-	Uptime time.Duration
+	// Uptime is how long the session has been established (0 if not),
+	// and Established since when (zero if not).
+	Uptime      time.Duration
+	Established time.Time
 	// Received counts prefixes received, Accepted those not rejected by
 	// the session itself (AS loops and the like; our import policy comes
 	// after and is not counted), Advertised those sent.
@@ -189,7 +191,8 @@ func peerStatus(p *api.Peer) PeerStatus {
 	}
 	if p.GetState().GetSessionState() == api.PeerState_ESTABLISHED {
 		if up := p.GetTimers().GetState().GetUptime(); up != nil {
-			ps.Uptime = time.Since(up.AsTime()).Truncate(time.Second)
+			ps.Established = up.AsTime()
+			ps.Uptime = time.Since(ps.Established).Truncate(time.Second)
 		}
 	}
 	for _, af := range p.GetAfiSafis() {

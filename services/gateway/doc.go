@@ -76,5 +76,6 @@
 // import filter refuses and its max-prefix teardowns), the VRRP state and
 // peer, and the packet filter's drop counters. It holds no secret. The API
 // listens on the run directory's unix socket from the start, and on the
-// VLAN address (port status.Port) once the role is known (statusserver.go).
+// VLAN address (port status.Port, 8179) once the role is known
+// (statusserver.go).
 package gateway

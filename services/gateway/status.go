@@ -116,6 +116,7 @@ func bgpStatus(s bgp.Status) *status.BGP {
 		out.Peers = append(out.Peers, status.Peer{
 			Name: p.Name, Address: p.Address, ASN: p.ASN, State: p.State, AdminDown: p.AdminDown,
 			UptimeSeconds: p.Uptime.Seconds(),
+			Established:   p.Established,
 			Received:      p.Received, Accepted: p.Accepted, Advertised: p.Advertised,
 			Rejected:           rejected(p.Rejected),
 			MaxPrefixTeardowns: p.MaxPrefixTeardowns,

@@ -97,7 +97,7 @@ func TestStatusRefusals(t *testing.T) {
 				Rejected:           map[bgp.Reason]int{bgp.RejectTooShort: 3, bgp.RejectOwn: 4},
 				MaxPrefixTeardowns: 2, RetryAt: retry,
 			},
-			{Name: "ibgp", Address: "10.0.1.3", State: "established"},
+			{Name: "ibgp", Address: "10.0.1.3", State: "established", Uptime: time.Hour, Established: retry.Add(-time.Hour)},
 		},
 	})
 	if b.MaxPrefixes != 12000 {
@@ -106,6 +106,10 @@ func TestStatusRefusals(t *testing.T) {
 	want := map[string]int{"too-short": 3, "reserved": 0, "endpoint": 0, "own-prefix": 4, "not-accepted": 0}
 	if p := b.Peers[0]; !maps.Equal(p.Rejected, want) || p.MaxPrefixTeardowns != 2 || !p.RetryAt.Equal(retry) {
 		t.Errorf("vpn-1a: rejected %v, teardowns %d, retry %v; want %v, 2, %v", p.Rejected, p.MaxPrefixTeardowns, p.RetryAt, want, retry)
+	}
+	// The metrics' established timestamp comes through as bgp has it.
+	if p := b.Peers[1]; !p.Established.Equal(retry.Add(-time.Hour)) || p.UptimeSeconds != 3600 {
+		t.Errorf("ibgp: established %v, uptime %v s; want %v, 3600", p.Established, p.UptimeSeconds, retry.Add(-time.Hour))
 	}
 	// Nothing rejected (bgp's nil map): every reason at 0, not no keys.
 	if p := b.Peers[1]; len(p.Rejected) != len(bgp.Reasons) || p.Rejected["not-accepted"] != 0 || !p.RetryAt.IsZero() {

@@ -259,7 +259,7 @@ func TestStatusAPIFollowsTheVLANAddress(t *testing.T) {
 		t.Fatalf("console socket before the role: %+v %v", d, err)
 	}
 
-	// answers reports whether a status API answers on a:9090, with the
+	// answers reports whether a status API answers on a:8179, with the
 	// gateway name it reports.
 	answers := func(a netip.Addr) (string, bool) {
 		c, err := status.NewClient(a.String())

@@ -132,9 +132,11 @@ type Peer struct {
 	State         string  `json:"state"` // idle, connect, active, opensent, openconfirm, established
 	AdminDown     bool    `json:"admin_down"`
 	UptimeSeconds float64 `json:"uptime_seconds"`
-	Received      uint64  `json:"received"`
-	Accepted      uint64  `json:"accepted"`
-	Advertised    uint64  `json:"advertised"`
+	// Established is when the session was established, while it is.
+	Established time.Time `json:"established,omitzero"`
+	Received    uint64    `json:"received"`
+	Accepted    uint64    `json:"accepted"`
+	Advertised  uint64    `json:"advertised"`
 
 	// Rejected counts the routes the neighbour sends now that the import
 	// filter refuses, by reason (too-short, reserved, endpoint,

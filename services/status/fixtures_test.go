@@ -48,14 +48,16 @@ func masterDoc() Document {
 			Peers: []Peer{
 				{
 					Name: "vpn-1a", Address: "169.254.80.145", ASN: 64512, State: "established", UptimeSeconds: 3590,
-					Received: 8, Accepted: 8, Advertised: 1,
+					Established: t0.Add(-3590 * time.Second),
+					Received:    8, Accepted: 8, Advertised: 1,
 					Rejected:           rejected(map[string]int{"too-short": 3, "own-prefix": 4}),
 					MaxPrefixTeardowns: 1,
 				},
 				{Name: "vpn-1b", Address: "169.254.21.5", ASN: 64512, State: "idle", AdminDown: true, Rejected: rejected(nil)},
 				{
 					Name: "ibgp", Address: "10.0.1.3", ASN: 65000, State: "established", UptimeSeconds: 200000,
-					Received: 1, Accepted: 1, Advertised: 1, Rejected: rejected(nil),
+					Established: t0.Add(-200000 * time.Second),
+					Received:    1, Accepted: 1, Advertised: 1, Rejected: rejected(nil),
 				},
 			},
 			ReturnPath: &ReturnPath{

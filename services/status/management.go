@@ -30,12 +30,15 @@ const (
 	rejectPath   = "path"   // a request for an endpoint the listener does not serve
 )
 
+// rejectedName is the management listener's counter of refusals.
+const rejectedName = "tidegate_status_rejected_total"
+
 // managementPaths are what a management listener serves.
 var managementPaths = map[string]bool{"/healthz": true, "/metrics": true}
 
 func newRejected() *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tidegate_status_rejected_total",
+		Name: rejectedName,
 		Help: "Connections and requests the status API's management listener refused: source (a connection from outside status.allow, closed unread), path (an endpoint it does not serve).",
 	}, []string{"reason"})
 	// Both series exist from the start, so that a rate() sees the first.

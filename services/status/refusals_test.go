@@ -94,7 +94,7 @@ func TestRefusalMetrics(t *testing.T) {
 		`tidegate_bgp_rejected_routes{peer="vpn-1b",reason="endpoint"}`:   0,
 		`tidegate_bgp_max_prefix_teardowns_total{peer="vpn-1a"}`:          1,
 		`tidegate_bgp_max_prefix_teardowns_total{peer="ibgp"}`:            0,
-		`tidegate_bgp_max_prefix_retry_seconds{peer="vpn-1a"}`:            0,
+		`tidegate_bgp_max_prefix_retry_timestamp_seconds{peer="vpn-1a"}`:  0,
 		`tidegate_firewall_dropped_packets_total{interface="uplink"}`:     18734,
 		`tidegate_firewall_dropped_packets_total{interface="vlan"}`:       3,
 		`tidegate_firewall_dropped_packets_total{interface="tunnel"}`:     0,
@@ -112,10 +112,10 @@ func TestRefusalMetrics(t *testing.T) {
 
 	backup := gather(t, backupDoc)
 	for series, want := range map[string]float64{
-		`tidegate_bgp_max_prefixes`:                              500,
-		`tidegate_bgp_max_prefix_teardowns_total{peer="vpn-2a"}`: 3,
-		`tidegate_bgp_max_prefix_retry_seconds{peer="vpn-2a"}`:   125,
-		`tidegate_bgp_max_prefix_retry_seconds{peer="ibgp"}`:     0,
+		`tidegate_bgp_max_prefixes`:                                      500,
+		`tidegate_bgp_max_prefix_teardowns_total{peer="vpn-2a"}`:         3,
+		`tidegate_bgp_max_prefix_retry_timestamp_seconds{peer="vpn-2a"}`: float64(t0.Unix() + 125),
+		`tidegate_bgp_max_prefix_retry_timestamp_seconds{peer="ibgp"}`:   0,
 	} {
 		if got, ok := backup[series]; !ok || got != want {
 			t.Errorf("backup: %s = %v (present %v), want %v", series, got, ok, want)
@@ -125,15 +125,6 @@ func TestRefusalMetrics(t *testing.T) {
 		t.Errorf("backup (no packet filter): %d firewall series", n)
 	}
 
-	// A retry time already past is not a negative wait.
-	late := gather(t, func() Document {
-		d := backupDoc()
-		d.BGP.Peers[0].RetryAt = d.Time.Add(-time.Second)
-		return d
-	})
-	if got := late[`tidegate_bgp_max_prefix_retry_seconds{peer="vpn-2a"}`]; got != 0 {
-		t.Errorf("retry time past: retry_seconds = %v, want 0", got)
-	}
 }
 
 // gather collects doc's metrics as "name{label="value",...}" -> value.

@@ -23,8 +23,12 @@ import (
 	"github.com/tidegate/tidegate/internal/english"
 )
 
-// Port is the status server's TCP port on the VLAN address.
-const Port = 9090
+// Port is the status server's TCP port on the VLAN address (and on eth0
+// for the management listener). Not 9090, the Prometheus server's own
+// port, nor one of 9091-9999, which Prometheus's "Default port
+// allocations" list hands out to the Pushgateway, Alertmanager and the
+// exporters (all of 9100-9999 is taken): doc.go says why 8179.
+const Port = 8179
 
 // SocketName is the status server's unix socket in the gateway's run
 // directory: /run/tidegate/status.sock on the appliance.

@@ -175,22 +175,25 @@ func TestMetrics(t *testing.T) {
 		`tidegate_build_info{version="v0.4.0-12-gabcdef0"} 1`,
 		`tidegate_phase{phase="running"} 1`,
 		`tidegate_phase{phase="configuring"} 0`,
+		`tidegate_start_time_seconds 1.795633077e+09`,
 		`tidegate_healthy 1`,
-		`tidegate_tunnel_up{tunnel="vpn-1a"} 1`,
-		`tidegate_tunnel_up{tunnel="vpn-1b"} 0`,
-		`tidegate_tunnel_bytes_total{direction="in",tunnel="vpn-1a"} 1536`,
-		`tidegate_tunnel_bytes_total{direction="out",tunnel="vpn-1a"} 5.24288e+06`,
-		`tidegate_tunnel_packets_total{direction="out",tunnel="vpn-1a"} 4000`,
-		`tidegate_tunnel_rekeys_total{sa="child",tunnel="vpn-1a"} 1`,
+		`tidegate_tunnel_up{tunnel="vpn-1a",tunnel_ip_address="52.1.197.46"} 1`,
+		`tidegate_tunnel_up{tunnel="vpn-1b",tunnel_ip_address="52.4.57.111"} 0`,
+		`tidegate_tunnel_bytes_total{direction="in",tunnel="vpn-1a",tunnel_ip_address="52.1.197.46"} 1536`,
+		`tidegate_tunnel_bytes_total{direction="out",tunnel="vpn-1a",tunnel_ip_address="52.1.197.46"} 5.24288e+06`,
+		`tidegate_tunnel_packets_total{direction="out",tunnel="vpn-1a",tunnel_ip_address="52.1.197.46"} 4000`,
+		`tidegate_tunnel_rekeys_total{sa="child",tunnel="vpn-1a",tunnel_ip_address="52.1.197.46"} 1`,
 		`tidegate_bgp_peer_up{address="169.254.80.145",peer="vpn-1a"} 1`,
 		`tidegate_bgp_peer_up{address="169.254.21.5",peer="vpn-1b"} 0`,
+		`tidegate_bgp_peer_established_timestamp_seconds{address="169.254.21.5",peer="vpn-1b"} 0`,
 		`tidegate_bgp_prefixes_received{address="10.0.1.3",peer="ibgp"} 1`,
 		`tidegate_bgp_routes_installed 1`,
 		`tidegate_bgp_prepending 0`,
-		`tidegate_return_path_held 1`,
+		`tidegate_bgp_return_path_held 1`,
 		`tidegate_bgp_ibgp_peer_gone 1`,
-		`tidegate_vrrp_state{vrid="10"} 2`,
-		`tidegate_vrrp_master{vrid="10"} 1`,
+		`tidegate_vrrp_state{state="master",vrid="10"} 1`,
+		`tidegate_vrrp_state{state="backup",vrid="10"} 0`,
+		`tidegate_vrrp_state{state="initialize",vrid="10"} 0`,
 		`tidegate_vrrp_transitions_total{vrid="10"} 2`,
 		`tidegate_vrrp_adverts_dropped_total{reason="ttl",vrid="10"} 2`,
 		`tidegate_charon_up 1`,
@@ -204,7 +207,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestMetricsLint(t *testing.T) {
-	for name, doc := range map[string]func() Document{"master": masterDoc, "backup": backupDoc, "configuring": configuringDoc} {
+	for name, doc := range metricFixtures {
 		problems, err := lintCollector(newCollector(doc))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -255,8 +258,8 @@ func TestHealthz(t *testing.T) {
 				return d.DialContext(ctx, network, strings.TrimPrefix(ts.URL, "http://"))
 			}}
 			role, healthy, err = via.Health(context.Background(), "10.0.1.2")
-			if err != nil || role != tc.role || healthy != tc.healthy || len(dialled) != 1 || dialled[0] != "10.0.1.2:9090" {
-				t.Errorf("HealthClient{Dial}.Health = %q, %v, %v, dialled %q; want %q, %v through 10.0.1.2:9090", role, healthy, err, dialled, tc.role, tc.healthy)
+			if err != nil || role != tc.role || healthy != tc.healthy || len(dialled) != 1 || dialled[0] != "10.0.1.2:8179" {
+				t.Errorf("HealthClient{Dial}.Health = %q, %v, %v, dialled %q; want %q, %v through 10.0.1.2:8179", role, healthy, err, dialled, tc.role, tc.healthy)
 			}
 		})
 	}
@@ -419,7 +422,7 @@ func TestListenVLAN(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListenVLAN before the address is configured: %v", err)
 	}
-	if got := ln.Addr().String(); got != "192.0.2.77:9090" {
+	if got := ln.Addr().String(); got != "192.0.2.77:8179" {
 		t.Errorf("listening on %s", got)
 	}
 	ln.Close()
@@ -433,12 +436,12 @@ func TestListenVLAN(t *testing.T) {
 
 func TestNewClientAddresses(t *testing.T) {
 	for _, tc := range []struct{ in, base string }{
-		{"10.0.1.2", "http://10.0.1.2:9090"},
+		{"10.0.1.2", "http://10.0.1.2:8179"},
 		{"10.0.1.2:8080", "http://10.0.1.2:8080"},
-		{"vpn-gw-1.example", "http://vpn-gw-1.example:9090"},
+		{"vpn-gw-1.example", "http://vpn-gw-1.example:8179"},
 		{"vpn-gw-1.example:1234", "http://vpn-gw-1.example:1234"},
-		{"2001:db8::1", "http://[2001:db8::1]:9090"},
-		{"[2001:db8::1]", "http://[2001:db8::1]:9090"},
+		{"2001:db8::1", "http://[2001:db8::1]:8179"},
+		{"[2001:db8::1]", "http://[2001:db8::1]:8179"},
 		{"[2001:db8::1]:80", "http://[2001:db8::1]:80"},
 		{"http://127.0.0.1:9/", "http://127.0.0.1:9"},
 		{"/run/tidegate/status.sock", "http://gateway"},

@@ -3,7 +3,9 @@
 // host, in network namespaces. It prints what starts, waits until tunnels,
 // BGP and VRRP work and the VLAN host reaches the VPC, prints the state, and
 // keeps the lab up until Ctrl-C or `make lab-down`, then removes it all.
-// `make lab` runs it; it needs root.
+// A Prometheus on the VLAN host scrapes both gateways with tidegate's alert
+// rules (package qemu/lab, StartPrometheus), forwarded to -prometheus on
+// this machine. `make lab` runs it; it needs root.
 package main
 
 import (
@@ -29,6 +31,7 @@ func main() {
 	dir := flag.String("dir", "out/lab", "directory for the guests' console logs")
 	ready := flag.Duration("ready-timeout", 6*time.Minute, "how long to wait for the scenario to work")
 	site := flag.String("site", "seed.yaml", "the example of configs/examples both gateways get as user data")
+	prom := flag.String("prometheus", "127.0.0.1:9090", "where the lab's Prometheus (on the VLAN host) is forwarded on this machine; \"\" for no Prometheus")
 	seed := flag.String("seed", "", "comma-separated gateways that run the seed article's stack (Keepalived + FRR + strongSwan) instead of tidegate, e.g. vpn-gw-2 with -site seed-keepalived-v2.yaml")
 	flag.Parse()
 	o := lab.Options{Image: *image, Log: os.Stdout, Dir: *dir}
@@ -40,13 +43,13 @@ func main() {
 	if *seed != "" {
 		o.SeedStack = strings.Split(*seed, ",")
 	}
-	if err := run(o, *ready); err != nil {
+	if err := run(o, *ready, *prom); err != nil {
 		fmt.Fprintln(os.Stderr, "tidegate-lab:", err)
 		os.Exit(1)
 	}
 }
 
-func run(o lab.Options, readyTimeout time.Duration) error {
+func run(o lab.Options, readyTimeout time.Duration, prom string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer qemu.Lock()()
@@ -66,6 +69,9 @@ func run(o lab.Options, readyTimeout time.Duration) error {
 		l.Close()
 	}()
 	fmt.Printf("tidegate-lab: consoles in %s/*.console; VLAN host: ip netns exec %s ping %s\n", dir, l.Host.Name, lab.VPCHost)
+	if prom != "" {
+		startPrometheus(l, prom)
+	}
 	wctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	s, err := l.WaitReady(wctx)
 	cancel()
@@ -90,4 +96,23 @@ func run(o lab.Options, readyTimeout time.Duration) error {
 			last = now.Summary()
 		}
 	}
+}
+
+// startPrometheus starts the lab's Prometheus and forwards it to addr,
+// saying where to reach it. The lab works without it: a missing
+// prometheus package or a busy address is reported, not fatal.
+func startPrometheus(l *lab.Lab, addr string) {
+	p, err := lab.StartPrometheus(l, lab.PrometheusOptions{})
+	if err != nil {
+		fmt.Printf("tidegate-lab: no Prometheus: %v\n", err)
+		return
+	}
+	where := fmt.Sprintf("ip netns exec %s curl http://%s/api/v1/alerts", l.Host.Name, p.Addr)
+	fwd, err := p.Forward(l, addr)
+	if err != nil {
+		fmt.Printf("tidegate-lab: Prometheus on the VLAN host at http://%s (%s); not forwarded to %s: %v\n", p.Addr, where, addr, err)
+		return
+	}
+	fmt.Printf("tidegate-lab: Prometheus at http://%s (the VLAN host's %s: %s), scraping both gateways every 2 s with the rules of %s, for: 4 s; alerts at http://%s/alerts\n",
+		fwd, p.Addr, where, lab.RulesFile, fwd)
 }
