@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/qemu/awspeer"
+	"github.com/tidegate/tidegate/services/ipsec"
 )
 
 // TestActiveActive boots an active-active pair (configs/examples/
@@ -100,6 +101,17 @@ func testActiveActive(t *testing.T, transit bool) {
 		if in < 100e3 || out < 100e3 {
 			t.Errorf("%s carried %.0f bytes in and %.0f out: want both gateways carrying traffic both ways", g, in, out)
 		}
+	}
+
+	// Path MTU: the VLAN host (MTU 1500) sends DF packets bigger than the
+	// tunnels' MTU (tracepath's probes); a gateway answers "fragmentation
+	// needed" with the tunnel's MTU, which tracepath reports.
+	if err := l.Host.IP("route", "flush", "cache"); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := l.Host.Command("tracepath", "-n", "-m", "3", VPCHost.String()).CombinedOutput()
+	if want := fmt.Sprintf("pmtu %d", ipsec.MTU); !strings.Contains(string(out), want) {
+		t.Errorf("tracepath from the VLAN host does not report %q (PMTU discovery through a gateway):\n%s", want, out)
 	}
 
 	// gw-2 dies while both addresses ping the VPC host.

@@ -483,7 +483,7 @@ vrrp_instance ROGUE {
 		}
 		if m, err := l.gatewayMetrics(ctx, g); err != nil {
 			t.Error(err)
-		} else if got, ok := m.get("tidegate_vrrp_adverts_dropped_total", map[string]string{"reason": "peer"}); !ok || uint64(got) < a.Drops["peer"] {
+		} else if got, ok := m.get("tidegate_vrrp_adverts_dropped_total", map[string]string{"vrid": "10", "reason": "peer"}); !ok || uint64(got) < a.Drops["peer"] {
 			t.Errorf("%s metrics: tidegate_vrrp_adverts_dropped_total{reason=\"peer\"} = %v (present %v), /status said %d", g.Name, got, ok, a.Drops["peer"])
 		}
 		if v.Doc.BGP != nil {
