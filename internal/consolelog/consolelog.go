@@ -4,6 +4,16 @@
 // API's /log: at most MaxLines lines and MaxBytes bytes, a line longer than
 // MaxLineBytes cut and marked, so that nothing logged can grow it.
 //
+// A line is logfmt (slog's text format) stamped with the time in UTC as
+// RFC 3339 with milliseconds and the date,
+//
+//	time=2026-05-04T19:59:59.123Z level=INFO msg="tunnel up" svc=ipsec tunnel=vpn-1a
+//
+// so that a line copied off the console, or read at a remote syslog
+// receiver days later, says when it happened. The date costs 11 columns of
+// the console's 80; the key=value form stays, since tests and operators
+// grep for it.
+//
 // PID 1 (init/pid1), the gateway process (init and services/gateway) and
 // its status API share it, which is why it lives here and not under init/:
 // nothing under services/ imports init/.
@@ -20,8 +30,12 @@ import (
 	"unicode/utf8"
 )
 
-// New returns a logger writing logfmt lines (slog's text format with a short
-// clock time) to w and to the process-wide ring buffer.
+// TimeFormat is how a line's time is written: RFC 3339 in UTC, with
+// milliseconds (always three digits, so that lines align).
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// New returns a logger writing logfmt lines (slog's text format, the time
+// as TimeFormat) to w, to the process-wide ring buffer and to the tees.
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
 	h := slog.NewTextHandler(io.MultiWriter(w, Recent), &slog.HandlerOptions{
 		Level: level,
@@ -29,7 +43,7 @@ func New(w io.Writer, level slog.Leveler) *slog.Logger {
 			// Only the record's own time: a user attribute may be called
 			// "time" too.
 			if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
-				return slog.String(slog.TimeKey, a.Value.Time().UTC().Format("15:04:05.000"))
+				return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(TimeFormat))
 			}
 			return a
 		},

@@ -18,8 +18,16 @@ func TestLogLineFormat(t *testing.T) {
 			t.Errorf("log line %q lacks %q", line, want)
 		}
 	}
-	if !strings.HasPrefix(line, "time=") || strings.Index(line, " ") != len("time=15:04:05.000") {
-		t.Errorf("log line %q: want a short clock time first", line)
+	stamp, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+	at, err := time.Parse(time.RFC3339Nano, stamp)
+	if !strings.HasPrefix(line, "time=") || err != nil {
+		t.Fatalf("log line %q: want an RFC 3339 time first: %v", line, err)
+	}
+	if len(stamp) != len("2006-01-02T15:04:05.000Z") || !strings.HasSuffix(stamp, "Z") {
+		t.Errorf("time %q: want UTC with milliseconds, fixed width", stamp)
+	}
+	if d := time.Since(at); d < -time.Second || d > time.Minute {
+		t.Errorf("time %q is %v from now", stamp, d)
 	}
 }
 
@@ -111,3 +119,4 @@ func TestRingSplitsLines(t *testing.T) {
 		t.Errorf("ring holds %q", got)
 	}
 }
+
