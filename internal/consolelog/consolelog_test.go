@@ -3,6 +3,7 @@ package consolelog
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -120,3 +121,27 @@ func TestRingSplitsLines(t *testing.T) {
 	}
 }
 
+// TestTee: a tee gets the ring's lines first (replay), then every line
+// logged, once each, and nothing after it is stopped.
+func TestTee(t *testing.T) {
+	log := New(io.Discard, nil)
+	log.Info("before the tee", "n", 1)
+	var got bytes.Buffer
+	stop := Tee(&got, true)
+	log.Info("with the tee", "n", 2)
+	stop()
+	stop() // twice is harmless
+	log.Info("after the tee", "n", 3)
+
+	lines := strings.SplitAfter(got.String(), "\n")
+	ring := Recent.Lines()
+	if n := len(lines) - 1; n != len(ring)-1 || lines[n] != "" {
+		t.Fatalf("the tee got %d lines, want the %d the ring had and one more", n, len(ring)-1)
+	}
+	if !strings.Contains(lines[len(lines)-3], `msg="before the tee"`) || !strings.Contains(lines[len(lines)-2], `msg="with the tee"`) {
+		t.Errorf("the tee's last lines are %q", lines[len(lines)-3:])
+	}
+	if strings.Contains(got.String(), "after the tee") {
+		t.Errorf("a stopped tee got a line")
+	}
+}
