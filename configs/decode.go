@@ -553,6 +553,7 @@ func (d *decoder) site(root *yaml.Node) *Site {
 		{"vrrp", func(n *yaml.Node, p string) { d.vrrp(n, p, &s.VRRP) }},
 		{"bgp", func(n *yaml.Node, p string) { d.bgp(n, p, &s.BGP) }},
 		{"status", func(n *yaml.Node, p string) { d.status(n, p, &s.Status) }},
+		{"syslog", func(n *yaml.Node, p string) { d.syslog(n, p, &s.Syslog) }},
 		{"gateways", func(n *yaml.Node, p string) {
 			d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
 				s.Gateways = append(s.Gateways, Gateway{})
@@ -600,6 +601,38 @@ func (d *decoder) status(n *yaml.Node, path string, st *Status) {
 	d.mapping(n, path, []field{
 		{"allow", d.prefixes(&st.Allow)},
 	})
+}
+
+func (d *decoder) syslog(n *yaml.Node, path string, l *Syslog) {
+	d.mapping(n, path, []field{
+		{"address", d.addrPort(&l.Address, DefaultSyslogPort)},
+		{"protocol", d.str(&l.Protocol)},
+	})
+}
+
+// addrPort decodes an IPv4 address with an optional port: "10.0.1.50:514",
+// or "10.0.1.50" for port dflt.
+func (d *decoder) addrPort(dst *netip.AddrPort, dflt uint16) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		s, ok := d.scalar(n, path)
+		if !ok {
+			return
+		}
+		ap, err := netip.ParseAddrPort(s)
+		if a, aerr := netip.ParseAddr(s); aerr == nil {
+			ap, err = netip.AddrPortFrom(a, dflt), nil
+		}
+		switch {
+		case err != nil:
+			d.errorAt(path, n.Line, "must be an IPv4 address with an optional port, such as 10.0.1.50:514, got %q", s)
+		case !ap.Addr().Is4():
+			d.errorAt(path, n.Line, "must be an IPv4 address, got %s (IPv6 is not supported)", s)
+		case ap.Port() == 0:
+			d.errorAt(path, n.Line, "port 0 is not a port; leave it out for %d", dflt)
+		default:
+			*dst = ap
+		}
+	}
 }
 
 // prefixes decodes a sequence of prefixes. An item that does not decode
