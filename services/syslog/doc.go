@@ -12,8 +12,9 @@
 // PRI is facility daemon and the line's level (ERROR err, WARN warning,
 // INFO info, DEBUG debug); TIMESTAMP the line's own time (RFC 3339, UTC,
 // with the date); HOSTNAME the Linode label; APP-NAME "tidegate"; PROCID
-// the gateway process's pid; MSGID the line's svc (bgp, ipsec, vrrp, ...,
-// "-" without one). The structured data is RFC 5424's meta sequenceId,
+// the gateway process's pid; MSGID the line's svc (bgp, ipsec, vrrp, ...;
+// the last one, the most specific, when a logger's svc was narrowed; "-"
+// without one). The structured data is RFC 5424's meta sequenceId,
 // numbered when the line is logged, so that a receiver sees a gap where a
 // line was dropped. MSG is the line itself without its time: logfmt,
 // self-contained (level and svc stay), which a receiver that shows only

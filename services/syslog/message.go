@@ -51,7 +51,7 @@ func (h header) format(b []byte, m message) []byte {
 		}
 	}
 	b = append(b, '<')
-	b = strconv.AppendInt(b, facilityDaemon*8+int64(severity(attr(rest, "level"))), 10)
+	b = strconv.AppendInt(b, facilityDaemon*8+int64(severity(attr(rest, "level", false))), 10)
 	b = append(b, ">1 "...)
 	b = at.UTC().AppendFormat(b, consolelog.TimeFormat)
 	b = append(b, ' ')
@@ -61,7 +61,9 @@ func (h header) format(b []byte, m message) []byte {
 	b = append(b, ' ')
 	b = append(b, h.procID...)
 	b = append(b, ' ')
-	b = append(b, headerField(attr(rest, "svc"), 32)...)
+	// The last svc is the most specific: a logger With svc=gateway may
+	// make one With svc=status.
+	b = append(b, headerField(attr(rest, "svc", true), 32)...)
 	b = append(b, ` [meta sequenceId="`...)
 	b = strconv.AppendUint(b, uint64(m.seq), 10)
 	b = append(b, `"] `...)
@@ -99,10 +101,11 @@ func headerField(s string, max int) string {
 	return string(b)
 }
 
-// attr returns the value of the first key=value pair called key in a
-// logfmt line, unquoted; "" when there is none. Quoted values may hold
-// spaces and escaped quotes, as slog writes them.
-func attr(line, key string) string {
+// attr returns the value of the first (or the last) key=value pair called
+// key in a logfmt line, unquoted; "" when there is none. Quoted values may
+// hold spaces and escaped quotes, as slog writes them.
+func attr(line, key string, last bool) string {
+	found := ""
 	for line != "" {
 		line = strings.TrimLeft(line, " ")
 		end := 0
@@ -115,14 +118,17 @@ func attr(line, key string) string {
 		}
 		k, v, ok := strings.Cut(line[:end], "=")
 		if ok && k == key {
+			found = v
 			if u, err := strconv.Unquote(v); err == nil {
-				return u
+				found = u
 			}
-			return v
+			if !last {
+				return found
+			}
 		}
 		line = line[end:]
 	}
-	return ""
+	return found
 }
 
 // closingQuote returns the index after the quote that closes the one at
