@@ -106,14 +106,15 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The frr and keepalived packages are here for their programs: the tests
-# and the lab start their own FRR and keepalived in network namespaces,
-# with their own configuration and sockets. Debian starts the packages'
-# system services on installation; the ones installed just now are stopped
-# and disabled, since they would only run beside the tests (zebra managing
-# this machine's routing table). Services that were installed before are
-# the machine owner's and left alone.
-for svc in frr keepalived; do
+# The frr, keepalived and rsyslog packages are here for their programs:
+# the tests and the lab start their own FRR, keepalived and rsyslogd in
+# network namespaces, with their own configuration and sockets. Debian
+# starts the packages' system services on installation; the ones installed
+# just now are stopped and disabled, since they would only run beside the
+# tests (zebra managing this machine's routing table, rsyslog copying the
+# journal into /var/log). Services that were installed before are the
+# machine owner's and left alone.
+for svc in frr keepalived rsyslog; do
 	[[ " ${missing[*]} " == *" $svc "* ]] || continue
 	command -v systemctl >/dev/null || continue
 	if systemctl is-active --quiet "$svc" 2>/dev/null || systemctl is-enabled --quiet "$svc" 2>/dev/null; then
