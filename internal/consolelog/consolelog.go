@@ -10,7 +10,7 @@
 //	time=2026-05-04T19:59:59.123Z level=INFO msg="tunnel up" svc=ipsec tunnel=vpn-1a
 //
 // so that a line copied off the console, or read at a remote syslog
-// receiver days later, says when it happened. The date costs 11 columns of
+// receiver days later, says when it happened. The date costs 12 columns of
 // the console's 80; the key=value form stays, since tests and operators
 // grep for it.
 //
