@@ -415,3 +415,30 @@ func TestActiveActiveAndECMP(t *testing.T) {
 		}
 	}
 }
+
+// TestSyslog checks the effective values of syslog: the default port and
+// protocol, what Masked shows, and that a site without it sends nothing.
+func TestSyslog(t *testing.T) {
+	for _, tc := range []struct {
+		keys, address, protocol string
+	}{
+		{"  address: 10.0.1.50\n", "10.0.1.50:514", "udp"},
+		{"  address: 10.0.1.50:1514\n  protocol: tcp\n", "10.0.1.50:1514", "tcp"},
+	} {
+		s := mustParse(t, edit(t, base, "gateways:", "syslog:\n"+tc.keys+"gateways:"))
+		if !s.Syslog.Enabled() || s.Syslog.Address.String() != tc.address || s.Syslog.Protocol != tc.protocol {
+			t.Errorf("%q: syslog = %+v, want %s over %s", tc.keys, s.Syslog, tc.address, tc.protocol)
+		}
+		masked, err := s.Masked()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("syslog:\n  address: %s\n  protocol: %s\n", tc.address, tc.protocol); !strings.Contains(string(masked), want) {
+			t.Errorf("Masked lacks %q:\n%s", want, masked)
+		}
+	}
+	s := mustParse(t, base)
+	if masked, _ := s.Masked(); s.Syslog.Enabled() || strings.Contains(string(masked), "syslog") {
+		t.Errorf("a site without syslog has %+v, Masked:\n%s", s.Syslog, masked)
+	}
+}

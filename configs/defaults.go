@@ -22,6 +22,11 @@ const (
 	// MEDStep is the default MED distance between a gateway's tunnels, so the
 	// first listed tunnel is preferred by AWS.
 	MEDStep = 100
+	// DefaultSyslogPort is syslog's port, over UDP (RFC 5426) and, by
+	// custom (rsyslog, syslog-ng), over TCP.
+	DefaultSyslogPort = 514
+	// DefaultSyslogProtocol is the protocol of syslog.protocol.
+	DefaultSyslogProtocol = "udp"
 )
 
 // defaults fills the keys the document left out. It looks at d.set rather
@@ -56,6 +61,9 @@ func (d *decoder) defaults(s *Site) {
 	}
 	if !d.set["bgp.max_prefixes"] {
 		s.BGP.MaxPrefixes = DefaultMaxPrefixes
+	}
+	if d.set["syslog"] && !d.set["syslog.protocol"] {
+		s.Syslog.Protocol = DefaultSyslogProtocol
 	}
 	for gi := range s.Gateways {
 		g := &s.Gateways[gi]

@@ -46,6 +46,9 @@
 //	  ibgp_ttl_security: true        # [true] GTSM on iBGP; false for an FRR peer set up as the seed article
 //	status:
 //	  allow: [198.51.100.0/24]       # [none] sources that may get /healthz and /metrics on eth0
+//	syslog:                          # [none] send the log lines to a remote syslog receiver
+//	  address: 10.0.1.50:514         # required: a host inside vlan.prefix; [port 514]
+//	  protocol: udp                  # [udp], or tcp
 //	gateways:                        # exactly two, distinct names and priorities
 //	  - name: vpn-gw-1               # the Linode label
 //	    priority: 100                # required, 1..254
@@ -87,6 +90,16 @@
 //   - true (a transit gateway with VPN ECMP): every tunnel announces the
 //     same path (no prepend, equal MEDs) and AWS spreads flows over all
 //     of them; on failover the survivor announces the halves.
+//
+// # Remote syslog
+//
+// With syslog, each gateway sends its log lines as RFC 5424 messages
+// (hostname its Linode label, app-name tidegate, msgid the service) to the
+// receiver, over UDP, one message per datagram, or TCP, octet-counted (RFC
+// 6587). The receiver must be a host on the VLAN, not a virtual IP nor a
+// gateway: the packet filter lets the gateway's own connections out to any
+// address, but syslog is clear text and the site's logs must not cross the
+// internet. See package services/syslog.
 //
 // Proposals use strongSwan's syntax and are limited to the algorithms AWS
 // accepts; DefaultProposals and DefaultESPProposals describe the defaults.

@@ -19,6 +19,7 @@ type (
 		VRRP     vrrpYAML      `yaml:"vrrp"`
 		BGP      bgpYAML       `yaml:"bgp"`
 		Status   statusYAML    `yaml:"status,omitempty"`
+		Syslog   *syslogYAML   `yaml:"syslog,omitempty"`
 		Gateways []gatewayYAML `yaml:"gateways"`
 	}
 	vlanYAML struct {
@@ -47,6 +48,10 @@ type (
 	}
 	statusYAML struct {
 		Allow []string `yaml:"allow,flow,omitempty"`
+	}
+	syslogYAML struct {
+		Address  string `yaml:"address"`
+		Protocol string `yaml:"protocol"`
 	}
 	gatewayYAML struct {
 		Name        string       `yaml:"name"`
@@ -106,6 +111,9 @@ func (s *Site) Masked() ([]byte, error) {
 	out.BGP.Advertise = prefixStrings(s.BGP.Advertise)
 	out.BGP.Accept = prefixStrings(s.BGP.Accept)
 	out.Status.Allow = prefixStrings(s.Status.Allow)
+	if s.Syslog.Enabled() {
+		out.Syslog = &syslogYAML{Address: s.Syslog.Address.String(), Protocol: s.Syslog.Protocol}
+	}
 	for _, g := range s.Gateways {
 		gy := gatewayYAML{Name: g.Name, Priority: g.Priority}
 		if g.VLANAddress.IsValid() {

@@ -22,6 +22,11 @@ func bgp(extra ...string) []string {
 	return []string{"  asn: 65000\n", "  asn: 65000\n  " + strings.Join(extra, "\n  ") + "\n"}
 }
 
+// syslog adds a syslog section with the given keys.
+func syslog(keys ...string) []string {
+	return []string{"gateways:", "syslog:\n  " + strings.Join(keys, "\n  ") + "\ngateways:"}
+}
+
 func prefixes(n int) string {
 	var p []string
 	for i := range n {
@@ -170,6 +175,21 @@ func TestRules(t *testing.T) {
 		{"ibgp_password long", bgp("ibgp_password: " + strings.Repeat("x", 81)), "bgp.ibgp_password", "1 to 80", "ibgp_password"},
 		{"status allow host bits", []string{"gateways:", "status:\n  allow: [198.51.100.7/24]\ngateways:"}, "status.allow[0]", "host bits are set", "allow"},
 		{"status unknown key", []string{"gateways:", "status:\n  listen: eth0\ngateways:"}, "status.listen", "unknown key", "listen"},
+
+		// syslog
+		{"syslog address missing", syslog("protocol: tcp"), "syslog.address", "required; the receiver's address on the VLAN", "syslog:"},
+		{"syslog outside the VLAN", syslog("address: 192.0.2.50:514"), "syslog.address", "192.0.2.50 is outside vlan.prefix 10.0.1.0/24; the receiver must be a host on the VLAN, since syslog is clear text", "address"},
+		{"syslog network", syslog("address: 10.0.1.0"), "syslog.address", "network address", "address"},
+		{"syslog broadcast", syslog("address: 10.0.1.255:514"), "syslog.address", "broadcast address", "address"},
+		{"syslog virtual IP", syslog("address: 10.0.1.200:514"), "syslog.address", "is a virtual IP of the pair", "address"},
+		{"syslog a gateway", syslog("address: 10.0.1.3:514"), "syslog.address", "is gateways[1].vlan_address", "address"},
+		{"syslog name", syslog("address: logs.example.com:514"), "syslog.address", `must be an IPv4 address with an optional port, such as 10.0.1.50:514, got "logs.example.com:514"`, "address"},
+		{"syslog IPv6", syslog("address: '[2001:db8::1]:514'"), "syslog.address", "IPv6 is not supported", "address"},
+		{"syslog port 0", syslog("address: 10.0.1.50:0"), "syslog.address", "port 0 is not a port; leave it out for 514", "address"},
+		{"syslog port too big", syslog("address: 10.0.1.50:65536"), "syslog.address", "must be an IPv4 address with an optional port", "address"},
+		{"syslog protocol", syslog("address: 10.0.1.50", "protocol: tls"), "syslog.protocol", `must be udp or tcp, got "tls"`, "protocol"},
+		{"syslog unknown key", syslog("address: 10.0.1.50", "facility: local0"), "syslog.facility", "unknown key; expected one of: address, protocol", "facility"},
+		{"syslog not a mapping", []string{"gateways:", "syslog: 10.0.1.50\ngateways:"}, "syslog", "must be a mapping", "syslog:"},
 
 		// gateways
 		{"gateways missing", []string{"gateways:", "gw:"}, "gateways", "required; list the two gateways", ""},

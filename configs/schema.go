@@ -20,6 +20,7 @@ func (d *decoder) site(root *yaml.Node) *Site {
 		{"vrrp", func(n *yaml.Node, p string) { d.vrrp(n, p, &s.VRRP) }},
 		{"bgp", func(n *yaml.Node, p string) { d.bgp(n, p, &s.BGP) }},
 		{"status", func(n *yaml.Node, p string) { d.status(n, p, &s.Status) }},
+		{"syslog", func(n *yaml.Node, p string) { d.syslog(n, p, &s.Syslog) }},
 		{"gateways", func(n *yaml.Node, p string) {
 			d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
 				s.Gateways = append(s.Gateways, Gateway{})
@@ -66,6 +67,13 @@ func (d *decoder) bgp(n *yaml.Node, path string, b *BGP) {
 func (d *decoder) status(n *yaml.Node, path string, st *Status) {
 	d.mapping(n, path, []field{
 		{"allow", d.prefixes(&st.Allow)},
+	})
+}
+
+func (d *decoder) syslog(n *yaml.Node, path string, l *Syslog) {
+	d.mapping(n, path, []field{
+		{"address", d.addrPort(&l.Address, DefaultSyslogPort)},
+		{"protocol", d.str(&l.Protocol)},
 	})
 }
 

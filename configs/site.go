@@ -19,6 +19,7 @@ type Site struct {
 	VRRP     VRRP
 	BGP      BGP
 	Status   Status
+	Syslog   Syslog    // the zero Syslog: no remote syslog
 	Gateways []Gateway // exactly two: the pair
 }
 
@@ -86,6 +87,20 @@ type Status struct {
 	// is served on the VLAN address regardless.
 	Allow []netip.Prefix
 }
+
+// Syslog is the remote syslog receiver that both gateways send their log
+// lines to (RFC 5424), a host on the VLAN.
+type Syslog struct {
+	// Address is the receiver's VLAN address and port ([DefaultSyslogPort]);
+	// the zero AddrPort means no remote syslog.
+	Address netip.AddrPort
+	// Protocol is "udp" (one message per datagram, RFC 5426) or "tcp"
+	// (octet-counted, RFC 6587); [udp].
+	Protocol string
+}
+
+// Enabled reports whether the site configures a remote syslog receiver.
+func (l Syslog) Enabled() bool { return l.Address.IsValid() }
 
 // A Gateway is one Linode of the pair.
 type Gateway struct {

@@ -3,6 +3,7 @@ package configs
 import (
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -64,6 +65,40 @@ func (d *decoder) validate(s *Site) {
 	d.validateFilters(s)
 	d.validateGateways(s)
 	d.validateECMP(s)
+	d.validateSyslog(s)
+}
+
+// validateSyslog checks the remote syslog receiver. It must be a host on
+// the VLAN: the packet filter lets the gateway's own connections out to any
+// address, and syslog travels in clear text, so a receiver across the
+// internet would read the site's logs to anyone on the path.
+func (d *decoder) validateSyslog(s *Site) {
+	if !d.set["syslog"] {
+		return
+	}
+	l := &s.Syslog
+	if d.require("syslog.address", "the receiver's address on the VLAN, with its port, e.g. 10.0.1.50:514") && l.Address.IsValid() && s.VLAN.Prefix.IsValid() {
+		a, p := l.Address.Addr(), s.VLAN.Prefix.Masked()
+		switch {
+		case !p.Contains(a):
+			d.errorf("syslog.address", "%s is outside vlan.prefix %s; the receiver must be a host on the VLAN, since syslog is clear text and must not cross the internet", a, p)
+		case a == p.Addr():
+			d.errorf("syslog.address", "%s is the network address of %s", a, p)
+		case a == lastAddr(p):
+			d.errorf("syslog.address", "%s is the broadcast address of %s", a, p)
+		case slices.Contains(s.VLAN.VirtualIPs, a):
+			d.errorf("syslog.address", "%s is a virtual IP of the pair; the receiver must be a host of its own on the VLAN", a)
+		default:
+			for gi, g := range s.Gateways {
+				if g.VLANAddress.IsValid() && g.VLANAddress.Addr() == a {
+					d.errorf("syslog.address", "%s is gateways[%d].vlan_address; the receiver must be a host of its own on the VLAN", a, gi)
+				}
+			}
+		}
+	}
+	if p := l.Protocol; p != "udp" && p != "tcp" {
+		d.errorf("syslog.protocol", "must be udp or tcp, got %q", p)
+	}
 }
 
 // validateECMP checks that every tunnel of the pair announces the same

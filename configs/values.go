@@ -192,3 +192,28 @@ func (d *decoder) prefixes(dst *[]netip.Prefix) func(*yaml.Node, string) {
 		})
 	}
 }
+
+// addrPort decodes an IPv4 address with an optional port: "10.0.1.50:514",
+// or "10.0.1.50" for port dflt.
+func (d *decoder) addrPort(dst *netip.AddrPort, dflt uint16) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		s, ok := d.scalar(n, path)
+		if !ok {
+			return
+		}
+		ap, err := netip.ParseAddrPort(s)
+		if a, aerr := netip.ParseAddr(s); aerr == nil {
+			ap, err = netip.AddrPortFrom(a, dflt), nil
+		}
+		switch {
+		case err != nil:
+			d.errorAt(path, n.Line, "must be an IPv4 address with an optional port, such as 10.0.1.50:514, got %q", s)
+		case !ap.Addr().Is4():
+			d.errorAt(path, n.Line, "must be an IPv4 address, got %s (IPv6 is not supported)", s)
+		case ap.Port() == 0:
+			d.errorAt(path, n.Line, "port 0 is not a port; leave it out for %d", dflt)
+		default:
+			*dst = ap
+		}
+	}
+}

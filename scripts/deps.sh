@@ -106,15 +106,16 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The frr, keepalived and prometheus packages are here for their programs:
-# the tests and the lab start their own FRR, keepalived and Prometheus in
-# network namespaces, with their own configuration and sockets. Debian
-# starts the packages' system services on installation; the ones installed
-# just now are stopped and disabled, since they would only run beside the
-# tests (zebra managing this machine's routing table, a Prometheus holding
-# port 9090). Services that were installed before are the machine owner's
-# and left alone.
-for svc in frr keepalived prometheus; do
+# The frr, keepalived, prometheus and rsyslog packages are here for their
+# programs: the tests and the lab start their own FRR, keepalived,
+# Prometheus and rsyslogd in network namespaces, with their own
+# configuration and sockets. Debian starts the packages' system services on
+# installation; the ones installed just now are stopped and disabled, since
+# they would only run beside the tests (zebra managing this machine's
+# routing table, a Prometheus holding port 9090, rsyslog copying the journal
+# into /var/log). Services that were installed before are the machine
+# owner's and left alone.
+for svc in frr keepalived prometheus rsyslog; do
 	[[ " ${missing[*]} " == *" $svc "* ]] || continue
 	command -v systemctl >/dev/null || continue
 	if systemctl is-active --quiet "$svc" 2>/dev/null || systemctl is-enabled --quiet "$svc" 2>/dev/null; then

@@ -66,7 +66,7 @@ func startFake(t *testing.T, doc status.Document, conf []byte) *fakeGateway {
 		Status: func() status.Document { f.mu.Lock(); defer f.mu.Unlock(); return f.doc },
 		Config: func() ([]byte, error) { f.mu.Lock(); defer f.mu.Unlock(); return f.conf, nil },
 		Log: func() []string {
-			return []string{"time=19:59:58.000 level=INFO msg=\"services started\"\n", "time=19:59:59.000 level=INFO msg=\"vrrp master\"\n", "time=20:00:00.000 level=INFO msg=\"tunnel up\" tunnel=vpn-1a\n"}
+			return []string{"time=2026-11-25T19:59:58.000Z level=INFO msg=\"services started\"\n", "time=2026-11-25T19:59:59.000Z level=INFO msg=\"vrrp master\"\n", "time=2026-11-25T20:00:00.000Z level=INFO msg=\"tunnel up\" tunnel=vpn-1a\n"}
 		},
 		Routes: func() ([]status.Route, error) { return nil, errors.New("not in this test") },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

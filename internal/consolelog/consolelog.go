@@ -4,6 +4,20 @@
 // API's /log: at most MaxLines lines and MaxBytes bytes, a line longer than
 // MaxLineBytes cut and marked, so that nothing logged can grow it.
 //
+// A line is logfmt (slog's text format) stamped with the time in UTC as
+// RFC 3339 with milliseconds and the date,
+//
+//	time=2026-05-04T19:59:59.123Z level=INFO msg="tunnel up" svc=ipsec tunnel=vpn-1a
+//
+// so that a line copied off the console, or read at a remote syslog
+// receiver days later, says when it happened. The date costs 12 columns of
+// the console's 80; the key=value form stays, since tests and operators
+// grep for it.
+//
+// Tee hands every line, as the console and the ring get it, to another
+// writer as well: the gateway's remote syslog sender (services/syslog),
+// which must not block.
+//
 // PID 1 (init/pid1), the gateway process (init and services/gateway) and
 // its status API share it, which is why it lives here and not under init/:
 // nothing under services/ imports init/.
@@ -20,16 +34,20 @@ import (
 	"unicode/utf8"
 )
 
-// New returns a logger writing logfmt lines (slog's text format with a short
-// clock time) to w and to the process-wide ring buffer.
+// TimeFormat is how a line's time is written: RFC 3339 in UTC, with
+// milliseconds (always three digits, so that lines align).
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// New returns a logger writing logfmt lines (slog's text format, the time
+// as TimeFormat) to w, to the process-wide ring buffer and to the tees.
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
-	h := slog.NewTextHandler(io.MultiWriter(w, Recent), &slog.HandlerOptions{
+	h := slog.NewTextHandler(io.MultiWriter(w, shared{}), &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			// Only the record's own time: a user attribute may be called
 			// "time" too.
 			if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
-				return slog.String(slog.TimeKey, a.Value.Time().UTC().Format("15:04:05.000"))
+				return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(TimeFormat))
 			}
 			return a
 		},
@@ -85,7 +103,7 @@ func (r *Ring) Write(p []byte) (int, error) {
 			line = rest[:i+1]
 		}
 		rest = rest[len(line):]
-		r.add(cut(line, cmp.Or(r.maxLine, MaxLineBytes)))
+		r.add(Cut(line, cmp.Or(r.maxLine, MaxLineBytes)))
 	}
 	return len(p), nil
 }
@@ -106,9 +124,10 @@ func (r *Ring) add(line string) {
 	r.bytes += len(line)
 }
 
-// cut returns line as a string, cut to max bytes (at a UTF-8 boundary)
-// and marked with how much was dropped when it is longer.
-func cut(line []byte, max int) string {
+// Cut returns line as a string, cut to max bytes (at a UTF-8 boundary)
+// and marked with how much was dropped when it is longer. A final newline
+// stays.
+func Cut(line []byte, max int) string {
 	if len(line) <= max {
 		return string(line)
 	}

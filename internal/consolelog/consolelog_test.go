@@ -3,6 +3,7 @@ package consolelog
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,16 @@ func TestLogLineFormat(t *testing.T) {
 			t.Errorf("log line %q lacks %q", line, want)
 		}
 	}
-	if !strings.HasPrefix(line, "time=") || strings.Index(line, " ") != len("time=15:04:05.000") {
-		t.Errorf("log line %q: want a short clock time first", line)
+	stamp, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+	at, err := time.Parse(time.RFC3339Nano, stamp)
+	if !strings.HasPrefix(line, "time=") || err != nil {
+		t.Fatalf("log line %q: want an RFC 3339 time first: %v", line, err)
+	}
+	if len(stamp) != len("2006-01-02T15:04:05.000Z") || !strings.HasSuffix(stamp, "Z") {
+		t.Errorf("time %q: want UTC with milliseconds, fixed width", stamp)
+	}
+	if d := time.Since(at); d < -time.Second || d > time.Minute {
+		t.Errorf("time %q is %v from now", stamp, d)
 	}
 }
 
@@ -109,5 +118,30 @@ func TestRingSplitsLines(t *testing.T) {
 	fmt.Fprint(r, "a\nb\nc")
 	if got := r.Lines(); len(got) != 3 || got[0] != "a\n" || got[2] != "c" {
 		t.Errorf("ring holds %q", got)
+	}
+}
+
+// TestTee: a tee gets the ring's lines first (replay), then every line
+// logged, once each, and nothing after it is stopped.
+func TestTee(t *testing.T) {
+	log := New(io.Discard, nil)
+	log.Info("before the tee", "n", 1)
+	var got bytes.Buffer
+	stop := Tee(&got, true)
+	log.Info("with the tee", "n", 2)
+	stop()
+	stop() // twice is harmless
+	log.Info("after the tee", "n", 3)
+
+	lines := strings.SplitAfter(got.String(), "\n")
+	ring := Recent.Lines()
+	if n := len(lines) - 1; n != len(ring)-1 || lines[n] != "" {
+		t.Fatalf("the tee got %d lines, want the %d the ring had and one more", n, len(ring)-1)
+	}
+	if !strings.Contains(lines[len(lines)-3], `msg="before the tee"`) || !strings.Contains(lines[len(lines)-2], `msg="with the tee"`) {
+		t.Errorf("the tee's last lines are %q", lines[len(lines)-3:])
+	}
+	if strings.Contains(got.String(), "after the tee") {
+		t.Errorf("a stopped tee got a line")
 	}
 }

@@ -662,8 +662,8 @@ func gatewayKilled(ctx context.Context, t *testing.T, l *Lab) {
 		t.Fatal(err)
 	}
 	removed := time.Since(kill)
-	exitedAt, _ := time.Parse("15:04:05.000", firstMatch(regexp.MustCompile(`time=(\S+) level=ERROR msg=exited [^\n]*child=gateway`), gw1.VM.Console()[off:]))
-	removedAt, _ := time.Parse("15:04:05.000", removedRE.FindStringSubmatch(line)[1])
+	exitedAt, _ := time.Parse(time.RFC3339Nano, firstMatch(regexp.MustCompile(`time=(\S+) level=ERROR msg=exited [^\n]*child=gateway`), gw1.VM.Console()[off:]))
+	removedAt, _ := time.Parse(time.RFC3339Nano, removedRE.FindStringSubmatch(line)[1])
 	t.Logf("gw-1: \"killed\" on the console %.0f ms after the confirmation, VIP removal logged %.0f ms after it (%.0f ms after PID 1 saw the exit, by gw-1's clock)",
 		ms(killed), ms(removed), ms(removedAt.Sub(exitedAt)))
 	if removed > time.Second {
@@ -688,7 +688,7 @@ func gatewayKilled(ctx context.Context, t *testing.T, l *Lab) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startedAt, _ := time.Parse("15:04:05.000", startedRE.FindStringSubmatch(line)[1])
+	startedAt, _ := time.Parse(time.RFC3339Nano, startedRE.FindStringSubmatch(line)[1])
 	s := waitFor(ctx, t, l, "gw-1 master again (preempt) with its tunnels, AWS via gw-1", func(s State) bool {
 		return s.VIPOwner == "vpn-gw-1" && s.BestVia == "vpn-gw-1" && s.ChildSAs == 4 && s.BGPUp == 4 && s.VPCReach
 	})

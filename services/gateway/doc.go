@@ -67,6 +67,16 @@
 // process exits with status 1 and PID 1 restarts it. A panic in a service
 // goroutine ends the process at once; PID 1 restarts it too.
 //
+// # Remote syslog
+//
+// When the site configures syslog, the gateway starts a sender (package
+// services/syslog, syslog.go) once its role is known: the configuration
+// names the receiver and the role the hostname (the Linode label). It gets
+// the lines this process logged since it started (consolelog's ring), then
+// every line as the console does, and stops after the services, sending
+// what is still queued, so the handover of a planned stop is logged
+// remotely too. Its counters are in the status document (Syslog).
+//
 // # Status
 //
 // Gateway.Status aggregates the services' Status values into the status

@@ -16,6 +16,7 @@ import (
 	"github.com/tidegate/tidegate/services/metadata"
 	"github.com/tidegate/tidegate/services/netconf"
 	"github.com/tidegate/tidegate/services/status"
+	"github.com/tidegate/tidegate/services/syslog"
 )
 
 // Options say where the gateway's configuration comes from.
@@ -113,6 +114,9 @@ type Gateway struct {
 	// installFW installs the packet filter (firewall.Install; tests
 	// replace it).
 	installFW func(firewall.Config) error
+	// syslog sends the log lines to the site's receiver; nil without one
+	// (syslog.go).
+	syslog *syslog.Sender
 }
 
 // Phases of a Gateway, as Status reports them.
@@ -190,6 +194,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 	}
 	g.setRole(role) // the status API moves onto the VLAN address
+	stopSyslog := g.startSyslog(role)
+	defer stopSyslog()
 	g.serveManagement(role)
 	log.Info("configured", "gateway", role.Self.Name, "site", role.Site.Site,
 		"vlan", role.Site.VLAN.Interface, "addr", role.VLANAddress,

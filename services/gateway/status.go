@@ -53,6 +53,7 @@ func (g *Gateway) Status() status.Document {
 	if g.o.Firewall {
 		st.Firewall = firewallStatus(firewallCounters)
 	}
+	st.Syslog = g.syslogStatus()
 	return st
 }
 

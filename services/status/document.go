@@ -38,6 +38,7 @@ type Document struct {
 	// virtual IP (this gateway its backup while the peer is well).
 	PeerVRRP *VRRP     `json:"peer_vrrp,omitempty"`
 	Firewall *Firewall `json:"firewall,omitempty"` // absent without a packet filter (standalone) or while it is not installed
+	Syslog   *Syslog   `json:"syslog,omitempty"`   // absent without a remote syslog receiver in the site configuration
 
 	// Routes are the routes BGP installed in the kernel's main table, as
 	// the kernel has them, in prefix order: all of them, or the first
@@ -52,6 +53,18 @@ type Document struct {
 	RoutesTruncated bool `json:"routes_truncated,omitempty"`
 	// RoutesError says why Routes could not be read.
 	RoutesError string `json:"routes_error,omitempty"`
+}
+
+// Syslog is the sending of the log lines to the site's syslog receiver
+// (package services/syslog).
+type Syslog struct {
+	Address   string `json:"address"`  // the receiver's, ip:port
+	Protocol  string `json:"protocol"` // udp or tcp
+	Connected bool   `json:"connected"`
+	Sent      uint64 `json:"sent"`    // messages sent
+	Dropped   uint64 `json:"dropped"` // lines lost: the queue was full or the send failed
+	Queued    int    `json:"queued"`  // lines waiting for the receiver
+	Error     string `json:"error,omitempty"`
 }
 
 // Health is what the gateway makes of its services' events.

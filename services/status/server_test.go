@@ -266,7 +266,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestLogAndConfig(t *testing.T) {
-	lines := []string{"time=20:00:00.000 level=INFO msg=one\n", "time=20:00:01.000 level=INFO msg=two\n", "time=20:00:02.000 level=INFO msg=three\n"}
+	lines := []string{"time=2026-05-04T20:00:00.000Z level=INFO msg=one\n", "time=2026-05-04T20:00:01.000Z level=INFO msg=two\n", "time=2026-05-04T20:00:02.000Z level=INFO msg=three\n"}
 	var cfg []byte
 	ts := newTestServer(t, Config{
 		Status: configuringDoc,
@@ -280,7 +280,7 @@ func TestLogAndConfig(t *testing.T) {
 	ctx := context.Background()
 	for n, want := range map[int]int{0: 3, 2: 2, 10: 3} {
 		got, err := c.Log(ctx, n)
-		if err != nil || len(got) != want || got[len(got)-1] != "time=20:00:02.000 level=INFO msg=three" {
+		if err != nil || len(got) != want || got[len(got)-1] != "time=2026-05-04T20:00:02.000Z level=INFO msg=three" {
 			t.Errorf("Log(%d) = %q, %v; want %d lines ending with three", n, got, err, want)
 		}
 	}
