@@ -67,14 +67,23 @@ func (s *Speaker) SetPeerVIP(master bool) {
 	if s.cfg.Share == 0 {
 		return
 	}
+	s.setRole(&s.st.PeerVIP, master, "bgp role of the peer's virtual IP")
+}
+
+// setRole sets one of the VRRP roles the export depends on (role points
+// into s.st) and, when it changed, sends the new export to AWS. With ECMP
+// nothing is prepended, so the export does not change.
+func (s *Speaker) setRole(role *bool, master bool, what string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st.PeerVIP == master {
+	if *role == master {
 		return
 	}
-	s.st.PeerVIP = master
-	s.log.Info("bgp role of the peer's virtual IP", "master", master)
-	s.applyExport()
+	*role = master
+	s.log.Info(what, "master", master)
+	if !s.cfg.ECMP {
+		s.applyExport()
+	}
 }
 
 // applyExport installs the policies for the current state and sends what

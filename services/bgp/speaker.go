@@ -371,19 +371,7 @@ func (s *Speaker) stop(bs *server.BgpServer, k *kernel) {
 
 // SetMaster tells the speaker the VRRP role. A backup prepends its AS
 // toward AWS; the change is sent to AWS at once (soft reset out).
-func (s *Speaker) SetMaster(master bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.st.Master == master {
-		return
-	}
-	s.st.Master = master
-	s.log.Info("bgp role", "master", master)
-	if s.cfg.ECMP {
-		return // nothing is prepended: the export does not change
-	}
-	s.applyExport()
-}
+func (s *Speaker) SetMaster(master bool) { s.setRole(&s.st.Master, master, "bgp role") }
 
 // TunnelDown tells the speaker that the IPsec tunnel name is down: its
 // session is shut at once and its routes leave the RIB and the kernel,

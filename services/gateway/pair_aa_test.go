@@ -38,9 +38,9 @@ func (p *pair) awsSeesPrefix(timeout time.Duration, prefix, best string, want ma
 }
 
 // holds waits until each virtual IP is on the gateway named for it only.
-func (p *pair) holds(timeout time.Duration, owners map[string]string) {
+func (p *pair) holds(timeout time.Duration, owners map[string]string) time.Duration {
 	p.t.Helper()
-	eventually(p.t, timeout, fmt.Sprintf("virtual IPs held by %v", owners), func() error {
+	return eventually(p.t, timeout, fmt.Sprintf("virtual IPs held by %v", owners), func() error {
 		for addr, owner := range owners {
 			for _, g := range []string{p.gw1, p.gw2} {
 				if p.has(g, "eth1", addr) != (g == owner) {

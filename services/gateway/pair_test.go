@@ -89,33 +89,13 @@ func (p *pair) start(ns, name string) *gwProc {
 // want, with those AS paths, and picks best as its best path.
 func (p *pair) awsSees(timeout time.Duration, best string, want map[string]string) time.Duration {
 	p.t.Helper()
-	return eventually(p.t, timeout, fmt.Sprintf("AWS's paths to %s: best %s, %v", vlanNet, best, want), func() error {
-		paths, b, err := p.aws.Paths(vlanNet)
-		if err != nil {
-			return err
-		}
-		have := map[string]string{}
-		for nbr, path := range paths {
-			have[nbr] = path.ASPath.String
-		}
-		if fmt.Sprint(have) != fmt.Sprint(want) || b != best {
-			return fmt.Errorf("have best %s, %v", b, have)
-		}
-		return nil
-	})
+	return p.awsSeesPrefix(timeout, vlanNet, best, want)
 }
 
 // holder waits until the VIP is on ns's eth1 and on no other gateway.
 func (p *pair) holder(timeout time.Duration, ns string) time.Duration {
 	p.t.Helper()
-	return eventually(p.t, timeout, "VIP on "+ns+" only", func() error {
-		for _, g := range []string{p.gw1, p.gw2} {
-			if p.has(g, "eth1", vip) != (g == ns) {
-				return fmt.Errorf("%s has %v", g, p.addrs(g, "eth1"))
-			}
-		}
-		return nil
-	})
+	return p.holds(timeout, map[string]string{vip: ns})
 }
 
 // TestPair runs two tidegate gateways against FRR playing AWS: election,

@@ -235,12 +235,7 @@ func (w *wiring) tunnelEvent(ev ipsec.TunnelEvent) {
 }
 
 func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
-	master := sc.State == vrrp.StateMaster
-	w.log.Info("vrrp role", "state", sc.State, "from", sc.From, "reason", sc.Reason, "peer", sc.Peer)
-	w.mu.Lock()
-	changed := master != w.master
-	w.master = master
-	w.mu.Unlock()
+	master, changed := w.role(sc, "vrrp role", &w.master)
 	if w.activeActive {
 		// Our own virtual IP: we are its master unless our path to AWS
 		// failed (the peer took it) or we just booted; it is the peer's
@@ -250,11 +245,7 @@ func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 		}
 		return
 	}
-	// A master by the master-down timer keeps prepending toward AWS until
-	// the VLAN shows traffic (failover.go): if it is the side cut off from
-	// the VLAN, AWS must keep returning traffic to the other gateway.
-	deferred := master && sc.Reason == vrrp.ReasonMasterDown && w.fo != nil
-	if changed && !deferred {
+	if changed && !w.deferred(master, sc) {
 		w.bgp.SetMaster(master)
 	}
 	w.learnAndFailover(sc)
@@ -264,17 +255,31 @@ func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 // the peer's half of the return path follows it, and taking it over by
 // the master-down timer is the failover.
 func (w *wiring) peerVIPEvent(sc vrrp.StateChange) {
-	master := sc.State == vrrp.StateMaster
-	w.log.Info("vrrp role of the peer's virtual IP", "state", sc.State, "from", sc.From, "reason", sc.Reason, "peer", sc.Peer)
-	w.mu.Lock()
-	changed := master != w.peerVIP
-	w.peerVIP = master
-	w.mu.Unlock()
-	deferred := master && sc.Reason == vrrp.ReasonMasterDown && w.fo != nil
-	if changed && !deferred {
+	master, changed := w.role(sc, "vrrp role of the peer's virtual IP", &w.peerVIP)
+	if changed && !w.deferred(master, sc) {
 		w.bgp.SetPeerVIP(master)
 	}
 	w.learnAndFailover(sc)
+}
+
+// role logs a transition of one of the VRRP routers and records its role
+// in last; changed says whether master/backup changed.
+func (w *wiring) role(sc vrrp.StateChange, msg string, last *bool) (master, changed bool) {
+	master = sc.State == vrrp.StateMaster
+	w.log.Info(msg, "state", sc.State, "from", sc.From, "reason", sc.Reason, "peer", sc.Peer)
+	w.mu.Lock()
+	changed = master != *last
+	*last = master
+	w.mu.Unlock()
+	return master, changed
+}
+
+// deferred says a new master keeps its BGP role back: a master by the
+// master-down timer keeps prepending toward AWS until the VLAN shows
+// traffic (failover.go), since if it is the side cut off from the VLAN,
+// AWS must keep returning traffic to the other gateway.
+func (w *wiring) deferred(master bool, sc vrrp.StateChange) bool {
+	return master && sc.Reason == vrrp.ReasonMasterDown && w.fo != nil
 }
 
 // learnAndFailover hands a transition of the router that hears the peer
