@@ -57,6 +57,19 @@ func TestDHCPConfiguresAddressAndDefaultRoute(t *testing.T) {
 	if lease.Router != netip.MustParseAddr("192.0.2.1") || lease.Duration != 2*time.Minute {
 		t.Errorf("lease router %v time %v, want 192.0.2.1 and 2m", lease.Router, lease.Duration)
 	}
+	// Between requests and renewals no packet socket is left on the
+	// uplink: one would copy every packet the gateway receives (all of
+	// the ESP traffic) into the gateway process.
+	var sockets []byte
+	if err := netnstest.In(client, func() (err error) {
+		sockets, err = os.ReadFile("/proc/net/packet")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(sockets)), "\n"); len(lines) > 1 {
+		t.Errorf("packet sockets left open in the client's namespace after the lease:\n%s", sockets)
+	}
 	var routes []netlink.Route
 	if err := netnstest.In(client, func() error {
 		link, err := netlink.LinkByName("eth0")
