@@ -120,3 +120,15 @@ func setMSS(mss uint16) []expr.Any {
 		&expr.Exthdr{SourceRegister: 1, Type: tcpOptMaxseg, Offset: 2, Len: 2, Op: expr.ExthdrOpTcpopt},
 	}
 }
+
+// notLocal: "fib daddr type != local": a packet to be forwarded, not one
+// addressed to this host.
+func notLocal() []expr.Any {
+	return []expr.Any{
+		&expr.Fib{Register: 1, ResultADDRTYPE: true, FlagDADDR: true},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
+	}
+}
+
+// notrackV: "notrack".
+func notrackV() []expr.Any { return []expr.Any{&expr.Notrack{}} }

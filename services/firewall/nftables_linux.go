@@ -66,10 +66,23 @@ func build(c *nftables.Conn, cfg Config) {
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &drop})
 	clamp := c.AddChain(&nftables.Chain{Name: "mss", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityMangle, Policy: &accept})
+	raw := c.AddChain(&nftables.Chain{Name: "notrack", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw, Policy: &accept})
 
 	r := rules{c: c, t: t}
 	up, vlan := iif(cfg.Uplink), iif(cfg.VLAN)
 	icmp := [][]expr.Any{l4(unix.IPPROTO_ICMP), l4(unix.IPPROTO_ICMPV6)}
+
+	// Connection tracking only for the gateway's own connections: the
+	// forward rules below are stateless (VLAN <-> tunnels, both ways), and
+	// ESP is accepted by protocol, so tracking them is work for nothing,
+	// per packet, on the data path. The input rules' "established" needs
+	// tracking of what is addressed to the gateway itself only.
+	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV())
+	r.add(raw, vlan, notLocal(), notrackV())
+	for _, tu := range cfg.Tunnels {
+		r.add(raw, iif(tu.Device), notLocal(), notrackV())
+	}
 
 	// input: what is the gateway's own, then per interface.
 	r.add(input, iif("lo"), acceptV())
