@@ -10,17 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 	"github.com/tidegate/tidegate/services/ipsec"
+	"github.com/tidegate/tidegate/services/status"
 )
 
 // TestActiveActive boots an active-active pair (configs/examples/
 // seed-active-active.yaml) once against a virtual private gateway and once
 // against a transit gateway with VPN ECMP, as issue 14 asks: each gateway
 // holds its own virtual IP, ESP bytes move on the tunnels of both while
-// the VLAN host sends flows to the VPC from both its addresses, and when
-// gw-2's VM dies the survivor takes its virtual IP and the traffic of both
-// addresses comes back within the active-standby crash gap.
+// the VLAN host sends flows to the VPC from both its addresses, a DF
+// packet too big for the tunnel gets the tunnel's MTU back, and when one
+// gateway's VM dies (gw-2, then gw-1 in the other mode) the survivor takes
+// its virtual IP and the traffic of both addresses comes back within the
+// active-standby crash gap; the dead one boots again and takes its
+// address back without a gap.
 func TestActiveActive(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root for network namespaces and TAP devices")
@@ -114,7 +119,14 @@ func testActiveActive(t *testing.T, transit bool) {
 		t.Errorf("tracepath from the VLAN host does not report %q (PMTU discovery through a gateway):\n%s", want, out)
 	}
 
-	// gw-2 dies while both addresses ping the VPC host.
+	// One gateway's VM dies while both addresses ping the VPC host: gw-2
+	// against the virtual private gateway, gw-1 against the transit
+	// gateway, so that each is killed once. Then it boots again and takes
+	// its virtual IP back, as a planned handover does: nothing lost.
+	dead, survivor := gw2, gw1
+	if transit {
+		dead, survivor = gw1, gw2
+	}
 	var pingers []*Pinger
 	for _, src := range []string{HostAddr.Addr().String(), HostAddrUpper.Addr().String()} {
 		p, err := l.StartPingerFrom(src, VPCHost.String(), 50*time.Millisecond)
@@ -128,8 +140,8 @@ func testActiveActive(t *testing.T, transit bool) {
 		pingers = append(pingers, p)
 	}
 	killed := time.Now()
-	gw2.VM.Kill()
-	waitRoles(ctx, t, l, gw1, "master", "master")
+	dead.VM.Kill()
+	waitRoles(ctx, t, l, survivor, "master", "master")
 	for _, p := range pingers {
 		if err := p.WaitReplies(ctx, p.Replies()+100); err != nil {
 			t.Fatal(err)
@@ -137,11 +149,33 @@ func testActiveActive(t *testing.T, transit bool) {
 	}
 	for i, p := range pingers {
 		gap, _ := p.LongestGap(killed)
-		t.Logf("gw-2 killed: longest gap in replies to the VLAN host's %s: %.2f s", []string{"lower", "upper"}[i], gap.Seconds())
+		t.Logf("%s killed: longest gap in replies to the VLAN host's %s: %.2f s", dead.Name, []string{"lower", "upper"}[i], gap.Seconds())
 		// The active-standby goal: VRRP takeover (3 x 1 s + skew) plus
 		// half a second.
 		if gap > 4500*time.Millisecond {
-			t.Errorf("traffic gap %v after gw-2 died, want under 4.5 s", gap)
+			t.Errorf("traffic gap %v after %s died, want under 4.5 s", gap, dead.Name)
+		}
+	}
+
+	back := time.Now()
+	if err := l.BootGateway(dead, qemu.Image()); err != nil {
+		t.Fatal(err)
+	}
+	waitRoles(ctx, t, l, dead, "master", "backup")
+	waitRoles(ctx, t, l, survivor, "master", "backup")
+	for _, g := range l.Gateways {
+		waitStatus(ctx, t, l, g, "no return path held", func(d *status.Document) bool {
+			return d.BGP != nil && d.BGP.ReturnPath == nil
+		})
+	}
+	time.Sleep(2 * time.Second)
+	for i, p := range pingers {
+		gap, _ := p.LongestGap(back)
+		lost := p.Lost(back)
+		t.Logf("%s back %.1f s after its boot began: %d lost, longest gap %.0f ms to the VLAN host's %s address",
+			dead.Name, time.Since(back).Seconds(), lost, ms(gap), []string{"lower", "upper"}[i])
+		if gap > time.Second {
+			t.Errorf("%s's return cost a %v gap, want no more than a planned handover", dead.Name, gap)
 		}
 	}
 }
