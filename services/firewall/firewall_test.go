@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,6 +246,21 @@ func TestForwarding(t *testing.T) {
 	}
 	if c := l.counters(t); c[firewall.DropForward] == 0 {
 		t.Errorf("forward drops not counted: %v", c)
+	}
+
+	// The forwarded connections are not tracked (raw notrack): the
+	// gateway's conntrack table holds none of the VLAN <-> VPC flows.
+	var table []byte
+	if err := netnstest.In(l.gw, func() (err error) {
+		table, err = os.ReadFile("/proc/net/nf_conntrack")
+		return err
+	}); err != nil {
+		t.Skipf("no conntrack table to read: %v", err)
+	}
+	for _, flow := range []string{"dst=198.51.100.2", "dst=10.0.1.10"} {
+		if strings.Contains(string(table), flow) {
+			t.Errorf("conntrack tracks a forwarded flow (%s):\n%s", flow, table)
+		}
 	}
 }
 
