@@ -2,12 +2,15 @@ package pid1
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"time"
 
+	"github.com/tidegate/tidegate/init/console"
 	"github.com/tidegate/tidegate/internal/consolelog"
+	gw "github.com/tidegate/tidegate/services/gateway"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,6 +44,7 @@ func Main(gateway, shell []string) {
 }
 
 func run(log *slog.Logger, gateway, shell []string) {
+	initAt := console.Uptime()
 	if err := mountAll(); err != nil {
 		log.Error("mounts", "err", err)
 	}
@@ -49,6 +53,9 @@ func run(log *slog.Logger, gateway, shell []string) {
 	} else {
 		log.Info("kernel modules loaded", "count", n)
 	}
+	// The gateway's boot timeline starts with PID 1's steps; the children
+	// inherit the environment.
+	os.Setenv(gw.BootMarksEnv, fmt.Sprintf("init=%.3f modules=%.3f", initAt.Seconds(), console.Uptime().Seconds()))
 	// Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reboot.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 

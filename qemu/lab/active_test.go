@@ -61,6 +61,9 @@ func testActiveActive(t *testing.T, transit bool) {
 		waitRoles(ctx, t, l, g, "master", "backup")
 	}
 	t.Logf("both gateways master of their own virtual IP %.1f s after the lab started", time.Since(l.Started).Seconds())
+	for _, g := range []*Gateway{gw1, gw2} {
+		checkBootTimeline(ctx, t, l, g)
+	}
 
 	// AWS's view: with a virtual private gateway each half of the VLAN
 	// has its gateway; a transit gateway spreads over all four tunnels.
@@ -176,6 +179,33 @@ func testActiveActive(t *testing.T, transit bool) {
 			dead.Name, time.Since(back).Seconds(), lost, ms(gap), []string{"lower", "upper"}[i])
 		if gap > time.Second {
 			t.Errorf("%s's return cost a %v gap, want no more than a planned handover", dead.Name, gap)
+		}
+	}
+}
+
+// checkBootTimeline checks that g's /status has the boot timeline's steps
+// from PID 1 to the first AWS path, in order, and logs it.
+func checkBootTimeline(ctx context.Context, t *testing.T, l *Lab, g *Gateway) {
+	t.Helper()
+	d, _, err := l.GatewayStatus(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := map[string]float64{}
+	var line []string
+	for _, m := range d.Boot {
+		at[m.Name] = m.Seconds
+		line = append(line, fmt.Sprintf("%s %.1f", m.Name, m.Seconds))
+	}
+	t.Logf("%s boot timeline (s since the kernel booted): %s", g.Name, strings.Join(line, ", "))
+	order := []string{"init", "modules", "gateway", "dhcp", "metadata", "firewall", "services", "tunnel", "aws paths"}
+	for i, step := range order {
+		v, ok := at[step]
+		switch {
+		case !ok:
+			t.Errorf("%s: boot timeline lacks %q", g.Name, step)
+		case i > 0 && v < at[order[i-1]]:
+			t.Errorf("%s: boot step %q at %.3f s, before %q at %.3f s", g.Name, step, v, order[i-1], at[order[i-1]])
 		}
 	}
 }

@@ -98,6 +98,8 @@ type Gateway struct {
 	err   string    // why the services stopped, if one failed
 	// configErrors are the user data's problems while configuring.
 	configErrors []string
+	// boot is the boot timeline (timeline.go).
+	boot *timeline
 
 	// statusAddr is the address of the status API's TCP listener, the
 	// zero Addr until the role is known; statusWake tells the status server
@@ -132,9 +134,11 @@ const (
 // New returns a Gateway that does nothing until Run.
 func New(o Options) *Gateway {
 	o.defaults()
+	log := o.Log.With("svc", "gateway")
 	return &Gateway{
-		o: o, log: o.Log.With("svc", "gateway"), started: time.Now(), phase: PhaseStarting,
+		o: o, log: log, started: time.Now(), phase: PhaseStarting,
 		statusWake: make(chan struct{}, 1), listenVLAN: status.ListenVLAN, installFW: firewall.Install,
+		boot: newTimeline(o.Uptime, log),
 	}
 }
 
@@ -163,6 +167,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	o := g.o
 	log := g.log
 	log.Info("tidegate starting", "version", o.Version, "mode", mode(o))
+	g.boot.mark("gateway")
 
 	var role *Role
 	if o.ConfigFile != "" {
@@ -184,14 +189,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 		}
 		var err error
-		if role, err = appliance(ctx, o, log, g.setConfigErrors); err != nil {
+		if role, err = appliance(ctx, o, log, g.setConfigErrors, g.boot.mark); err != nil {
 			return g.fail(err)
 		}
 	}
+	g.boot.mark("metadata")
 	if fw := role.Configs(o).Firewall; fw != nil {
 		if err := g.installFirewall(ctx, *fw, "full"); err != nil {
 			return g.fail(err)
 		}
+		g.boot.mark("firewall")
 	}
 	g.setRole(role) // the status API moves onto the VLAN address
 	stopSyslog := g.startSyslog(role)
@@ -205,6 +212,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err != nil {
 		return g.fail(err)
 	}
+	svcs.w.mark = g.boot.mark
+	g.boot.mark("services")
 	g.mu.Lock()
 	g.svcs, g.phase = svcs, PhaseRunning
 	g.mu.Unlock()
@@ -251,7 +260,7 @@ func mode(o Options) string {
 }
 
 // appliance does what a Linode boot needs before the services can start.
-func appliance(ctx context.Context, o Options, log *slog.Logger, report func([]string)) (*Role, error) {
+func appliance(ctx context.Context, o Options, log *slog.Logger, report func([]string), mark func(string)) (*Role, error) {
 	if err := netconf.Loopback(); err != nil {
 		log.Error("loopback", "err", err)
 	}
@@ -263,6 +272,7 @@ func appliance(ctx context.Context, o Options, log *slog.Logger, report func([]s
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	mark("dhcp")
 	md := metadata.New(o.MetadataURL, metadata.WithLogger(o.Log.With("svc", "metadata")))
 	// The VLAN interface name comes from the configuration, which we do not
 	// have yet: eth1 is where Linode puts the second interface of a profile.

@@ -24,6 +24,7 @@ func (g *Gateway) Status() status.Document {
 		Version:       g.o.Version,
 		Mode:          mode(g.o),
 		Phase:         g.phase,
+		Boot:          g.boot.snapshot(),
 		Started:       g.started,
 		UptimeSeconds: time.Since(g.started).Seconds(),
 		Error:         g.err,

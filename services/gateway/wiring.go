@@ -86,7 +86,9 @@ type (
 type wiring struct {
 	log *slog.Logger
 	// beat tells PID 1 the loop is alive (Options.Lifeline); nil: nobody.
-	beat   func()
+	beat func()
+	// mark records a step of the boot timeline (timeline.go); nil: none.
+	mark   func(string)
 	weight int // of TrackAWS while unhealthy (negative)
 	bgp    bgpControl
 	// vrrp are the routers the AWS track applies to: the one virtual
@@ -207,6 +209,9 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 					level = slog.LevelInfo
 				}
 				w.log.Log(context.Background(), level, "AWS paths", "paths", n)
+				if n > 0 {
+					w.marked("aws paths")
+				}
 				w.h.awsPaths = n
 				w.track()
 			}
@@ -217,6 +222,9 @@ func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrp
 
 func (w *wiring) tunnelEvent(ev ipsec.TunnelEvent) {
 	w.log.Info("tunnel event", "tunnel", ev.Tunnel, "up", ev.Up, "reason", ev.Reason)
+	if ev.Up {
+		w.marked("tunnel")
+	}
 	// BGP first: a tunnel that went down takes its session and routes with
 	// it now rather than after the 30 s hold time.
 	if ev.Up {
@@ -236,6 +244,9 @@ func (w *wiring) tunnelEvent(ev ipsec.TunnelEvent) {
 
 func (w *wiring) vrrpEvent(sc vrrp.StateChange) {
 	master, changed := w.role(sc, "vrrp role", &w.master)
+	if sc.State == vrrp.StateMaster || sc.State == vrrp.StateBackup {
+		w.marked("vrrp " + sc.State.String())
+	}
 	if w.activeActive {
 		// Our own virtual IP: we are its master unless our path to AWS
 		// failed (the peer took it) or we just booted; it is the peer's
@@ -280,6 +291,13 @@ func (w *wiring) role(sc vrrp.StateChange, msg string, last *bool) (master, chan
 // AWS must keep returning traffic to the other gateway.
 func (w *wiring) deferred(master bool, sc vrrp.StateChange) bool {
 	return master && sc.Reason == vrrp.ReasonMasterDown && w.fo != nil
+}
+
+// marked records a step of the boot timeline, if there is one.
+func (w *wiring) marked(step string) {
+	if w.mark != nil {
+		w.mark(step)
+	}
 }
 
 // learnAndFailover hands a transition of the router that hears the peer

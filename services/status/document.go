@@ -29,6 +29,10 @@ type Document struct {
 	// is waiting on (phase configuring), one per entry, each naming the key
 	// path and line.
 	ConfigErrors []string `json:"config_errors,omitempty"`
+	// Boot is the boot timeline: each step from power-on to a working
+	// gateway and when it happened, in seconds since the kernel booted
+	// (package gateway's timeline.go lists the steps).
+	Boot []Milestone `json:"boot,omitempty"`
 
 	Health *Health `json:"health,omitempty"`
 	IPsec  *IPsec  `json:"ipsec,omitempty"`
@@ -228,4 +232,10 @@ func (d *Document) Role() string {
 // from AWS over it).
 func (d *Document) Healthy() bool {
 	return d.Phase == "running" && d.Health != nil && d.Health.Healthy
+}
+
+// Milestone is one step of the boot timeline.
+type Milestone struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"` // since the kernel booted
 }

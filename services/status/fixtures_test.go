@@ -118,6 +118,8 @@ func backupDoc() Document {
 // master of its own virtual IP and the backup of the peer's.
 func activeActiveDoc() Document {
 	d := masterDoc()
+	d.Boot = []Milestone{{"init", 0.8}, {"modules", 1.9}, {"gateway", 2.3}, {"dhcp", 3.1}, {"metadata", 3.4},
+		{"firewall", 3.5}, {"services", 3.6}, {"vrrp backup", 3.7}, {"tunnel", 6.2}, {"aws paths", 7.9}, {"vrrp master", 8.2}}
 	d.PeerVRRP = &VRRP{
 		VRID: 11, State: "backup", Priority: 99, EffectivePriority: 99,
 		MasterAddress: "10.0.1.3", MasterPriority: 100, VirtualIPs: []string{"10.0.1.201/24"},

@@ -45,6 +45,23 @@ func WriteStatus(w io.Writer, d *Document) error {
 	row(t, "Gateway", name+paren(strings.Join(about, ", ")))
 	row(t, "Version", join(d.Version, d.Mode))
 	row(t, "Phase", d.Phase+phaseNote(d)+", up "+uptime(d.UptimeSeconds))
+	if len(d.Boot) > 0 {
+		// Seconds since the kernel booted, step by step: where a slow
+		// boot spent its time.
+		label, line := "Boot (s)", ""
+		for i, m := range d.Boot {
+			step := fmt.Sprintf("%s %.1f", m.Name, m.Seconds)
+			if i < len(d.Boot)-1 {
+				step += ","
+			}
+			if line != "" && len(line)+1+len(step) > 64 { // an 80-column console
+				row(t, label, line)
+				label, line = "", ""
+			}
+			line = strings.TrimSpace(line + " " + step)
+		}
+		row(t, label, line)
+	}
 	if d.VLANAddress != "" || d.PublicAddress != "" {
 		var a []string
 		if d.VLANAddress != "" {
