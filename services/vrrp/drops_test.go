@@ -19,19 +19,28 @@ func injectFrom(t *testing.T, l *lab, ns, mode string) {
 	}
 }
 
+// startV2Master starts router "a" as keepalived's VRRPv2 with the seed's
+// password and priority 100, with extra flags, and waits until it is
+// master.
+func startV2Master(t *testing.T, l *lab, extra ...string) *vrrpd {
+	t.Helper()
+	pass := t.TempDir() + "/pass"
+	if err := os.WriteFile(pass, []byte("password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startVRRPD(t, l, "a", append([]string{"-version", "2", "-interval", "1s", "-priority", "100",
+		"-vip", "10.0.1.200/24", "-auth-pass-file", pass}, extra...)...)
+	a.waitState(0, "master", 10*time.Second)
+	return a
+}
+
 // Malformed and foreign adverts reach a live v2 master: each is counted under
 // its reason and none changes its state. A valid higher-priority advert
 // sent the same way then does make it step down, which shows the injected
 // frames did reach it.
 func TestDropsInNamespace(t *testing.T) {
 	l := newLab(t)
-	pass := t.TempDir() + "/pass"
-	if err := os.WriteFile(pass, []byte("password\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
-		"-vip", "10.0.1.200/24", "-auth-pass-file", pass)
-	a.waitState(0, "master", 10*time.Second)
+	a := startV2Master(t, l)
 	inject := func(mode string) { injectFrom(t, l, "c", mode) }
 	n := a.count()
 	inject("bad")
@@ -71,13 +80,7 @@ func TestDropsInNamespace(t *testing.T) {
 // VRID still is counted.
 func TestSiblingIgnored(t *testing.T) {
 	l := newLab(t)
-	pass := t.TempDir() + "/pass"
-	if err := os.WriteFile(pass, []byte("password\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
-		"-vip", "10.0.1.200/24", "-auth-pass-file", pass, "-sibling", "11")
-	a.waitState(0, "master", 10*time.Second)
+	a := startV2Master(t, l, "-sibling", "11")
 	injectFrom(t, l, "c", "bad")
 	time.Sleep(200 * time.Millisecond)
 	s := a.status()
