@@ -38,8 +38,8 @@ func startPair(t *testing.T, l *lab, aExtra, bExtra []string) (a, b *vrrpd) {
 func TestPairElection(t *testing.T) {
 	l := newLab(t)
 	a, b := startPair(t, l, nil, nil)
-	if !l.hasVIP("a", vipAddr) || l.hasVIP("b", vipAddr) {
-		t.Fatalf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("a"); err != nil {
+		t.Fatal(err)
 	}
 	p := startPinger(t, l, vipAddr)
 	time.Sleep(200 * time.Millisecond)
@@ -113,8 +113,8 @@ func TestPairPlannedHandover(t *testing.T) {
 	if lost != 0 {
 		t.Errorf("planned handover lost %d pings (gap %v)", lost, gap)
 	}
-	if l.hasVIP("a", vipAddr) || !l.hasVIP("b", vipAddr) {
-		t.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("b"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -136,8 +136,8 @@ func TestPairPreempt(t *testing.T) {
 	}
 	t.Logf("preempted %v after start", ev.Time.Sub(start))
 	time.Sleep(3 * pairInterval)
-	if l.hasVIP("b", vipAddr) || !l.hasVIP("a", vipAddr) {
-		t.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("a"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -224,8 +224,8 @@ func TestPairSplitBrainHeal(t *testing.T) {
 	if a.state() != "master" || b.state() != "backup" || a.count() != na {
 		t.Errorf("after heal: a %s, b %s, a changed %d times", a.state(), b.state(), a.count()-na)
 	}
-	if l.hasVIP("b", vipAddr) || !l.hasVIP("a", vipAddr) {
-		t.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("a"); err != nil {
+		t.Error(err)
 	}
 }
 
