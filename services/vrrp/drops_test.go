@@ -25,10 +25,7 @@ func injectFrom(t *testing.T, l *lab, ns, mode string) {
 // frames did reach it.
 func TestDropsInNamespace(t *testing.T) {
 	l := newLab(t)
-	pass := t.TempDir() + "/pass"
-	if err := os.WriteFile(pass, []byte("password\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pass := writePass(t)
 	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
 		"-vip", "10.0.1.200/24", "-auth-pass-file", pass)
 	a.waitState(0, "master", 10*time.Second)
@@ -71,10 +68,7 @@ func TestDropsInNamespace(t *testing.T) {
 // VRID still is counted.
 func TestSiblingIgnored(t *testing.T) {
 	l := newLab(t)
-	pass := t.TempDir() + "/pass"
-	if err := os.WriteFile(pass, []byte("password\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pass := writePass(t)
 	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
 		"-vip", "10.0.1.200/24", "-auth-pass-file", pass, "-sibling", "11")
 	a.waitState(0, "master", 10*time.Second)
