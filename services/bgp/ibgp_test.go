@@ -12,8 +12,7 @@ import (
 )
 
 func TestSetIBGPPeer(t *testing.T) {
-	ranged := validConfig()
-	ranged.IBGPPeer, ranged.IBGPRange = netip.Addr{}, netip.MustParsePrefix("10.0.1.0/24")
+	ranged := rangedConfig()
 	tests := []struct {
 		name string
 		c    Config
