@@ -35,6 +35,17 @@ func startPair(t *testing.T, l *lab, aExtra, bExtra []string) (a, b *vrrpd) {
 	return a, b
 }
 
+// startElected starts a with args("100") and b with args("99"), and waits
+// for a to be master and b backup.
+func startElected(t testing.TB, l *lab, args func(prio string) []string) (a, b *vrrpd) {
+	t.Helper()
+	a = startVRRPD(t, l, "a", args("100")...)
+	b = startVRRPD(t, l, "b", args("99")...)
+	a.waitState(0, "master", 10*time.Second)
+	b.waitState(0, "backup", 10*time.Second)
+	return a, b
+}
+
 func TestPairElection(t *testing.T) {
 	l := newLab(t)
 	a, b := startPair(t, l, nil, nil)
@@ -202,10 +213,7 @@ func TestPairSplitBrainHeal(t *testing.T) {
 	args := func(prio string) []string {
 		return []string{"-version", "3", "-interval", iv.String(), "-priority", prio, "-vip", vipAddr + "/24"}
 	}
-	a := startVRRPD(t, l, "a", args("100")...)
-	b := startVRRPD(t, l, "b", args("99")...)
-	a.waitState(0, "master", 10*time.Second)
-	b.waitState(0, "backup", 10*time.Second)
+	a, b := startElected(t, l, args)
 	n := b.count()
 	l.cut("b")
 	b.waitState(n, "master", 10*time.Second)
