@@ -32,36 +32,22 @@ const (
 // defaults fills the keys the document left out. It looks at d.set rather
 // than at zero values so that an explicit "preempt: false" or "med: 0" stays.
 func (d *decoder) defaults(s *Site) {
-	if !d.set["vlan.interface"] {
-		s.VLAN.Interface = DefaultInterface
-	}
+	orDefault(d, "vlan.interface", &s.VLAN.Interface, DefaultInterface)
 	switch {
 	case d.set["vlan.virtual_ips"] && len(s.VLAN.VirtualIPs) > 0:
 		s.VLAN.VirtualIP = s.VLAN.VirtualIPs[0]
 	case d.set["vlan.virtual_ip"]:
 		s.VLAN.VirtualIPs = []netip.Addr{s.VLAN.VirtualIP}
 	}
-	if !d.set["vrrp.version"] {
-		s.VRRP.Version = DefaultVRRPVersion
-	}
-	if !d.set["vrrp.advert_interval"] {
-		s.VRRP.AdvertInterval = DefaultAdvertInterval
-	}
-	if !d.set["vrrp.preempt"] {
-		s.VRRP.Preempt = true
-	}
+	orDefault(d, "vrrp.version", &s.VRRP.Version, DefaultVRRPVersion)
+	orDefault(d, "vrrp.advert_interval", &s.VRRP.AdvertInterval, DefaultAdvertInterval)
+	orDefault(d, "vrrp.preempt", &s.VRRP.Preempt, true)
 	if !d.set["bgp.advertise"] && s.VLAN.Prefix.IsValid() {
 		s.BGP.Advertise = []netip.Prefix{s.VLAN.Prefix.Masked()}
 	}
-	if !d.set["bgp.backup_prepend"] {
-		s.BGP.BackupPrepend = DefaultBackupPrepend
-	}
-	if !d.set["bgp.ibgp_ttl_security"] {
-		s.BGP.IBGPTTLSecurity = true
-	}
-	if !d.set["bgp.max_prefixes"] {
-		s.BGP.MaxPrefixes = DefaultMaxPrefixes
-	}
+	orDefault(d, "bgp.backup_prepend", &s.BGP.BackupPrepend, DefaultBackupPrepend)
+	orDefault(d, "bgp.ibgp_ttl_security", &s.BGP.IBGPTTLSecurity, true)
+	orDefault(d, "bgp.max_prefixes", &s.BGP.MaxPrefixes, DefaultMaxPrefixes)
 	if d.set["syslog"] && !d.set["syslog.protocol"] {
 		s.Syslog.Protocol = DefaultSyslogProtocol
 	}
@@ -70,32 +56,25 @@ func (d *decoder) defaults(s *Site) {
 		for ti := range g.Tunnels {
 			t := &g.Tunnels[ti]
 			p := index(index("gateways", gi)+".tunnels", ti)
-			if !d.set[p+".remote_asn"] {
-				t.RemoteASN = DefaultRemoteASN
-			}
-			if !d.set[p+".ike_version"] {
-				t.IKEVersion = DefaultIKEVersion
-			}
-			if !d.set[p+".proposals"] {
-				t.Proposals = DefaultProposals(t.IKEVersion)
-			}
-			if !d.set[p+".esp_proposals"] {
-				t.ESPProposals = DefaultESPProposals()
-			}
-			if !d.set[p+".dpd_delay"] {
-				t.DPDDelay = DefaultDPDDelay
-			}
-			if !d.set[p+".ike_lifetime"] {
-				t.IKELifetime = DefaultIKELifetime
-			}
-			if !d.set[p+".child_lifetime"] {
-				t.ChildLifetime = DefaultChildLifetime
-			}
+			orDefault(d, p+".remote_asn", &t.RemoteASN, DefaultRemoteASN)
+			orDefault(d, p+".ike_version", &t.IKEVersion, DefaultIKEVersion)
+			orDefault(d, p+".proposals", &t.Proposals, DefaultProposals(t.IKEVersion))
+			orDefault(d, p+".esp_proposals", &t.ESPProposals, DefaultESPProposals())
+			orDefault(d, p+".dpd_delay", &t.DPDDelay, DefaultDPDDelay)
+			orDefault(d, p+".ike_lifetime", &t.IKELifetime, DefaultIKELifetime)
+			orDefault(d, p+".child_lifetime", &t.ChildLifetime, DefaultChildLifetime)
 			if !d.set[p+".med"] && !s.BGP.ECMP {
 				// With ECMP every tunnel's MED stays 0: a transit
 				// gateway spreads flows only over equal paths.
 				t.MED = uint32(ti) * MEDStep
 			}
 		}
+	}
+}
+
+// orDefault sets *p to v unless the document set key.
+func orDefault[T any](d *decoder, key string, p *T, v T) {
+	if !d.set[key] {
+		*p = v
 	}
 }

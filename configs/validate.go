@@ -298,26 +298,20 @@ func (d *decoder) validateGateways(s *Site) {
 		if d.require(gp+".name", "the Linode label of the instance") {
 			if msg := checkLabel(g.Name); msg != "" {
 				d.errorf(gp+".name", "%s", msg)
-			} else if other, dup := names[g.Name]; dup {
+			} else if other, dup := claim(names, g.Name, gp); dup {
 				d.errorf(gp+".name", "%q is also the name of %s; the two gateways need distinct names", g.Name, other)
-			} else {
-				names[g.Name] = gp
 			}
 		}
 		if d.require(gp+".priority", "the VRRP priority, 1..254; the higher one is master") {
-			if other, dup := prios[g.Priority]; dup {
+			if other, dup := claim(prios, g.Priority, gp); dup {
 				d.errorf(gp+".priority", "%d is also the priority of %s; the pair needs distinct priorities so that one is master", g.Priority, other)
-			} else {
-				prios[g.Priority] = gp
 			}
 		}
 		if g.VLANAddress.IsValid() {
 			if msg := s.checkVLANAddress(g.VLANAddress); msg != "" {
 				d.errorf(gp+".vlan_address", "%s", msg)
-			} else if other, dup := addrs[g.VLANAddress.Addr()]; dup {
+			} else if other, dup := claim(addrs, g.VLANAddress.Addr(), gp); dup {
 				d.errorf(gp+".vlan_address", "%s is also the address of %s", g.VLANAddress.Addr(), other)
-			} else {
-				addrs[g.VLANAddress.Addr()] = gp
 			}
 		}
 		if d.require(gp+".tunnels", "list this gateway's tunnels to AWS (two per VPN connection)") {
@@ -332,28 +326,22 @@ func (d *decoder) validateGateways(s *Site) {
 			if d.require(tp+".name", "e.g. vpn-1a") {
 				if !tunnelName.MatchString(t.Name) || len(t.Name) > 32 {
 					d.errorf(tp+".name", "%q must be 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit", t.Name)
-				} else if other, dup := tunnels[t.Name]; dup {
+				} else if other, dup := claim(tunnels, t.Name, tp); dup {
 					d.errorf(tp+".name", "%q is also the name of %s; tunnel names must be unique across the site", t.Name, other)
-				} else {
-					tunnels[t.Name] = tp
 				}
 			}
 			if d.require(tp+".outside_address", "AWS's outside IP address for this tunnel") && t.OutsideAddress.IsValid() {
 				if what := notPublic(t.OutsideAddress); what != "" {
 					d.errorf(tp+".outside_address", "%s is %s; AWS's tunnel endpoints are public addresses", t.OutsideAddress, what)
-				} else if other, dup := outside[t.OutsideAddress]; dup {
+				} else if other, dup := claim(outside, t.OutsideAddress, tp); dup {
 					d.errorf(tp+".outside_address", "%s is also the outside address of %s", t.OutsideAddress, other)
-				} else {
-					outside[t.OutsideAddress] = tp
 				}
 			}
 			if d.require(tp+".inside_cidr", "the tunnel's inside /30 from AWS, e.g. 169.254.80.144/30") && t.InsideCIDR.IsValid() {
 				if msg := checkInside(t.InsideCIDR); msg != "" {
 					d.errorf(tp+".inside_cidr", "%s", msg)
-				} else if other, dup := insides[t.InsideCIDR]; dup {
+				} else if other, dup := claim(insides, t.InsideCIDR, tp); dup {
 					d.errorf(tp+".inside_cidr", "%s is also the inside CIDR of %s; inside CIDRs must be unique across the site", t.InsideCIDR, other)
-				} else {
-					insides[t.InsideCIDR] = tp
 				}
 			}
 			if d.require(tp+".psk", "the tunnel's pre-shared key from AWS") {
@@ -414,4 +402,14 @@ func (d *decoder) validateProposals(path string, ps []string, ike bool, ikeVersi
 			d.errorf(ip, "%s", msg)
 		}
 	}
+}
+
+// claim records k as path's in seen unless another path holds it already,
+// and then returns that path.
+func claim[K comparable](seen map[K]string, k K, path string) (other string, dup bool) {
+	if other, dup := seen[k]; dup {
+		return other, true
+	}
+	seen[k] = path
+	return "", false
 }

@@ -99,12 +99,8 @@ func cmdStandalone(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "this gateway's `name` in the configuration's gateways list")
 	runDir := fs.String("run-dir", "", "runtime `directory` for charon's files (default /run/tidegate)")
 	fs.Require("config", "name")
-	pos, code, ok := fs.Parse(args, stdout, stderr)
-	if !ok {
+	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.Fail(stderr, "unexpected argument %q", pos[0])
 	}
 	if !applianceOS(stderr) {
 		return cmdline.Fail
@@ -118,12 +114,8 @@ func cmdGateway(args []string, stdout, stderr io.Writer) int {
 		"  The appliance's gateway: PID 1 starts and supervises it. It reads its role\n"+
 			"  and the site from the Linode Metadata Service.")
 	url := fs.String("metadata", "", "Metadata Service base `URL` (default http://169.254.169.254)")
-	pos, code, ok := fs.Parse(args, stdout, stderr)
-	if !ok {
+	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.Fail(stderr, "unexpected argument %q", pos[0])
 	}
 	if !applianceOS(stderr) {
 		return cmdline.Fail

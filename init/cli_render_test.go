@@ -29,34 +29,24 @@ func TestRender(t *testing.T) {
 			t.Errorf("render shows %s's pre-shared key", tun.Name)
 		}
 		ifname, _ := ipsec.InterfaceFor(tun)
-		for _, want := range []string{
-			"ipsec connection " + tun.Name + "\n",
-			" remote " + tun.OutsideAddress.String() + "\n",
-			" interface " + ifname + "\n",
-			"neighbor " + tun.RemoteInside().String() + " remote-as 64512\n",
-			"route-map to-aws-" + tun.Name + " permit 10\n",
-		} {
-			if !strings.Contains(out, want) {
-				t.Errorf("render lacks %q", want)
-			}
-		}
+		wantAll(t, "render", out,
+			"ipsec connection "+tun.Name+"\n",
+			" remote "+tun.OutsideAddress.String()+"\n",
+			" interface "+ifname+"\n",
+			"neighbor "+tun.RemoteInside().String()+" remote-as 64512\n",
+			"route-map to-aws-"+tun.Name+" permit 10\n",
+		)
 	}
-	for _, want := range []string{
+	wantAll(t, "render", out,
 		"hostname vpn-gw-1\n", " authentication psk *****\n", " ip address 10.0.1.2/24\n",
 		" proposals aes256gcm16-prfsha384-ecp384 aes256-sha256-modp2048\n", " ike-lifetime 8h\n", " dpd-delay 10s\n",
 		"router bgp 65000\n", " neighbor 10.0.1.3 remote-as 65000\n", "  network 10.0.1.0/24\n",
 		" set metric 0\n", " set metric 100\n", " track aws weight -10\n", " set as-path prepend 65000 65000\n",
 		"vrrp 10\n", " version 3\n", " priority 100\n", " virtual-ip 10.0.1.200/24\n", " advertisement-interval 1s\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("render lacks %q:\n%s", want, out)
-		}
-	}
+	)
 
 	// No vlan_address for the peer: iBGP from the VLAN, as the gateway does.
-	doc, _ := os.ReadFile(seed)
-	f := filepath.Join(t.TempDir(), "site.yaml")
-	os.WriteFile(f, []byte(strings.Replace(string(doc), "    vlan_address: 10.0.1.3/24\n", "", 1)), 0o600)
+	f := editedSite(t, seed, "    vlan_address: 10.0.1.3/24\n", "")
 	code, out, _ = runCmd(t, "render", f, "--name", "vpn-gw-1")
 	if code != 0 || !strings.Contains(out, " ! iBGP: accepted from 10.0.1.0/24, the peer's address learned from its VRRP adverts\n") ||
 		!strings.Contains(out, " bgp listen range 10.0.1.0/24 peer-group ibgp\n") || !strings.Contains(out, "  neighbor ibgp next-hop-self\n") ||
@@ -200,28 +190,20 @@ func TestRenderFollowsTheGateway(t *testing.T) {
 				}
 			}
 			if bc.IBGPPeer.IsValid() {
-				for _, want := range []string{
+				wantAll(t, "render", out,
 					fmt.Sprintf(" neighbor %s remote-as %d\n", bc.IBGPPeer, bc.ASN),
 					fmt.Sprintf("  neighbor %s next-hop-self\n", bc.IBGPPeer),
-				} {
-					if !strings.Contains(out, want) {
-						t.Errorf("render lacks %q", want)
-					}
-				}
+				)
 			} else if !strings.Contains(out, fmt.Sprintf(" bgp listen range %s peer-group ibgp\n", bc.IBGPRange)) ||
 				!strings.Contains(out, " ! "+gateway.IBGPNote(bc.IBGPRange)+"\n") || strings.Contains(out, "! warning") {
 				t.Errorf("render without the peer's address: no listen range, or a warning:\n%s", out)
 			}
 			v := block(out, fmt.Sprintf("vrrp %d", vc.VRID))
-			for _, want := range []string{
+			wantAll(t, "vrrp block", v,
 				fmt.Sprintf("\n priority %d\n", vc.Priority),
 				fmt.Sprintf("\n track %s weight %d\n", gateway.TrackAWS, cfg.AWSTrackWeight),
 				fmt.Sprintf("\n version %d\n", vc.Version),
-			} {
-				if !strings.Contains(v, want) {
-					t.Errorf("vrrp block lacks %q:\n%s", want, v)
-				}
-			}
+			)
 
 			// Secrets: the keys and the password the gateway hands to
 			// charon and to VRRP never show; their place says *****.
@@ -252,21 +234,15 @@ func TestRenderActiveActive(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("render = %d %q", code, errOut)
 	}
-	for _, want := range []string{
+	wantAll(t, "render", out,
 		"vrrp 11\n interface eth1\n version 3\n priority 100\n advertisement-interval 1s\n virtual-ip 10.0.1.201/24\n",
 		"vrrp 10\n interface eth1\n version 3\n priority 99\n advertisement-interval 1s\n virtual-ip 10.0.1.200/24\n",
 		"  network 10.0.1.128/25 ! this gateway's half",
 		"  network 10.0.1.0/25 ! vpn-gw-1's half",
 		" set as-path prepend 65000 65000\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("render lacks %q:\n%s", want, out)
-		}
-	}
+	)
 
-	doc, _ := os.ReadFile(aa)
-	f := filepath.Join(t.TempDir(), "site.yaml")
-	os.WriteFile(f, []byte(strings.Replace(string(doc), "  backup_prepend: 2\n", "  ecmp: true\n", 1)), 0o600)
+	f := editedSite(t, aa, "  backup_prepend: 2\n", "  ecmp: true\n")
 	code, out, errOut = runCmd(t, "render", f, "--name", "vpn-gw-1")
 	if code != 0 || errOut != "" {
 		t.Fatalf("render with ecmp = %d %q", code, errOut)

@@ -17,6 +17,31 @@ const (
 	vpn2   = "../configs/awsimport/testdata/vpn-2.xml"
 )
 
+// editedSite writes the site file path with its first old replaced by new
+// to a temporary file, and returns that file's path.
+func editedSite(t *testing.T, path, old, new string) string {
+	t.Helper()
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "site.yaml")
+	if err := os.WriteFile(f, []byte(strings.Replace(string(doc), old, new, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// wantAll checks that out, what a command printed, has each of wants.
+func wantAll(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, out)
+		}
+	}
+}
+
 // runCmd runs tidegate's command line with args, as main does.
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

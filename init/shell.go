@@ -24,12 +24,8 @@ func runShell(args []string, stdout, stderr io.Writer) int {
 		"  The console's read-only shell (show status, show tunnels, ...) on standard\n"+
 			"  input and output, talking to a gateway's status socket.")
 	sock := fs.String("socket", status.DefaultSocket, "the gateway's status `socket`")
-	pos, code, ok := fs.Parse(args, stdout, stderr)
-	if !ok {
+	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.Fail(stderr, "unexpected argument %q", pos[0])
 	}
 	c, err := status.NewClient(*sock)
 	if err != nil {

@@ -38,11 +38,7 @@ func TestStatusCommand(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("status %s = %d %q", addr, code, errOut)
 	}
-	for _, want := range []string{"Gateway    vpn-gw-1", "Tunnel  State", "169.254.80.145  64512  never    Idle", "State           MASTER", "No BGP routes in the kernel."} {
-		if !strings.Contains(out, want) {
-			t.Errorf("status output lacks %q:\n%s", want, out)
-		}
-	}
+	wantAll(t, "status output", out, "Gateway    vpn-gw-1", "Tunnel  State", "169.254.80.145  64512  never    Idle", "State           MASTER", "No BGP routes in the kernel.")
 
 	code, out, _ = runCmd(t, "status", "--json", addr)
 	var d status.Document

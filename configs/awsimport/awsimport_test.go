@@ -245,6 +245,10 @@ func TestRefuse(t *testing.T) {
 			return strings.Replace(s, old, new, 1)
 		}
 	}
+	// elem changes the first <name> element's text from old to new.
+	elem := func(name, old, new string) func(string) string {
+		return first("<"+name+">"+old+"</"+name+">", "<"+name+">"+new+"</"+name+">")
+	}
 	tests := []struct {
 		name     string
 		edit     func(string) string
@@ -259,9 +263,9 @@ func TestRefuse(t *testing.T) {
         <network_mask>255.255.255.252</network_mask>
         <network_cidr>30</network_cidr>
       </tunnel_inside_address>`, ""), "vpn_connection/ipsec_tunnel[1]/customer_gateway/tunnel_inside_address", "missing"},
-		{"not a /30", first("<network_cidr>30</network_cidr>", "<network_cidr>29</network_cidr>"),
+		{"not a /30", elem("network_cidr", "30", "29"),
 			"ipsec_tunnel[1]/customer_gateway/tunnel_inside_address/network_cidr", "/29"},
-		{"mask and cidr disagree", first("<network_mask>255.255.255.252</network_mask>", "<network_mask>255.255.255.0</network_mask>"),
+		{"mask and cidr disagree", elem("network_mask", "255.255.255.252", "255.255.255.0"),
 			"ipsec_tunnel[1]/customer_gateway/tunnel_inside_address/network_mask", "does not match"},
 		{"psk with a dash", first("EXAMPLE.psk.for.vpn_1a", "EXAMPLE-psk-for-vpn-1a"),
 			"ipsec_tunnel[1]/ike/pre_shared_key", "could not have issued: it has a character outside"},
@@ -282,25 +286,25 @@ func TestRefuse(t *testing.T) {
 			j := strings.Index(s[i+1:], "<ipsec_tunnel>") + i + 1
 			return s[:i] + s[j:]
 		}, "vpn_connection", "has 1 <ipsec_tunnel>"},
-		{"inside addresses swapped", first("<ip_address>169.254.80.146</ip_address>", "<ip_address>169.254.80.145</ip_address>"),
+		{"inside addresses swapped", elem("ip_address", "169.254.80.146", "169.254.80.145"),
 			"vpn_connection/ipsec_tunnel[1]", "not the /30's first and second"},
-		{"inside addresses apart", first("<ip_address>169.254.80.146</ip_address>", "<ip_address>169.254.90.146</ip_address>"),
+		{"inside addresses apart", elem("ip_address", "169.254.80.146", "169.254.90.146"),
 			"vpn_connection/ipsec_tunnel[1]", "not in one /30"},
-		{"ipv6 outside address", first("<ip_address>203.0.113.10</ip_address>", "<ip_address>2001:db8::1</ip_address>"),
+		{"ipv6 outside address", elem("ip_address", "203.0.113.10", "2001:db8::1"),
 			"ipsec_tunnel[1]/vpn_gateway/tunnel_outside_address/ip_address", "not an IPv4 address"},
-		{"unknown cipher", first("<encryption_protocol>aes-128-cbc</encryption_protocol>", "<encryption_protocol>3des-cbc</encryption_protocol>"),
+		{"unknown cipher", elem("encryption_protocol", "aes-128-cbc", "3des-cbc"),
 			"ipsec_tunnel[1]/ike/encryption_protocol", `unknown encryption algorithm "3des-cbc"`},
-		{"unknown hash", first("<authentication_protocol>hmac-sha1-96</authentication_protocol>", "<authentication_protocol>hmac-md5-96</authentication_protocol>"),
+		{"unknown hash", elem("authentication_protocol", "hmac-sha1-96", "hmac-md5-96"),
 			"ipsec_tunnel[1]/ipsec/authentication_protocol", `unknown authentication algorithm "hmac-md5-96"`},
-		{"group 5 in IKE", first("<perfect_forward_secrecy>group2</perfect_forward_secrecy>", "<perfect_forward_secrecy>group5</perfect_forward_secrecy>"),
+		{"group 5 in IKE", elem("perfect_forward_secrecy", "group2", "group5"),
 			"ipsec_tunnel[1]/ike/perfect_forward_secrecy", "phase 2 only"},
-		{"unknown group", first("<perfect_forward_secrecy>group2</perfect_forward_secrecy>", "<perfect_forward_secrecy>group1</perfect_forward_secrecy>"),
+		{"unknown group", elem("perfect_forward_secrecy", "group2", "group1"),
 			"ipsec_tunnel[1]/ike/perfect_forward_secrecy", `unknown Diffie-Hellman group "group1"`},
-		{"lifetime out of range", first("<lifetime>3600</lifetime>", "<lifetime>7200</lifetime>"),
+		{"lifetime out of range", elem("lifetime", "3600", "7200"),
 			"ipsec_tunnel[1]/ipsec/lifetime", "900 to 3600"},
-		{"aggressive mode", first("<mode>main</mode>", "<mode>aggressive</mode>"),
+		{"aggressive mode", elem("mode", "main", "aggressive"),
 			"ipsec_tunnel[1]/ike/mode", "main mode only"},
-		{"transport mode", first("<mode>tunnel</mode>", "<mode>transport</mode>"),
+		{"transport mode", elem("mode", "tunnel", "transport"),
 			"ipsec_tunnel[1]/ipsec/mode", "tunnel mode"},
 		{"no dpd", first(`<dead_peer_detection>
         <interval>10</interval>

@@ -121,18 +121,8 @@ func TestDashboardSelectsServedMetrics(t *testing.T) {
 		t.Fatal("no expressions in the dashboard")
 	}
 	for _, e := range exprs {
-		names, err := promql.Metrics(e.promql)
-		if err != nil {
-			t.Errorf("%s: %v", e.where, err)
-			continue
-		}
-		if len(names) == 0 {
-			t.Errorf("%s selects no metric: %s", e.where, e.promql)
-		}
-		for _, n := range names {
-			if !slices.Contains(served, n) {
-				t.Errorf("%s selects %s, which the status API does not serve (status.MetricNames)", e.where, n)
-			}
+		for _, err := range promql.Check(e.promql, served) {
+			t.Errorf("%s: %v, served: status.MetricNames", e.where, err)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package prometheus
 import (
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 
@@ -88,18 +87,8 @@ func readRules(t *testing.T) []Rule {
 func TestRulesSelectServedMetrics(t *testing.T) {
 	served := append(status.MetricNames(), "up")
 	for _, r := range readRules(t) {
-		names, err := promql.Metrics(r.Expr)
-		if err != nil {
-			t.Errorf("%s: %v", r.Alert, err)
-			continue
-		}
-		if len(names) == 0 {
-			t.Errorf("%s selects no metric: %s", r.Alert, r.Expr)
-		}
-		for _, n := range names {
-			if !slices.Contains(served, n) {
-				t.Errorf("%s selects %s, which the status API does not serve (status.MetricNames)", r.Alert, n)
-			}
+		for _, err := range promql.Check(r.Expr, served) {
+			t.Errorf("%s: %v, served: status.MetricNames", r.Alert, err)
 		}
 	}
 }

@@ -85,6 +85,16 @@ func startFake(t *testing.T, doc status.Document, conf []byte) *fakeGateway {
 	return f
 }
 
+// outputHas checks that out, what the shell printed, has each of wants.
+func outputHas(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
 // session runs a shell on input against the socket and returns what it
 // printed and the signals it sent to "PID 1".
 func session(t *testing.T, sock, input string, signal bool) (string, []syscall.Signal) {
@@ -150,11 +160,7 @@ func TestCommands(t *testing.T) {
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			out, _ := session(t, f.sock, tc.in+"\n", false)
-			for _, w := range tc.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("%q: output lacks %q:\n%s", tc.in, w, out)
-				}
-			}
+			outputHas(t, out, tc.want...)
 			if tc.in == "show log 1" && strings.Contains(out, "services started") {
 				t.Errorf("show log 1 printed more than one line:\n%s", out)
 			}
@@ -180,18 +186,14 @@ func TestGatewayNotRunning(t *testing.T) {
 func TestWaitingForConfiguration(t *testing.T) {
 	f := startFake(t, configuringDoc(), nil)
 	out, _ := session(t, f.sock, "show status\nshow bgp\nshow tunnels\nshow vrrp\nshow config\n", false)
-	for _, w := range []string{
+	outputHas(t, out,
 		"Phase    configuring (waiting for a valid configuration)",
 		"No BGP: gateway waiting for configuration.",
 		"No tunnels: gateway waiting for configuration.",
 		"No VRRP: gateway waiting for configuration.",
 		"No valid configuration yet: the gateway waits for one.",
 		"  user-data:9: bgp.asn: required",
-	} {
-		if !strings.Contains(out, w) {
-			t.Errorf("output lacks %q:\n%s", w, out)
-		}
-	}
+	)
 	if strings.Count(out, "user-data:9: bgp.asn: required") < 5 {
 		t.Errorf("not every command showed the configuration error:\n%s", out)
 	}
@@ -217,11 +219,7 @@ func TestRebootAndPowerOff(t *testing.T) {
 			if diff := cmp.Diff(tc.want, sigs); diff != "" {
 				t.Errorf("signals (-want +got):\n%s", diff)
 			}
-			for _, w := range tc.says {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
+			outputHas(t, out, tc.says...)
 		})
 	}
 

@@ -90,6 +90,16 @@ func (fs *FlagSet) Parse(args []string, stdout, stderr io.Writer) (pos []string,
 	}
 }
 
+// ParseFlags is Parse for a command that takes flags only: a positional
+// argument is a usage error.
+func (fs *FlagSet) ParseFlags(args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	pos, code, ok := fs.Parse(args, stdout, stderr)
+	if ok && len(pos) > 0 {
+		return fs.Fail(stderr, "unexpected argument %q", pos[0]), false
+	}
+	return code, ok
+}
+
 // Fail prints a usage error, "NAME: message", and the usage to w, and
 // returns Usage.
 func (fs *FlagSet) Fail(w io.Writer, format string, args ...any) int {

@@ -68,3 +68,24 @@ func TestRequireBoth(t *testing.T) {
 		t.Errorf("code %d %q", code, e.String())
 	}
 }
+
+func TestParseFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		ok     bool
+		code   int
+		stderr string
+	}{
+		{args: []string{"--name", "x"}, ok: true},
+		{args: []string{"--name", "x", "a.yaml"}, code: Usage, stderr: "tidegate thing: unexpected argument \"a.yaml\"\nusage: "},
+		{args: []string{"a.yaml"}, code: Usage, stderr: "tidegate thing: --name is required\n"},
+		{args: []string{"-h"}, code: OK},
+	} {
+		fs, _, _ := newTestSet()
+		var o, e bytes.Buffer
+		code, ok := fs.ParseFlags(tt.args, &o, &e)
+		if ok != tt.ok || code != tt.code || !strings.HasPrefix(e.String(), tt.stderr) || (tt.stderr == "") != (e.Len() == 0) {
+			t.Errorf("%q: code %d ok %v stderr %q, want %d %v %q", tt.args, code, ok, e.String(), tt.code, tt.ok, tt.stderr)
+		}
+	}
+}

@@ -106,6 +106,25 @@ func Metrics(expr string) ([]string, error) {
 	return slices.Compact(names), nil
 }
 
+// Check returns what is wrong with expr as a query of the metrics served:
+// it does not scan, it selects no metric, or it selects one served lacks.
+func Check(expr string, served []string) []error {
+	names, err := Metrics(expr)
+	if err != nil {
+		return []error{err}
+	}
+	if len(names) == 0 {
+		return []error{fmt.Errorf("selects no metric: %s", expr)}
+	}
+	var errs []error
+	for _, n := range names {
+		if !slices.Contains(served, n) {
+			errs = append(errs, fmt.Errorf("selects %s, which is not served", n))
+		}
+	}
+	return errs
+}
+
 // skipString returns the length of the string literal s begins with.
 func skipString(s string) (int, error) {
 	q := s[0]

@@ -51,3 +51,26 @@ func TestMetricsErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCheck(t *testing.T) {
+	served := []string{"up", "tidegate_tunnel_up"}
+	for _, tc := range []struct {
+		expr string
+		want []string
+	}{
+		{`tidegate_tunnel_up == 0 or up == 0`, nil},
+		{`vector(1)`, []string{"selects no metric: vector(1)"}},
+		{`tidegate_tunnel_up + tidegate_gone + tidegate_lost`, []string{"selects tidegate_gone, which is not served", "selects tidegate_lost, which is not served"}},
+	} {
+		var got []string
+		for _, err := range Check(tc.expr, served) {
+			got = append(got, err.Error())
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Check(%q) = %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+	if errs := Check(`up{job="x"`, served); len(errs) != 1 {
+		t.Errorf("Check of an open brace = %v, want its scan error", errs)
+	}
+}

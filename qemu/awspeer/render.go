@@ -9,18 +9,9 @@ import (
 	"github.com/tidegate/tidegate/qemu/guest"
 )
 
-// Modules are the kernel modules the guest loads, in order (their
-// dependencies come along). aes, cbc, sha1, sha256 and hmac are built into
-// Debian's kernel; drbg is the "stdrng" the IV generators need, without
-// which every SA install fails with ENOENT (docs/design.md). dummy holds
-// the VPC host's address.
-var Modules = []string{
-	"virtio_pci", "virtio_net", "virtio_rng",
-	"xfrm_user", "xfrm_interface", "esp4",
-	"authenc", "authencesn", "echainiv", "seqiv", "drbg",
-	"gcm", "ghash_generic", "ctr", "sha512_generic", "cmac", "xcbc",
-	"dummy",
-}
+// Modules are the kernel modules the guest loads, in order: an IPsec
+// guest's, and dummy for the VPC host's address.
+var Modules = append(append([]string(nil), guest.IPsecModules...), "dummy")
 
 // AWS's tunnel options (EC2 API VpnTunnelOptionsSpecification): the
 // algorithms a new VPN connection accepts, as strongSwan keywords.
@@ -57,11 +48,11 @@ const (
 var IPerf3Ports = []int{5201, 5202}
 
 // XFRM MTU AWS documents for its tunnels.
-const MTU = 1436
+const MTU = guest.XFRMMTU
 
 // Interface returns the name and if_id of the guest's XFRM interface for
 // the i-th tunnel.
-func Interface(i int) (name string, ifID int) { return fmt.Sprintf("xfrm%d", i+1), i + 1 }
+func Interface(i int) (name string, ifID int) { return guest.XFRMInterface(i) }
 
 var strongswanConf = guest.StrongswanConf(`# AWS's VPN endpoint: charon as responder, route based.
 `, `	# The XFRM interfaces carry the traffic: no routes or virtual IPs.
@@ -215,10 +206,7 @@ func Render(c Config) ([]File, error) {
 			seen[a] = true
 			fmt.Fprintf(&net, "ip addr add %s/%d dev eth0\n", a, c.OutsideBits)
 		}
-		name, id := Interface(i)
-		fmt.Fprintf(&net, "ip link add %s type xfrm dev eth0 if_id %d\n", name, id)
-		fmt.Fprintf(&net, "ip link set %s alias %s mtu %d up\n", name, t.Name, MTU)
-		fmt.Fprintf(&net, "ip addr add %s/30 dev %s\n", t.AWSInside(), name)
+		_, id := guest.WriteXFRMInterface(&net, i, t.Name, fmt.Sprintf("%s/30", t.AWSInside()))
 
 		st := swTunnel{Name: t.Name, Local: t.OutsideAWS.String(), Remote: "%any", PSK: t.PSK, IfID: id}
 		if t.OutsideCustomer.IsValid() {
@@ -247,13 +235,12 @@ func Render(c Config) ([]File, error) {
 	if err := bgpdTmpl.Execute(&bgpd, bgp); err != nil {
 		return nil, fmt.Errorf("awspeer: bgpd.conf: %w", err)
 	}
-	return []File{
+	files := []File{
 		{Path: "/etc/strongswan.conf", Mode: 0o644, Data: []byte(strongswanConf)},
 		{Path: "/etc/swanctl/swanctl.conf", Mode: 0o600, Data: swanctl.Bytes()},
-		{Path: "/etc/frr/zebra.conf", Mode: 0o644, Data: []byte(fmt.Sprintf("hostname %s\nlog file /var/log/frr/zebra.log informational\n", c.Hostname))},
-		{Path: "/etc/frr/bgpd.conf", Mode: 0o644, Data: bgpd.Bytes()},
-		{Path: "/etc/frr/vtysh.conf", Mode: 0o644, Data: []byte("! root on the console needs no PAM (there is none in the guest)\nusername root nopassword\n")},
-		{Path: "/etc/awspeer/network.sh", Mode: 0o644, Data: net.Bytes()},
-		{Path: "/etc/awspeer/modules", Mode: 0o644, Data: []byte(strings.Join(Modules, "\n") + "\n")},
-	}, nil
+	}
+	return append(append(files, guest.FRRConfigs(c.Hostname, bgpd.Bytes())...),
+		File{Path: "/etc/awspeer/network.sh", Mode: 0o644, Data: net.Bytes()},
+		File{Path: "/etc/awspeer/modules", Mode: 0o644, Data: []byte(strings.Join(Modules, "\n") + "\n")},
+	), nil
 }

@@ -3,6 +3,7 @@ package awspeer
 import (
 	"fmt"
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/qemu/guest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -31,14 +32,12 @@ func render(t *testing.T, c Config) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]string{}
 	for _, f := range files {
-		m[f.Path] = string(f.Data)
 		if strings.Contains(f.Path, "swanctl") && f.Mode&0o077 != 0 {
 			t.Errorf("%s holds keys but has mode %o", f.Path, f.Mode)
 		}
 	}
-	return m
+	return guest.Contents(files)
 }
 
 func TestRender(t *testing.T) {

@@ -46,6 +46,16 @@ type File struct {
 	Data []byte
 }
 
+// Contents maps each file's path to its data, for tests that look at what
+// was rendered.
+func Contents(files []File) map[string]string {
+	m := make(map[string]string, len(files))
+	for _, f := range files {
+		m[f.Path] = string(f.Data)
+	}
+	return m
+}
+
 // BuildOptions say where the pinned kernel comes from.
 type BuildOptions struct {
 	// Repo is the repository root, for image/kernel.lock; [the directory

@@ -10,14 +10,9 @@ import (
 	"github.com/tidegate/tidegate/qemu/guest"
 )
 
-// Modules are the kernel modules the guest loads: the NICs, ESP over XFRM
-// interfaces and the crypto AWS's proposals need (as the AWS peer's).
-var Modules = []string{
-	"virtio_pci", "virtio_net", "virtio_rng",
-	"xfrm_user", "xfrm_interface", "esp4",
-	"authenc", "authencesn", "echainiv", "seqiv", "drbg",
-	"gcm", "ghash_generic", "ctr", "sha512_generic", "cmac", "xcbc",
-}
+// Modules are the kernel modules the guest loads: an IPsec guest's, as the
+// AWS peer's.
+var Modules = guest.IPsecModules
 
 // keepalivedTmpl is the article's keepalived.conf; only what the site sets
 // differently from the article adds lines.
@@ -135,10 +130,10 @@ exit
 
 // Interface returns the name and if_id of the XFRM interface for the i-th
 // tunnel.
-func Interface(i int) (name string, ifID int) { return fmt.Sprintf("xfrm%d", i+1), i + 1 }
+func Interface(i int) (name string, ifID int) { return guest.XFRMInterface(i) }
 
 // MTU of the XFRM interfaces, AWS's documented tunnel MTU.
-const MTU = 1436
+const MTU = guest.XFRMMTU
 
 // rekeyMargin is AWS's generic configuration's margintime (9m): rekeying
 // starts that long before the lifetime ends.
@@ -210,10 +205,7 @@ func Render(c Config) ([]guest.File, error) {
 	}
 	fmt.Fprintf(&net, "ip link set %s up\nip addr add %s dev %s\n", site.VLAN.Interface, self.VLANAddress, site.VLAN.Interface)
 	for i, t := range self.Tunnels {
-		name, id := Interface(i)
-		fmt.Fprintf(&net, "ip link add %s type xfrm dev eth0 if_id %d\n", name, id)
-		fmt.Fprintf(&net, "ip link set %s alias %s mtu %d up\n", name, t.Name, MTU)
-		fmt.Fprintf(&net, "ip addr add %s dev %s\n", t.LocalInside(), name)
+		_, id := guest.WriteXFRMInterface(&net, i, t.Name, t.LocalInside().String())
 		sw.Tunnels = append(sw.Tunnels, swTunnel{
 			Name: t.Name, Remote: t.OutsideAddress.String(), PSK: t.PSK.Reveal(), IfID: id,
 			Proposals: strings.Join(t.Proposals, ","), ESPProposals: strings.Join(t.ESPProposals, ","),
@@ -237,17 +229,16 @@ func Render(c Config) ([]guest.File, error) {
 	file := func(path string, mode uint32, data []byte) guest.File {
 		return guest.File{Path: path, Mode: mode, Data: data}
 	}
-	return []guest.File{
+	files := []guest.File{
 		file("/etc/keepalived/keepalived.conf", 0o600, keepalived.Bytes()),
 		file("/etc/strongswan.conf", 0o644, []byte(strongswanConf)),
 		file("/etc/swanctl/swanctl.conf", 0o600, swanctl.Bytes()),
-		file("/etc/frr/zebra.conf", 0o644, []byte(fmt.Sprintf("hostname %s\nlog file /var/log/frr/zebra.log informational\n", self.Name))),
-		file("/etc/frr/bgpd.conf", 0o644, bgpd.Bytes()),
-		file("/etc/frr/vtysh.conf", 0o644, []byte("! root on the console needs no PAM (there is none in the guest)\nusername root nopassword\n")),
+	}
+	return append(append(files, guest.FRRConfigs(self.Name, bgpd.Bytes())...),
 		file("/etc/seedstack/network.sh", 0o644, net.Bytes()),
 		file("/etc/seedstack/modules", 0o644, []byte(strings.Join(Modules, "\n")+"\n")),
 		guest.Hosts(self.Name),
-	}, nil
+	), nil
 }
 
 func seconds(d time.Duration) int { return int(d / time.Second) }

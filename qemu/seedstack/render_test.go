@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/qemu/guest"
 )
 
 func loadSite(t *testing.T, name string) *configs.Site {
@@ -25,11 +26,7 @@ func files(t *testing.T, c Config) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]string{}
-	for _, f := range fs {
-		m[f.Path] = string(f.Data)
-	}
-	return m
+	return guest.Contents(fs)
 }
 
 // articleKeepalived is the article's keepalived.conf for a gateway,

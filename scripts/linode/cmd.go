@@ -3,6 +3,7 @@ package linode
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -88,33 +89,35 @@ func flagSet(cmd string, o *opts) *cmdline.FlagSet {
 	c := commands[cmd]
 	fs := cmdline.New("tidegate linode "+cmd, c.synopsis, c.doc)
 	o.ipam, o.status = mapFlag{}, mapFlag{}
+	strs := map[string]struct {
+		p     *string
+		usage string
+	}{
+		"region":      {&o.region, "Linode `region`, e.g. us-east"},
+		"label":       {&o.label, "the image's `label` (default tidegate-YYYYMMDD-HHMM)"},
+		"description": {&o.desc, "the image's `description`"},
+		"site":        {&o.site, "the site YAML `file`, which becomes the user data"},
+		"image":       {&o.image, "custom image `ID`, e.g. private/12345 (what upload prints)"},
+		"type":        {&o.typ, "Linode `plan` for new instances, e.g. g6-standard-1"},
+		"vlan":        {&o.vlan, "Linode VLAN `label` (default: the site's name)"},
+	}
+	vars := map[string]struct {
+		v     flag.Value
+		usage string
+	}{
+		"name":   {&o.names, "a gateway to act on, by its Linode `label` (repeat)"},
+		"tag":    {&o.tags, "a `tag` for new instances (repeat)"},
+		"ipam":   {o.ipam, "the VLAN address of a gateway without vlan_address, as `NAME=ADDR/LEN` (repeat)"},
+		"status": {o.status, "where a gateway's status API answers, as `NAME=ADDR` (repeat; default its public IPv4)"},
+	}
 	for _, f := range c.flags {
-		switch f {
-		case "region":
-			fs.StringVar(&o.region, f, "", "Linode `region`, e.g. us-east")
-		case "label":
-			fs.StringVar(&o.label, f, "", "the image's `label` (default tidegate-YYYYMMDD-HHMM)")
-		case "description":
-			fs.StringVar(&o.desc, f, "", "the image's `description`")
-		case "site":
-			fs.StringVar(&o.site, f, "", "the site YAML `file`, which becomes the user data")
-		case "image":
-			fs.StringVar(&o.image, f, "", "custom image `ID`, e.g. private/12345 (what upload prints)")
-		case "type":
-			fs.StringVar(&o.typ, f, "", "Linode `plan` for new instances, e.g. g6-standard-1")
-		case "vlan":
-			fs.StringVar(&o.vlan, f, "", "Linode VLAN `label` (default: the site's name)")
-		case "force":
+		if s, ok := strs[f]; ok {
+			fs.StringVar(s.p, f, "", s.usage)
+		} else if v, ok := vars[f]; ok {
+			fs.Var(v.v, f, v.usage)
+		} else if f == "force" {
 			fs.BoolVar(&o.force, f, false, "go on even when the pair is not one healthy master and one healthy backup")
-		case "name":
-			fs.Var(&o.names, f, "a gateway to act on, by its Linode `label` (repeat)")
-		case "tag":
-			fs.Var(&o.tags, f, "a `tag` for new instances (repeat)")
-		case "ipam":
-			fs.Var(o.ipam, f, "the VLAN address of a gateway without vlan_address, as `NAME=ADDR/LEN` (repeat)")
-		case "status":
-			fs.Var(o.status, f, "where a gateway's status API answers, as `NAME=ADDR` (repeat; default its public IPv4)")
-		default:
+		} else {
 			panic("linode: no flag " + f)
 		}
 	}

@@ -206,11 +206,18 @@ func TestPolicies(t *testing.T) {
 	}
 }
 
+// rangedConfig is validConfig with the iBGP peer's address to be learned
+// within the VLAN's prefix.
+func rangedConfig() Config {
+	c := validConfig()
+	c.IBGPPeer, c.IBGPRange = netip.Addr{}, netip.MustParsePrefix("10.0.1.0/24")
+	return c
+}
+
 // TestIBGPNeighbours: the iBGP statements match the configured peer, or
 // the whole range when the peer's address is learned.
 func TestIBGPNeighbours(t *testing.T) {
-	ranged := validConfig()
-	ranged.IBGPPeer, ranged.IBGPRange = netip.Addr{}, netip.MustParsePrefix("10.0.1.0/24")
+	ranged := rangedConfig()
 	tests := []struct {
 		name string
 		c    Config

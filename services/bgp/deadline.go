@@ -45,36 +45,41 @@ func do(ctx context.Context, name string, f func(context.Context) error) error {
 	}
 }
 
+// doReq is do for a call with one request and no answer but its error.
+func doReq[R any](ctx context.Context, name string, f func(context.Context, R) error, r R) error {
+	return do(ctx, name, func(ctx context.Context) error { return f(ctx, r) })
+}
+
 func (b bounded) SetPolicies(ctx context.Context, r *api.SetPoliciesRequest) error {
-	return do(ctx, "set policies", func(ctx context.Context) error { return b.bs.SetPolicies(ctx, r) })
+	return doReq(ctx, "set policies", b.bs.SetPolicies, r)
 }
 
 func (b bounded) ResetPeer(ctx context.Context, r *api.ResetPeerRequest) error {
-	return do(ctx, "reset peer", func(ctx context.Context) error { return b.bs.ResetPeer(ctx, r) })
+	return doReq(ctx, "reset peer", b.bs.ResetPeer, r)
 }
 
 func (b bounded) EnablePeer(ctx context.Context, r *api.EnablePeerRequest) error {
-	return do(ctx, "enable peer", func(ctx context.Context) error { return b.bs.EnablePeer(ctx, r) })
+	return doReq(ctx, "enable peer", b.bs.EnablePeer, r)
 }
 
 func (b bounded) DisablePeer(ctx context.Context, r *api.DisablePeerRequest) error {
-	return do(ctx, "disable peer", func(ctx context.Context) error { return b.bs.DisablePeer(ctx, r) })
+	return doReq(ctx, "disable peer", b.bs.DisablePeer, r)
 }
 
 func (b bounded) AddPeer(ctx context.Context, r *api.AddPeerRequest) error {
-	return do(ctx, "add peer", func(ctx context.Context) error { return b.bs.AddPeer(ctx, r) })
+	return doReq(ctx, "add peer", b.bs.AddPeer, r)
 }
 
 func (b bounded) DeletePeer(ctx context.Context, r *api.DeletePeerRequest) error {
-	return do(ctx, "delete peer", func(ctx context.Context) error { return b.bs.DeletePeer(ctx, r) })
+	return doReq(ctx, "delete peer", b.bs.DeletePeer, r)
 }
 
 func (b bounded) AddPeerGroup(ctx context.Context, r *api.AddPeerGroupRequest) error {
-	return do(ctx, "add peer group", func(ctx context.Context) error { return b.bs.AddPeerGroup(ctx, r) })
+	return doReq(ctx, "add peer group", b.bs.AddPeerGroup, r)
 }
 
 func (b bounded) AddDynamicNeighbor(ctx context.Context, r *api.AddDynamicNeighborRequest) error {
-	return do(ctx, "add dynamic neighbour", func(ctx context.Context) error { return b.bs.AddDynamicNeighbor(ctx, r) })
+	return doReq(ctx, "add dynamic neighbour", b.bs.AddDynamicNeighbor, r)
 }
 
 func (b bounded) AddPath(ctx context.Context, r *api.AddPathRequest) (*api.AddPathResponse, error) {
@@ -90,36 +95,32 @@ func (b bounded) AddPath(ctx context.Context, r *api.AddPathRequest) (*api.AddPa
 }
 
 func (b bounded) DeletePath(ctx context.Context, r *api.DeletePathRequest) error {
-	return do(ctx, "delete path", func(ctx context.Context) error { return b.bs.DeletePath(ctx, r) })
+	return doReq(ctx, "delete path", b.bs.DeletePath, r)
 }
 
 // ListPeer and ListPath collect GoBGP's answer on the call's goroutine and
 // hand it to fn on the caller's only once the call has succeeded, so a
 // call abandoned at its deadline never writes into the caller's state.
 func (b bounded) ListPeer(ctx context.Context, r *api.ListPeerRequest, fn func(*api.Peer)) error {
-	var got []*api.Peer
-	err := do(ctx, "list peers", func(ctx context.Context) error {
-		return b.bs.ListPeer(ctx, r, func(p *api.Peer) { got = append(got, p) })
-	})
-	if err != nil {
-		return err
-	}
-	for _, p := range got {
-		fn(p)
-	}
-	return nil
+	return list(ctx, "list peers", b.bs.ListPeer, r, fn)
 }
 
 func (b bounded) ListPath(ctx context.Context, r *api.ListPathRequest, fn func(*api.Destination)) error {
-	var got []*api.Destination
-	err := do(ctx, "list paths", func(ctx context.Context) error {
-		return b.bs.ListPath(ctx, r, func(d *api.Destination) { got = append(got, d) })
+	return list(ctx, "list paths", b.bs.ListPath, r, fn)
+}
+
+// list is do for a List call: it collects the answer on the call's
+// goroutine and hands it to fn on the caller's once the call succeeded.
+func list[R, T any](ctx context.Context, name string, f func(context.Context, R, func(T)) error, r R, fn func(T)) error {
+	var got []T
+	err := do(ctx, name, func(ctx context.Context) error {
+		return f(ctx, r, func(v T) { got = append(got, v) })
 	})
 	if err != nil {
 		return err
 	}
-	for _, d := range got {
-		fn(d)
+	for _, v := range got {
+		fn(v)
 	}
 	return nil
 }

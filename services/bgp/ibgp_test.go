@@ -12,8 +12,7 @@ import (
 )
 
 func TestSetIBGPPeer(t *testing.T) {
-	ranged := validConfig()
-	ranged.IBGPPeer, ranged.IBGPRange = netip.Addr{}, netip.MustParsePrefix("10.0.1.0/24")
+	ranged := rangedConfig()
 	tests := []struct {
 		name string
 		c    Config
@@ -136,13 +135,9 @@ func TestRangeWithFRR(t *testing.T) {
 	t.Run("the peer reconnects", func(t *testing.T) {
 		// A closed session removes GoBGP's dynamic neighbour; the peer's
 		// next connection is accepted as the first was.
-		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "neighbor 10.0.1.2 shutdown"); err != nil {
-			t.Fatal(err)
-		}
+		tp.peerFRR.Shutdown(t, 65000, "10.0.1.2", true)
 		tp.routeVia(t, doc, "", 5*time.Second)
-		if _, err := tp.peerFRR.Vtysh("configure terminal", "router bgp 65000", "no neighbor 10.0.1.2 shutdown"); err != nil {
-			t.Fatal(err)
-		}
+		tp.peerFRR.Shutdown(t, 65000, "10.0.1.2", false)
 		ibgpUp(t, sp, "10.0.1.3", 20*time.Second)
 		tp.routeVia(t, doc, "10.0.1.3@vlan", 10*time.Second)
 	})

@@ -239,13 +239,9 @@ func TestSpeakerWithFRR(t *testing.T) {
 	t.Run("peer loss", func(t *testing.T) {
 		// AWS closes tunnel 1's session (a NOTIFICATION): its route
 		// leaves at once and the second tunnel takes over.
-		if _, err := tp.awsFRR.Vtysh("configure terminal", "router bgp 64512", "neighbor 169.254.10.2 shutdown"); err != nil {
-			t.Fatal(err)
-		}
+		tp.awsFRR.Shutdown(t, 64512, "169.254.10.2", true)
 		tp.routeVia(t, vpc, "169.254.11.1@t2", 3*time.Second)
-		if _, err := tp.awsFRR.Vtysh("configure terminal", "router bgp 64512", "no neighbor 169.254.10.2 shutdown"); err != nil {
-			t.Fatal(err)
-		}
+		tp.awsFRR.Shutdown(t, 64512, "169.254.10.2", false)
 		tp.routeVia(t, vpc, "169.254.10.1@t1", 20*time.Second)
 	})
 

@@ -280,12 +280,12 @@ func (s *Service) load(ctx context.Context, sess *vici.Session, t configs.Tunnel
 func (s *Service) unload(ctx context.Context, sess *vici.Session, name string) error {
 	m := vici.NewMessage()
 	_ = m.Set("name", name)
-	if _, err := call(ctx, sess, "unload-conn", m); err != nil {
-		var ec errCharon
-		if errors.As(err, &ec) {
-			return err
-		}
-		s.log.Warn("ipsec: unloading connection", "tunnel", name, "err", err)
+	refused, err := callRefusable(ctx, sess, "unload-conn", m)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		s.log.Warn("ipsec: unloading connection", "tunnel", name, "err", refused)
 	}
 	if err := s.unloadShared(ctx, sess, name); err != nil {
 		return err
@@ -296,12 +296,9 @@ func (s *Service) unload(ctx context.Context, sess *vici.Session, name string) e
 	_ = t.Set("ike", name)
 	_ = t.Set("force", "yes")
 	_ = t.Set("timeout", "2000")
-	if _, err := call(ctx, sess, "terminate", t); err != nil {
-		var ec errCharon
-		if errors.As(err, &ec) {
-			return err
-		}
-		// "no matching SAs to terminate" is the usual answer.
+	// "no matching SAs to terminate" is the usual refusal.
+	if _, err := callRefusable(ctx, sess, "terminate", t); err != nil {
+		return err
 	}
 	s.log.Info("ipsec: tunnel unloaded", "tunnel", name)
 	return nil
@@ -310,14 +307,28 @@ func (s *Service) unload(ctx context.Context, sess *vici.Session, name string) e
 func (s *Service) unloadShared(ctx context.Context, sess *vici.Session, id string) error {
 	m := vici.NewMessage()
 	_ = m.Set("id", id)
-	if _, err := call(ctx, sess, "unload-shared", m); err != nil {
-		var ec errCharon
-		if errors.As(err, &ec) {
-			return err
-		}
-		s.log.Warn("ipsec: unloading shared key", "tunnel", id, "err", err)
+	refused, err := callRefusable(ctx, sess, "unload-shared", m)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		s.log.Warn("ipsec: unloading shared key", "tunnel", id, "err", refused)
 	}
 	return nil
+}
+
+// callRefusable runs a command charon may refuse without harm (there was
+// nothing to unload or terminate): it returns charon's refusal apart from
+// err, a transport error (errCharon), which ends the session.
+func callRefusable(ctx context.Context, sess *vici.Session, cmd string, m *vici.Message) (refused, err error) {
+	if _, err := call(ctx, sess, cmd, m); err != nil {
+		var ec errCharon
+		if errors.As(err, &ec) {
+			return nil, err
+		}
+		return err, nil
+	}
+	return nil, nil
 }
 
 // listed runs a command that answers with one list, e.g. get-conns.

@@ -190,21 +190,29 @@ func (fc *fakeCharon) serve(c net.Conn) {
 // VICI message elements, to write seeds.
 type viciElem func(*bytes.Buffer)
 
+// viciNamed writes an element's type byte and its 8-bit length-prefixed
+// name; viciValue a 16-bit length-prefixed value.
+func viciNamed(b *bytes.Buffer, typ byte, name string) {
+	b.WriteByte(typ)
+	b.WriteByte(byte(len(name)))
+	b.WriteString(name)
+}
+
+func viciValue(b *bytes.Buffer, v string) {
+	_ = binary.Write(b, binary.BigEndian, uint16(len(v)))
+	b.WriteString(v)
+}
+
 func viciKV(k, v string) viciElem {
 	return func(b *bytes.Buffer) {
-		b.WriteByte(3)
-		b.WriteByte(byte(len(k)))
-		b.WriteString(k)
-		_ = binary.Write(b, binary.BigEndian, uint16(len(v)))
-		b.WriteString(v)
+		viciNamed(b, 3, k)
+		viciValue(b, v)
 	}
 }
 
 func viciSection(name string, items ...viciElem) viciElem {
 	return func(b *bytes.Buffer) {
-		b.WriteByte(1)
-		b.WriteByte(byte(len(name)))
-		b.WriteString(name)
+		viciNamed(b, 1, name)
 		for _, it := range items {
 			it(b)
 		}
@@ -214,13 +222,10 @@ func viciSection(name string, items ...viciElem) viciElem {
 
 func viciList(name string, values ...string) viciElem {
 	return func(b *bytes.Buffer) {
-		b.WriteByte(4)
-		b.WriteByte(byte(len(name)))
-		b.WriteString(name)
+		viciNamed(b, 4, name)
 		for _, v := range values {
 			b.WriteByte(5)
-			_ = binary.Write(b, binary.BigEndian, uint16(len(v)))
-			b.WriteString(v)
+			viciValue(b, v)
 		}
 		b.WriteByte(6)
 	}

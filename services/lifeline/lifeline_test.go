@@ -253,22 +253,37 @@ func TestClaimLimits(t *testing.T) {
 	}
 }
 
-// TestMonitorBounds is a child gone wrong: a megabyte line, garbage, a
-// thousand claims. The Monitor keeps reading, keeps the valid lines, and
-// at most MaxClaims claims.
-func TestMonitorBounds(t *testing.T) {
+// attached is a Monitor on a command that is never started.
+func attached(t *testing.T, log *slog.Logger) (*exec.Cmd, *Monitor) {
+	t.Helper()
 	cmd := exec.Command("/nonexistent")
-	log, logged := testLog()
 	m, err := Attach(cmd, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The child's copy of the write end: the supervisor's is closed by
-	// Started below, as after a start.
+	return cmd, m
+}
+
+// childEnd opens another copy of the write end of cmd's lifeline, as the
+// child (or a grandchild) holds it.
+func childEnd(t *testing.T, cmd *exec.Cmd) *os.File {
+	t.Helper()
 	w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", cmd.ExtraFiles[0].Fd()), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w
+}
+
+// TestMonitorBounds is a child gone wrong: a megabyte line, garbage, a
+// thousand claims. The Monitor keeps reading, keeps the valid lines, and
+// at most MaxClaims claims.
+func TestMonitorBounds(t *testing.T) {
+	log, logged := testLog()
+	cmd, m := attached(t, log)
+	// The child's copy of the write end: the supervisor's is closed by
+	// Started below, as after a start.
+	w := childEnd(t, cmd)
 	m.Started()
 	go func() {
 		defer w.Close()
@@ -309,16 +324,8 @@ func TestMonitorBounds(t *testing.T) {
 // write end keeps the pipe open after the child is gone; Close must not
 // wait for it longer than it was told.
 func TestMonitorCloseWithLingeringWriter(t *testing.T) {
-	cmd := exec.Command("/nonexistent")
-	m, err := Attach(cmd, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := cmd.ExtraFiles[0]
-	grandchild, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", w.Fd()), os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd, m := attached(t, nil)
+	grandchild := childEnd(t, cmd)
 	defer grandchild.Close()
 	fmt.Fprint(grandchild, "claim eth1 192.0.2.1/24\nbeat\n")
 	start := time.Now()
@@ -332,11 +339,7 @@ func TestMonitorCloseWithLingeringWriter(t *testing.T) {
 }
 
 func TestMonitorSilence(t *testing.T) {
-	cmd := exec.Command("/nonexistent")
-	m, err := Attach(cmd, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd, m := attached(t, nil)
 	defer m.Close(0)
 	if _, ok := m.Silence(); ok {
 		t.Error("Silence ok before any beat")

@@ -30,25 +30,16 @@ func (c *Client) Fetch(ctx context.Context) (*Info, error) {
 	}
 	f := fetch{c: c}
 
-	var in *gometadata.InstanceData
-	if err := f.get(ctx, "/v1/instance", true, func(ctx context.Context) (err error) {
-		in, err = c.md.GetInstance(ctx)
-		return err
-	}); err != nil {
+	in, err := getDoc(ctx, &f, "/v1/instance", true, c.md.GetInstance)
+	if err != nil {
 		return nil, err
 	}
-	var n *gometadata.NetworkData
-	if err := f.get(ctx, "/v1/network", true, func(ctx context.Context) (err error) {
-		n, err = c.md.GetNetwork(ctx)
-		return err
-	}); err != nil {
+	n, err := getDoc(ctx, &f, "/v1/network", true, c.md.GetNetwork)
+	if err != nil {
 		return nil, err
 	}
-	var ud []byte
-	if err := f.get(ctx, "/v1/user-data", false, func(ctx context.Context) (err error) {
-		ud, err = c.getUserData(ctx)
-		return err
-	}); err != nil {
+	ud, err := getDoc(ctx, &f, "/v1/user-data", false, c.getUserData)
+	if err != nil {
 		return nil, err
 	}
 
@@ -114,6 +105,16 @@ func (f *fetch) get(ctx context.Context, path string, wantJSON bool, do func(con
 		}
 		return nil
 	}
+}
+
+// getDoc is get for a call that returns a document.
+func getDoc[T any](ctx context.Context, f *fetch, path string, wantJSON bool, call func(context.Context) (T, error)) (T, error) {
+	var doc T
+	err := f.get(ctx, path, wantJSON, func(ctx context.Context) (err error) {
+		doc, err = call(ctx)
+		return err
+	})
+	return doc, err
 }
 
 // refreshToken gets a new token and hands it to go-metadata; c.mu is held.

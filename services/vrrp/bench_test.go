@@ -115,10 +115,7 @@ func failoverTrial(t *testing.T, impl, scenario string, iv time.Duration) (int, 
 		args := func(prio string) []string {
 			return []string{"-version", "3", "-interval", iv.String(), "-priority", prio, "-vip", vipAddr + "/32"}
 		}
-		a := startVRRPD(t, l, "a", args("100")...)
-		b := startVRRPD(t, l, "b", args("99")...)
-		a.waitState(0, "master", 10*time.Second)
-		b.waitState(0, "backup", 10*time.Second)
+		a, b := startElected(t, l, args)
 		waitBackupMaster = func(from int) { b.waitState(from, "master", 10*time.Second) }
 		backupLines = b.count
 		plannedStop = func() { a.signal(syscall.SIGTERM) }

@@ -180,14 +180,10 @@ func (c *Config) gate() gate {
 	return g
 }
 
+// filter accepts what a router configured as this one sends.
 func (c *Config) filter() filter {
-	f := filter{Version: c.Version, VRID: c.VRID, Interval: c.AdvertInterval}
-	if c.Version == 2 && c.AuthPass != "" {
-		f.AuthType, f.AuthData = authSimple, authData(c.AuthPass)
-	}
-	for _, p := range c.VirtualIPs {
-		f.Addresses = append(f.Addresses, p.Addr())
-	}
+	a := c.advertTemplate()
+	f := filter{Version: a.Version, VRID: a.VRID, AuthType: a.AuthType, AuthData: a.AuthData, Interval: a.Interval, Addresses: a.Addresses}
 	slices.SortFunc(f.Addresses, netip.Addr.Compare)
 	return f
 }

@@ -24,10 +24,7 @@ func injectFrom(t *testing.T, l *lab, ns, mode string) {
 // master.
 func startV2Master(t *testing.T, l *lab, extra ...string) *vrrpd {
 	t.Helper()
-	pass := t.TempDir() + "/pass"
-	if err := os.WriteFile(pass, []byte("password\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pass := writePass(t)
 	a := startVRRPD(t, l, "a", append([]string{"-version", "2", "-interval", "1s", "-priority", "100",
 		"-vip", "10.0.1.200/24", "-auth-pass-file", pass}, extra...)...)
 	a.waitState(0, "master", 10*time.Second)

@@ -93,6 +93,20 @@ func (k *keepalived) killChild() {
 	}
 }
 
+// handoverToKeepalived stops tidegate's master a with SIGTERM (a planned
+// handover), waits for keepalived's backup k to take over and for a to
+// exit, lets settle pass and returns the pings to the VIP lost meanwhile
+// and the longest gap.
+func handoverToKeepalived(t testing.TB, l *lab, a *vrrpd, k *keepalived, settle time.Duration) (lost int, gap time.Duration) {
+	p := startPinger(t, l, vipAddr)
+	n := k.count()
+	a.signal(syscall.SIGTERM)
+	k.waitState(n, "master", 5*time.Second)
+	a.wait(10 * time.Second)
+	time.Sleep(settle)
+	return p.stop()
+}
+
 // stop is a planned stop (systemctl stop): SIGTERM, and wait for exit.
 func (k *keepalived) stop() {
 	k.signal(syscall.SIGTERM)
@@ -180,13 +194,7 @@ func TestKeepalivedV2TidegateMasterKeepalivedBackup(t *testing.T) {
 	if s := a.status(); s.State != "master" || len(s.Drops) != 0 {
 		t.Fatalf("tidegate: %+v", s)
 	}
-	p := startPinger(t, l, vipAddr)
-	n := k.count()
-	a.signal(syscall.SIGTERM)
-	k.waitState(n, "master", 5*time.Second)
-	a.wait(10 * time.Second)
-	time.Sleep(300 * time.Millisecond)
-	lost, gap := p.stop()
+	lost, gap := handoverToKeepalived(t, l, a, k, 300*time.Millisecond)
 	t.Logf("handover to keepalived: %d lost, gap %v", lost, gap)
 	if lost != 0 {
 		t.Errorf("planned handover to keepalived lost %d pings", lost)
@@ -243,13 +251,7 @@ func TestKeepalivedV3(t *testing.T) {
 		if k.state() != "backup" {
 			t.Fatalf("keepalived is %s", k.state())
 		}
-		p := startPinger(t, l, vipAddr)
-		n := k.count()
-		a.signal(syscall.SIGTERM)
-		k.waitState(n, "master", 5*time.Second)
-		a.wait(10 * time.Second)
-		time.Sleep(200 * time.Millisecond)
-		if lost, gap := p.stop(); lost != 0 {
+		if lost, gap := handoverToKeepalived(t, l, a, k, 200*time.Millisecond); lost != 0 {
 			t.Errorf("planned handover to keepalived lost %d pings (gap %v)", lost, gap)
 		}
 	})

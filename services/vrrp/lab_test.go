@@ -97,6 +97,15 @@ func (l *lab) hasVIP(node, addr string) bool {
 	return strings.Contains(out, " "+addr+"/")
 }
 
+// vipOnlyOn says where the VIP is unless node ("a" or "b") alone holds it.
+func (l *lab) vipOnlyOn(node string) error {
+	other := map[string]string{"a": "b", "b": "a"}[node]
+	if l.hasVIP(node, vipAddr) && !l.hasVIP(other, vipAddr) {
+		return nil
+	}
+	return fmt.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+}
+
 // event is one line of vrrpd's output.
 type event struct {
 	Event             string            `json:"event"`

@@ -78,6 +78,24 @@ func (h *harness) expect(want string) {
 	}
 }
 
+// expectAt advances by d and checks that nothing happened until its last
+// nanosecond and that want happened at it.
+func (h *harness) expectAt(d time.Duration, want string) {
+	h.t.Helper()
+	h.advance(d - time.Nanosecond)
+	h.expect("")
+	h.advance(time.Nanosecond)
+	h.expect(want)
+}
+
+// adverts receives n adverts from src, one every interval.
+func (h *harness) adverts(n int, src netip.Addr, prio uint8, interval time.Duration) {
+	for range n {
+		h.advance(interval)
+		h.advert(src, prio, interval)
+	}
+}
+
 func (h *harness) expectState(s State) {
 	h.t.Helper()
 	if h.m.state != s {
@@ -144,10 +162,7 @@ func TestStateTables(t *testing.T) {
 		}},
 		{"Initialize: Startup -> Backup, Master_Down_Timer = Master_Down_Interval", func(h *harness) {
 			h.toBackup()
-			h.advance(h.m.downInterval() - time.Nanosecond)
-			h.expect("")
-			h.advance(time.Nanosecond)
-			h.expect("send 100; takeover; backup->master (master-down timer)")
+			h.expectAt(h.m.downInterval(), "send 100; takeover; backup->master (master-down timer)")
 		}},
 		{"Backup: Shutdown -> Initialize", func(h *harness) {
 			h.toBackup()
@@ -164,17 +179,11 @@ func TestStateTables(t *testing.T) {
 			h.toBackup()
 			h.advance(iv)
 			h.advert(peerHigh, 0, iv)
-			h.advance(h.m.skew() - time.Nanosecond)
-			h.expect("")
-			h.advance(time.Nanosecond)
-			h.expect("send 100; takeover; backup->master (priority 0 received)")
+			h.expectAt(h.m.skew(), "send 100; takeover; backup->master (priority 0 received)")
 		}},
 		{"Backup: higher priority -> reset Master_Down_Timer", func(h *harness) {
 			h.toBackup()
-			for range 10 {
-				h.advance(iv)
-				h.advert(peerLow, 200, iv)
-			}
+			h.adverts(10, peerLow, 200, iv)
 			h.expect("")
 			h.expectState(StateBackup)
 			h.advance(h.m.downInterval())
@@ -182,19 +191,13 @@ func TestStateTables(t *testing.T) {
 		}},
 		{"Backup: equal priority -> reset timer, no preemption on ties", func(h *harness) {
 			h.toBackup()
-			for range 10 {
-				h.advance(iv)
-				h.advert(peerLow, 100, iv)
-			}
+			h.adverts(10, peerLow, 100, iv)
 			h.expect("")
 		}},
 		{"Backup: lower priority, preempt off -> reset timer", func(h *harness) {
 			h.m.cfg.Preempt = false
 			h.toBackup()
-			for range 10 {
-				h.advance(iv)
-				h.advert(peerHigh, 50, iv)
-			}
+			h.adverts(10, peerHigh, 50, iv)
 			h.expect("")
 			h.expectState(StateBackup)
 		}},
@@ -220,10 +223,7 @@ func TestStateTables(t *testing.T) {
 		}},
 		{"Master: Adver_Timer fires -> advert", func(h *harness) {
 			h.toMaster()
-			h.advance(iv - time.Nanosecond)
-			h.expect("")
-			h.advance(time.Nanosecond)
-			h.expect("send 100")
+			h.expectAt(iv, "send 100")
 			h.advance(3 * iv)
 			h.expect("send 100; send 100; send 100")
 		}},
@@ -232,10 +232,7 @@ func TestStateTables(t *testing.T) {
 			h.advance(iv / 2)
 			h.advert(peerHigh, 0, iv)
 			h.expect("send 100")
-			h.advance(iv - time.Nanosecond)
-			h.expect("")
-			h.advance(time.Nanosecond)
-			h.expect("send 100")
+			h.expectAt(iv, "send 100")
 		}},
 		{"Master: higher priority -> Backup", func(h *harness) {
 			h.toMaster()
@@ -338,10 +335,7 @@ func TestResign(t *testing.T) {
 		h.advance(iv)
 		h.expect("send 0")
 		h.advert(peerHigh, 99, iv)
-		h.advance(h.m.cfg.ResignGrace - time.Nanosecond)
-		h.expect("")
-		h.advance(time.Nanosecond)
-		h.expect("release; master->initialize (resigned)")
+		h.expectAt(h.m.cfg.ResignGrace, "release; master->initialize (resigned)")
 		if !h.m.resigned {
 			t.Fatal("not resigned")
 		}
@@ -421,10 +415,7 @@ func TestSetPriority(t *testing.T) {
 	h.advance(time.Second)
 	h.advert(peerHigh, 100, time.Second)
 	h.m.setPriority(h.now, 120)
-	for range 4 {
-		h.advance(time.Second)
-		h.advert(peerHigh, 100, time.Second)
-	}
+	h.adverts(4, peerHigh, 100, time.Second)
 	h.expect("send 120; takeover; backup->master (preempt)")
 }
 

@@ -35,11 +35,22 @@ func startPair(t *testing.T, l *lab, aExtra, bExtra []string) (a, b *vrrpd) {
 	return a, b
 }
 
+// startElected starts a with args("100") and b with args("99"), and waits
+// for a to be master and b backup.
+func startElected(t testing.TB, l *lab, args func(prio string) []string) (a, b *vrrpd) {
+	t.Helper()
+	a = startVRRPD(t, l, "a", args("100")...)
+	b = startVRRPD(t, l, "b", args("99")...)
+	a.waitState(0, "master", 10*time.Second)
+	b.waitState(0, "backup", 10*time.Second)
+	return a, b
+}
+
 func TestPairElection(t *testing.T) {
 	l := newLab(t)
 	a, b := startPair(t, l, nil, nil)
-	if !l.hasVIP("a", vipAddr) || l.hasVIP("b", vipAddr) {
-		t.Fatalf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("a"); err != nil {
+		t.Fatal(err)
 	}
 	p := startPinger(t, l, vipAddr)
 	time.Sleep(200 * time.Millisecond)
@@ -113,8 +124,8 @@ func TestPairPlannedHandover(t *testing.T) {
 	if lost != 0 {
 		t.Errorf("planned handover lost %d pings (gap %v)", lost, gap)
 	}
-	if l.hasVIP("a", vipAddr) || !l.hasVIP("b", vipAddr) {
-		t.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("b"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -136,8 +147,8 @@ func TestPairPreempt(t *testing.T) {
 	}
 	t.Logf("preempted %v after start", ev.Time.Sub(start))
 	time.Sleep(3 * pairInterval)
-	if l.hasVIP("b", vipAddr) || !l.hasVIP("a", vipAddr) {
-		t.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("a"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -202,10 +213,7 @@ func TestPairSplitBrainHeal(t *testing.T) {
 	args := func(prio string) []string {
 		return []string{"-version", "3", "-interval", iv.String(), "-priority", prio, "-vip", vipAddr + "/24"}
 	}
-	a := startVRRPD(t, l, "a", args("100")...)
-	b := startVRRPD(t, l, "b", args("99")...)
-	a.waitState(0, "master", 10*time.Second)
-	b.waitState(0, "backup", 10*time.Second)
+	a, b := startElected(t, l, args)
 	n := b.count()
 	l.cut("b")
 	b.waitState(n, "master", 10*time.Second)
@@ -224,8 +232,8 @@ func TestPairSplitBrainHeal(t *testing.T) {
 	if a.state() != "master" || b.state() != "backup" || a.count() != na {
 		t.Errorf("after heal: a %s, b %s, a changed %d times", a.state(), b.state(), a.count()-na)
 	}
-	if l.hasVIP("b", vipAddr) || !l.hasVIP("a", vipAddr) {
-		t.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("a"); err != nil {
+		t.Error(err)
 	}
 }
 

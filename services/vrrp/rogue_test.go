@@ -65,8 +65,8 @@ func checkRogueRepelled(t *testing.T, l *lab, a, b *vrrpd, na, nb int, learned b
 			t.Errorf("%s: drops %v, want %d under peer and under source", r.d.name, s.Drops, rogueAdverts)
 		}
 	}
-	if !l.hasVIP("a", vipAddr) || l.hasVIP("b", vipAddr) {
-		t.Errorf("VIP on a: %v, on b: %v", l.hasVIP("a", vipAddr), l.hasVIP("b", vipAddr))
+	if err := l.vipOnlyOn("a"); err != nil {
+		t.Error(err)
 	}
 }
 

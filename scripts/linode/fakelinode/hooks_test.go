@@ -101,6 +101,24 @@ func (m *machine) next(t *testing.T) string {
 	}
 }
 
+// await checks that the next hook call is want.
+func (m *machine) await(t *testing.T, want string) {
+	t.Helper()
+	if got := m.next(t); got != want {
+		t.Fatalf("hook %q, want %q", got, want)
+	}
+}
+
+// during awaits the hook call want and checks that, while it runs (it is
+// not released yet), the instance shows status st.
+func (m *machine) during(t *testing.T, s *Server, id int, want, st string) {
+	t.Helper()
+	m.await(t, want)
+	if got := status(t, s, id); got != st {
+		t.Errorf("during %s: %s, want %s", want, got, st)
+	}
+}
+
 func setup(t *testing.T, cfg Config) (*Server, int, string) {
 	t.Helper()
 	s := New(cfg)
@@ -126,23 +144,13 @@ func TestRebuildRunning(t *testing.T) {
 		t.Fatalf("rebuild = %d %v", code, in)
 	}
 	// Shut down first, the instance rebuilding all along.
-	if got := m.next(t); got != "shutdown gw-1" {
-		t.Fatalf("first hook %q", got)
-	}
-	if st := status(t, s, id); st != "rebuilding" {
-		t.Errorf("during OnShutdown: %s", st)
-	}
+	m.during(t, s, id, "shutdown gw-1", "rebuilding")
 	if code, e := call(t, s, "POST", p+"/shutdown", nil); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(e), "Linode busy.") {
 		t.Errorf("action during the rebuild = %d %v", code, e)
 	}
 	m.release <- nil
 	// Then booted from the new image with the new user data.
-	if got, want := m.next(t), `boot gw-1 `+next+` "site: b"`; got != want {
-		t.Fatalf("second hook %q, want %q", got, want)
-	}
-	if st := status(t, s, id); st != "booting" {
-		t.Errorf("during OnBoot: %s", st)
-	}
+	m.during(t, s, id, `boot gw-1 `+next+` "site: b"`, "booting")
 	m.release <- nil
 	waitStatus(t, s, id, "running")
 
@@ -174,12 +182,7 @@ func TestShutdownThenBoot(t *testing.T) {
 	if code, e := call(t, s, "POST", p+"/shutdown", nil); code != http.StatusOK {
 		t.Fatalf("shutdown = %d %v", code, e)
 	}
-	if got := m.next(t); got != "shutdown gw-1" {
-		t.Fatalf("hook %q", got)
-	}
-	if st := status(t, s, id); st != "shutting_down" {
-		t.Errorf("during OnShutdown: %s", st)
-	}
+	m.during(t, s, id, "shutdown gw-1", "shutting_down")
 	m.release <- nil
 	waitStatus(t, s, id, "offline")
 
@@ -201,9 +204,7 @@ func TestShutdownThenBoot(t *testing.T) {
 		t.Fatalf("boot = %d %v", code, e)
 	}
 	// A rebuild without user data leaves none.
-	if got, want := m.next(t), `boot gw-1 `+old+` ""`; got != want {
-		t.Fatalf("hook %q, want %q", got, want)
-	}
+	m.await(t, `boot gw-1 `+old+` ""`)
 	m.release <- nil
 	waitStatus(t, s, id, "running")
 	select {
@@ -275,12 +276,7 @@ func TestCreateBooted(t *testing.T) {
 	id := int(in["id"].(float64))
 	// Provisioning ends at the next poll, then the boot runs.
 	status(t, s, id)
-	if got, want := m.next(t), `boot gw-2 `+img+` "site: c"`; got != want {
-		t.Fatalf("hook %q, want %q", got, want)
-	}
-	if st := status(t, s, id); st != "booting" {
-		t.Errorf("during OnBoot: %s", st)
-	}
+	m.during(t, s, id, `boot gw-2 `+img+` "site: c"`, "booting")
 	m.release <- nil
 	waitStatus(t, s, id, "running")
 }

@@ -143,6 +143,19 @@ func (f *FRR) Vtysh(cmds ...string) ([]byte, error) {
 	return out, nil
 }
 
+// Shutdown shuts bgpd's neighbor addr (of its AS asn) down, or with down
+// false brings it back, and fails t when vtysh does.
+func (f *FRR) Shutdown(t testing.TB, asn uint32, addr string, down bool) {
+	t.Helper()
+	cmd := "neighbor " + addr + " shutdown"
+	if !down {
+		cmd = "no " + cmd
+	}
+	if _, err := f.Vtysh("configure terminal", fmt.Sprintf("router bgp %d", asn), cmd); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Eventually retries f every 100 ms until it succeeds, and fails t with
 // f's last error when timeout passes first.
 func Eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
