@@ -15,7 +15,7 @@ func TestTimeline(t *testing.T) {
 	now = 3500 * time.Millisecond
 	tl.mark("dhcp")
 	tl.mark("gateway") // the first one counts
-	want := []status.Milestone{{"init", 0.812}, {"modules", 1.905}, {"gateway", 2}, {"dhcp", 3.5}}
+	want := []status.Milestone{{Name: "init", Seconds: 0.812}, {Name: "modules", Seconds: 1.905}, {Name: "gateway", Seconds: 2}, {Name: "dhcp", Seconds: 3.5}}
 	got := tl.snapshot()
 	if len(got) != len(want) {
 		t.Fatalf("timeline %v, want %v", got, want)
