@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/services/status"
 )
 
 // TestLearnedPeer runs the pair from a site YAML without vlan_address:
@@ -58,6 +59,14 @@ func TestLearnedPeer(t *testing.T) {
 		}
 		return true
 	})
+	// A master that came up by its master-down timer holds the return
+	// path until it hears its peer back (failover.go); the crash below is
+	// of a settled pair, so wait until neither holds.
+	for _, g := range l.Gateways {
+		waitStatus(ctx, t, l, g, "no return path held", func(d *status.Document) bool {
+			return d.BGP != nil && d.BGP.ReturnPath == nil
+		})
+	}
 	t.Logf("\n%s", l.GatewayTable(ctx))
 
 	p := pinging(ctx, t, l, 50)
