@@ -95,15 +95,7 @@ func TestPairActiveActive(t *testing.T) {
 
 	// gw-2 dies: gw-1 takes 10.0.1.201 by the master-down timer, draws
 	// the upper half and holds the quarters.
-	killed := time.Now()
-	gw2.signal(syscall.SIGKILL)
-	gw2.exited(5 * time.Second)
-	eventually(t, 10*time.Second, "10.0.1.201 on gw-1", func() error {
-		if !p.has(p.gw1, "eth1", vip2) {
-			return fmt.Errorf("gw-1 has %v", p.addrs(p.gw1, "eth1"))
-		}
-		return nil
-	})
+	killed := p.crash(gw2, p.gw1, vip2)
 	vipAfter := time.Since(killed)
 	gw1.waitLog(5*time.Second, `msg="vrrp role of the peer's virtual IP"`, "state=master", `reason="master-down timer"`)
 	for _, q := range []string{"10.0.1.128/26", "10.0.1.192/26"} {

@@ -98,6 +98,24 @@ func (p *pair) holder(timeout time.Duration, ns string) time.Duration {
 	return p.holds(timeout, map[string]string{vip: ns})
 }
 
+// crash SIGKILLs g and waits until addr is on ns's eth1. The killed
+// gateway's addresses stay on its interface (nothing removes them; on a
+// Linode the box would be gone): only ns is checked. It returns when g was
+// killed.
+func (p *pair) crash(g *gwProc, ns, addr string) time.Time {
+	p.t.Helper()
+	killed := time.Now()
+	g.signal(syscall.SIGKILL)
+	g.exited(5 * time.Second)
+	eventually(p.t, 10*time.Second, addr+" on "+ns, func() error {
+		if !p.has(ns, "eth1", addr) {
+			return fmt.Errorf("%s has %v", ns, p.addrs(ns, "eth1"))
+		}
+		return nil
+	})
+	return killed
+}
+
 // TestPair runs two tidegate gateways against FRR playing AWS: election,
 // the backup's prepend, crash failover, the rebooted master waiting for its
 // own AWS paths before it preempts, and the planned handover on SIGTERM.
@@ -142,17 +160,7 @@ func TestPair(t *testing.T) {
 
 	// Crash: SIGKILL gw-1. gw-2 takes over when its master-down timer fires
 	// and stops prepending; AWS loses gw-1's sessions with the process.
-	killed := time.Now()
-	gw1.signal(syscall.SIGKILL)
-	gw1.exited(5 * time.Second)
-	// The killed gateway's VIP stays on its interface (nothing removed
-	// it; on a Linode the box would be gone): only gw-2 is checked.
-	eventually(t, 10*time.Second, "VIP on gw-2", func() error {
-		if !p.has(p.gw2, "eth1", vip) {
-			return fmt.Errorf("gw-2 has %v", p.addrs(p.gw2, "eth1"))
-		}
-		return nil
-	})
+	killed := p.crash(gw1, p.gw2, vip)
 	vipAfter := time.Since(killed)
 	p.awsSees(10*time.Second, gw2Tun1, map[string]string{gw2Tun1: asPath, gw2Tun2: asPath})
 	awsAfter := time.Since(killed)

@@ -220,10 +220,7 @@ func vrrpConfig(role *Role, group int, log *slog.Logger) vrrp.Config {
 		Logger:         log,
 	}
 	if site.ActiveActive() {
-		lo, hi := uint8(255), uint8(0)
-		for _, g := range site.Gateways {
-			lo, hi = min(lo, g.Priority), max(hi, g.Priority)
-		}
+		lo, hi := priorities(site)
 		c.VirtualIPs = []netip.Prefix{netip.PrefixFrom(site.VLAN.VirtualIPs[group], site.VLAN.Prefix.Bits())}
 		c.VRID = site.VRRP.VRID + uint8(group)
 		c.Sibling = site.VRRP.VRID + uint8(1-group)

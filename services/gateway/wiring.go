@@ -33,11 +33,18 @@ const minAWSWeight = 10
 // neither has a path the usual master stays master. (Priorities are clamped
 // to 1..254 after the weight, so a peer at priority 1 cannot be undercut.)
 func awsWeight(site *configs.Site) int {
-	lo, hi := 255, 0
+	lo, hi := priorities(site)
+	return -max(minAWSWeight, int(hi)-int(lo)+1)
+}
+
+// priorities returns the lowest and the highest VRRP priority of the
+// site's gateways.
+func priorities(site *configs.Site) (lo, hi uint8) {
+	lo = 255
 	for _, g := range site.Gateways {
-		lo, hi = min(lo, int(g.Priority)), max(hi, int(g.Priority))
+		lo, hi = min(lo, g.Priority), max(hi, g.Priority)
 	}
-	return -max(minAWSWeight, hi-lo+1)
+	return lo, hi
 }
 
 // health is this gateway's view of its own path to AWS. It is healthy while
