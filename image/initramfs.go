@@ -47,23 +47,13 @@ type InitramfsOptions struct {
 
 // BuildInitramfs builds the tidegate initramfs with mkuimage.
 func BuildInitramfs(o InitramfsOptions) error {
-	base, err := cpio.ArchiveFromRecords([]cpio.Record{
+	base, err := cpio.ArchiveFromRecords(append(BaseLayout(),
 		cpio.Directory("bin", 0o755),
-		cpio.Directory("dev", 0o755),
-		cpio.Directory("etc", 0o755),
-		cpio.Directory("proc", 0o755),
-		cpio.Directory("sys", 0o755),
-		cpio.Directory("run", 0o755),
-		cpio.Directory("tmp", 0o1777),
-		cpio.Directory("var", 0o755),
-		cpio.Symlink("var/run", "/run"),
-		cpio.CharDev("dev/console", 0o600, 5, 1),
-		cpio.CharDev("dev/null", 0o666, 1, 3),
 		cpio.StaticFile("etc/tidegate-release", o.Version+"\n", 0o444),
 		cpio.StaticFile("etc/hosts", "127.0.0.1 localhost\n", 0o444),
 		cpio.StaticFile("etc/passwd", "root:x:0:0:root:/:/bin/init\n", 0o444),
 		cpio.StaticFile("etc/group", "root:x:0:\n", 0o444),
-	})
+	))
 	if err != nil {
 		return err
 	}

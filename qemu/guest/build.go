@@ -173,26 +173,16 @@ func (b *Base) write(w cpio.RecordWriter, files []File) error {
 	// Debian's merged /usr: every file goes in under its real path, the
 	// top-level directories are symlinks as on the host, so nothing is
 	// unpacked through a symlink.
-	recs := []cpio.Record{
+	recs := append(image.BaseLayout(),
 		cpio.Symlink("bin", "usr/bin"),
 		cpio.Symlink("sbin", "usr/sbin"),
 		cpio.Symlink("lib", "usr/lib"),
 		cpio.Symlink("lib64", "usr/lib64"),
-		cpio.Directory("dev", 0o755),
-		cpio.Directory("proc", 0o555),
-		cpio.Directory("sys", 0o555),
-		cpio.Directory("run", 0o755),
-		cpio.Directory("tmp", 0o1777),
 		cpio.Directory("root", 0o700),
-		cpio.Directory("etc", 0o755),
-		cpio.Directory("var", 0o755),
-		cpio.Symlink("var/run", "/run"),
 		cpio.Directory("var/log", 0o755),
 		cpio.Directory("var/lib", 0o755),
 		cpio.Directory("var/tmp", 0o1777),
-		cpio.CharDev("dev/console", 0o600, 5, 1),
-		cpio.CharDev("dev/null", 0o666, 1, 3),
-	}
+	)
 	init := false
 	for _, f := range files {
 		init = init || f.Path == "/init"
