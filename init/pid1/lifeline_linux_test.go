@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testchild"
 	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/lifeline"
 	"github.com/vishvananda/netlink"
@@ -25,15 +26,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The test binary, started with testChildEnv set, is a supervised child
-// instead (TestMain): the modes are in testChild.
-const testChildEnv = "PID1_TEST_CHILD"
-
+// The test binary, started as a child (testchild), is a supervised child
+// instead: the modes are in testChild.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(testChildEnv); mode != "" {
-		os.Exit(testChild(mode))
-	}
-	os.Exit(m.Run())
+	testchild.Main(m, testChild)
 }
 
 // testChild is a supervised child. It records its pid in PID1_TEST_RUNS,
@@ -123,8 +119,8 @@ func ipNet(p netip.Prefix) *net.IPNet {
 func lifelineSupervisor(t *testing.T, mode string, env ...string) (s *supervisor, runs string, log *testlog.Buffer) {
 	t.Helper()
 	runs = filepath.Join(t.TempDir(), "runs")
-	argv := append([]string{"/usr/bin/env", testChildEnv + "=" + mode, "PID1_TEST_RUNS=" + runs}, env...)
-	argv = append(argv, os.Args[0], "-test.run=^$")
+	argv := append([]string{"/usr/bin/env", testchild.Env(mode), "PID1_TEST_RUNS=" + runs}, env...)
+	argv = append(argv, testchild.Argv()...)
 	log = &testlog.Buffer{}
 	s = newSupervisor("test", argv, slog.New(slog.NewTextHandler(log, nil)), processReaper())
 	s.lifeline = true

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testchild"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
@@ -28,13 +29,8 @@ import (
 // that its sockets and netlink calls belong to that namespace and it can be
 // killed and restarted like the gateway process.
 
-const helperEnv = "TIDEGATE_BGP_SPEAKER"
-
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(helperEnv); spec != "" {
-		os.Exit(speakerMain(spec))
-	}
-	os.Exit(m.Run())
+	testchild.Main(m, speakerMain)
 }
 
 // speakerSpec is the part of Config a test hands to the speaker process.
@@ -247,7 +243,7 @@ func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
 		t.Fatal(err)
 	}
 	cmd := netnstest.Command(ns, exe)
-	cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
+	cmd.Env = append(os.Environ(), testchild.Env(string(b)))
 	if gc := os.Getenv("TIDEGATE_BGP_SPEAKER_GOGC"); gc != "" {
 		cmd.Env = append(cmd.Env, "GOGC="+gc)
 	}

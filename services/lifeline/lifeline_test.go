@@ -13,19 +13,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tidegate/tidegate/internal/testchild"
 	"github.com/tidegate/tidegate/internal/testlog"
 	"golang.org/x/sys/unix"
 )
 
-// childEnv makes the test binary a child process (TestMain): the supervised
-// side of the end-to-end tests.
-const childEnv = "LIFELINE_TEST_CHILD"
-
+// The test binary started as a child (testchild) is the supervised side
+// of the end-to-end tests.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(child())
-	}
-	os.Exit(m.Run())
+	testchild.Main(m, func(string) int { return child() })
 }
 
 // child claims two addresses, beats and exits; it exits 2 if FromEnv did
@@ -59,8 +55,7 @@ func testLog() (*slog.Logger, *testlog.Buffer) {
 }
 
 func TestChildToMonitor(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", EnvVar+"=99") // Attach replaces a stale value
+	cmd := testchild.Command("1", EnvVar+"=99") // Attach replaces a stale value
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	log, logged := testLog()
