@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,9 +26,6 @@ import (
 // active-standby crash gap; the dead one boots again and takes its
 // address back without a gap.
 func TestActiveActive(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root for network namespaces and TAP devices")
-	}
 	for _, tc := range []struct {
 		name    string
 		transit bool
@@ -50,9 +46,7 @@ func testActiveActive(t *testing.T, transit bool) {
 		}
 		site = []byte(strings.Replace(string(site), prepend, "  ecmp: true\n", 1))
 	}
-	l := startLab(t, Options{SiteYAML: site, TransitGateway: transit})
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
+	l, ctx := startLab(t, Options{SiteYAML: site, TransitGateway: transit}, 8*time.Minute)
 	if _, err := l.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -36,10 +36,7 @@ import (
 //     withdrawal. It takes 2.5-8 min under TCG: TIDEGATE_LAB_FLOOD=1
 //     runs it (floodEnabled).
 func TestTrustBoundaries(t *testing.T) {
-	netnstest.NeedRoot(t)
-	l := startLab(t, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
-	defer cancel()
+	l, ctx := startLab(t, Options{}, 14*time.Minute)
 	// Scenario 2's routes go into the AWS guest's kernel while the
 	// gateways boot.
 	if floodEnabled() {

@@ -3,14 +3,19 @@ package lab
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testgate"
 	"github.com/tidegate/tidegate/qemu"
+	"github.com/tidegate/tidegate/qemu/awspeer"
+	"github.com/tidegate/tidegate/services/status"
 )
 
 // TestBenchmark compares tidegate with the seed article's stack in the
@@ -27,9 +32,7 @@ import (
 // master when it dies; with the seed's stack (no prepend) which gateway AWS
 // prefers is otherwise a tie broken by whichever path came first.
 func TestBenchmark(t *testing.T) {
-	if os.Getenv("TIDEGATE_LAB_BENCH") == "" {
-		t.Skip("a benchmark: set TIDEGATE_LAB_BENCH=1")
-	}
+	testgate.OptIn(t, "TIDEGATE_LAB_BENCH", "a benchmark")
 	netnstest.NeedRoot(t)
 	v2, err := LabSiteFrom("seed-keepalived-v2.yaml") // the article's VRRP: v2, 1 s, PASS
 	if err != nil {
@@ -84,9 +87,7 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 	if seed {
 		o.SeedStack = []string{"vpn-gw-1", "vpn-gw-2"}
 	}
-	l := startLab(t, o)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	l, ctx := startLab(t, o, 10*time.Minute)
 	gw1, gw2 := l.Gateway("vpn-gw-1"), l.Gateway("vpn-gw-2")
 
 	// Boot-to-ready: from gw-1's QEMU start, AWS ready and waiting, until
@@ -159,4 +160,219 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestDataPlane measures what tidegate exists to do, carrying packets
+// between the VLAN and the VPC, side by side with the seed article's stack
+// booted the same way in the same run (issue 14): iperf3 TCP from the VLAN
+// host to the VPC host and back, 1 flow and 8 flows; ping RTT through the
+// tunnels while the 8 flows run; and how the bytes split over the gateways
+// and tunnels (the AWS peer's XFRM interface counters, the same for both
+// stacks). QEMU is software-emulated here: compare ratios, not Mbit/s. It
+// prints a table and asserts nothing:
+//
+//	TIDEGATE_LAB_BENCH=1 go test ./qemu/lab -run TestDataPlane -v -timeout 40m
+func TestDataPlane(t *testing.T) {
+	testgate.OptIn(t, "TIDEGATE_LAB_BENCH", "a benchmark")
+	netnstest.NeedRoot(t)
+	seed, err := LabSite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aa, err := LabSiteFrom("seed-active-active.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecmp := []byte(strings.Replace(string(aa), "  backup_prepend: 2\n", "  ecmp: true\n", 1))
+	runs := []struct {
+		name    string
+		site    []byte
+		seed    bool
+		transit bool
+	}{
+		{"seed stack, active-standby, VGW", seed, true, false},
+		{"tidegate, active-standby, VGW", seed, false, false},
+		{"tidegate, active-active, VGW", aa, false, false},
+		{"tidegate, active-active, TGW", ecmp, false, true},
+	}
+	var rows []dataRow
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			row := dataRow{name: r.name}
+			dataOne(t, r.site, r.seed, r.transit, &row)
+			rows = append(rows, row)
+		})
+	}
+	t.Log("\n" + dataTable(rows))
+}
+
+// dataRow is one run's numbers. Throughput is in Mbit/s, by "up"
+// (VLAN host -> VPC) and "down", 1 and 8 flows.
+type dataRow struct {
+	name           string
+	up1, up8       float64
+	down1, down8   float64
+	rttP50, rttP99 time.Duration // under 8 flows up
+	idleP50        time.Duration
+	split          map[string]float64 // bytes by gateway and by tunnel, both directions, during the 8-flow runs
+}
+
+func dataTable(rows []dataRow) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s %9s %15s %s\n", "stack", "up 1", "up 8", "down 1", "down 8", "idle RTT", "RTT p50/p99", "bytes by gateway (tunnels)")
+	var base *dataRow
+	for i, r := range rows {
+		if strings.HasPrefix(r.name, "seed") {
+			base = &rows[i]
+		}
+	}
+	ratio := func(v, b float64) string {
+		if base == nil || b == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" %.2fx", v/b)
+	}
+	for _, r := range rows {
+		var split []string
+		for _, g := range []string{"vpn-gw-1", "vpn-gw-2"} {
+			var tus []string
+			for _, tu := range []string{"vpn-1a", "vpn-1b", "vpn-2a", "vpn-2b"} {
+				if strings.HasPrefix(tu, "vpn-"+g[len(g)-1:]) {
+					tus = append(tus, fmt.Sprintf("%.0f", r.split[tu]/1e6))
+				}
+			}
+			split = append(split, fmt.Sprintf("%s %.0f MB (%s)", g[4:], r.split[g]/1e6, strings.Join(tus, "+")))
+		}
+		fmt.Fprintf(&b, "%-34s %9.1f %9.1f %9.1f %9.1f %9.1f %15s %s\n", r.name, r.up1, r.up8, r.down1, r.down8,
+			ms(r.idleP50), fmt.Sprintf("%.1f/%.1f", ms(r.rttP50), ms(r.rttP99)), strings.Join(split, ", "))
+		if base != nil && !strings.HasPrefix(r.name, "seed") {
+			fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s\n", "  ratio to the seed stack", ratio(r.up1, base.up1), ratio(r.up8, base.up8),
+				ratio(r.down1, base.down1), ratio(r.down8, base.down8))
+		}
+	}
+	return b.String()
+}
+
+func dataOne(t *testing.T, site []byte, seed, transit bool, row *dataRow) {
+	o := Options{SiteYAML: site, TransitGateway: transit}
+	if seed {
+		o.SeedStack = []string{"vpn-gw-1", "vpn-gw-2"}
+	}
+	l, ctx := startLab(t, o, 10*time.Minute)
+	if _, err := l.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Measure the pair settled: each gateway master of its own virtual
+	// IP and nobody holding the return path (a gateway that booted first
+	// takes its twin's address for a while); active-standby: gw-1 master
+	// and AWS's preferred path.
+	if l.Site.ActiveActive() {
+		for _, g := range l.Gateways {
+			waitRoles(ctx, t, l, g, "master", "backup")
+		}
+		for _, g := range l.Gateways {
+			waitStatus(ctx, t, l, g, "no return path held", func(d *status.Document) bool {
+				return d.BGP != nil && d.BGP.ReturnPath == nil
+			})
+		}
+	} else {
+		waitFor(ctx, t, l, "gw-1 master and AWS's path", func(s State) bool {
+			return s.VIPOwner == "vpn-gw-1" && s.BestVia == "vpn-gw-1" && s.MoreSpecifics == 0
+		})
+	}
+	time.Sleep(3 * time.Second)
+
+	srcs := []string{HostAddr.Addr().String()}
+	if l.Site.ActiveActive() {
+		srcs = append(srcs, HostAddrUpper.Addr().String())
+	}
+	const secs = 10
+	// run sends flows in all from the VLAN host's addresses, split evenly,
+	// and returns the Mbit/s received.
+	run := func(flows int, reverse bool) float64 {
+		use := srcs
+		if flows < len(use) {
+			use = use[:flows]
+		}
+		var (
+			mu    sync.Mutex
+			total float64
+			wg    sync.WaitGroup
+		)
+		for i, src := range use {
+			wg.Go(func() {
+				n, err := iperf(l, src, awspeer.IPerf3Ports[i], flows/len(use), secs*time.Second, reverse)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return total * 8 / secs / 1e6
+	}
+	idle := rtts(t, l, 50)
+	row.idleP50 = percentile(idle, 50)
+	row.up1, row.down1 = run(1, false), run(1, true)
+
+	before := espBytes(ctx, t, l)
+	var under []time.Duration
+	done := make(chan struct{})
+	go func() { defer close(done); under = rtts(t, l, 40) }()
+	row.up8 = run(8, false)
+	<-done
+	row.down8 = run(8, true)
+	after := espBytes(ctx, t, l)
+	row.rttP50, row.rttP99 = percentile(under, 50), percentile(under, 99)
+	row.split = map[string]float64{}
+	for k, v := range after {
+		if strings.HasSuffix(k, "/in") || strings.HasSuffix(k, "/out") {
+			name := k[:strings.LastIndex(k, "/")]
+			row.split[name] += v - before[k]
+		}
+	}
+	t.Logf("%+v", *row)
+}
+
+// waitStatus waits until g's status document satisfies ok.
+func waitStatus(ctx context.Context, t *testing.T, l *Lab, g *Gateway, what string, ok func(*status.Document) bool) {
+	t.Helper()
+	for ctx.Err() == nil {
+		if d, _, err := l.GatewayStatus(ctx, g); err == nil && ok(d) {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("%s: %s: not reached", g.Name, what)
+}
+
+var rttLine = regexp.MustCompile(`time=([0-9.]+) ms`)
+
+// rtts pings the VPC host from the VLAN host n times, 200 ms apart, and
+// returns the round-trip times of the replies.
+func rtts(t *testing.T, l *Lab, n int) []time.Duration {
+	out, _ := l.Host.Command("ping", "-n", "-i", "0.2", "-c", strconv.Itoa(n), "-W", "2", VPCHost.String()).Output()
+	var d []time.Duration
+	for _, m := range rttLine.FindAllStringSubmatch(string(out), -1) {
+		if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+			d = append(d, time.Duration(v*float64(time.Millisecond)))
+		}
+	}
+	if len(d) < n/2 {
+		t.Errorf("ping: %d of %d replies", len(d), n)
+	}
+	return d
+}
+
+// percentile returns the p-th percentile (nearest rank) of d.
+func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (p*len(s) + 99) / 100
+	return s[max(i-1, 0)]
 }

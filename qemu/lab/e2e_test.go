@@ -25,10 +25,7 @@ func TestMain(m *testing.M) {
 // scenarios on it in order, each asserting from outside the gateways (the
 // AWS peer's SAs and BGP table, the VLAN host's traffic).
 func TestLab(t *testing.T) {
-	netnstest.NeedRoot(t)
-	l := startLab(t, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	l, ctx := startLab(t, Options{}, 10*time.Minute)
 
 	t.Run("1 ready", func(t *testing.T) {
 		s, err := l.WaitReady(ctx)
@@ -375,9 +372,11 @@ func TestLab(t *testing.T) {
 }
 
 // startLab starts a lab for t, logging its progress to t, and closes it at
-// the end, showing the guests' consoles when t failed.
-func startLab(t *testing.T, o Options) *Lab {
+// the end, showing the guests' consoles when t failed; the context ends
+// after timeout, or with t. A lab needs root (namespaces, TAP devices).
+func startLab(t *testing.T, o Options, timeout time.Duration) (*Lab, context.Context) {
 	t.Helper()
+	netnstest.NeedRoot(t)
 	o.Log, o.Dir = testLog{t}, t.TempDir()
 	l, err := Start(o)
 	if err != nil {
@@ -392,7 +391,9 @@ func startLab(t *testing.T, o Options) *Lab {
 		}
 		l.Close()
 	})
-	return l
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return l, ctx
 }
 
 // pinging starts the VLAN host pinging the VPC host every 10 ms, stopped

@@ -1,13 +1,11 @@
 package lab
 
 import (
-	"context"
 	"net/netip"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/services/status"
 )
 
@@ -18,15 +16,12 @@ import (
 // pair must come up with iBGP on both sides, and a crash of the master
 // must still fail over within VRRP's takeover + 0.5 s.
 func TestLearnedPeer(t *testing.T) {
-	netnstest.NeedRoot(t)
 	site, err := LabSite()
 	if err != nil {
 		t.Fatal(err)
 	}
 	site = regexp.MustCompile(`(?m)^\s+vlan_address: .*\n`).ReplaceAll(site, nil)
-	l := startLab(t, Options{SiteYAML: site})
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
+	l, ctx := startLab(t, Options{SiteYAML: site}, 6*time.Minute)
 	for _, g := range l.Site.Gateways {
 		if g.VLANAddress.IsValid() {
 			t.Fatalf("the site still gives %s a vlan_address", g.Name)

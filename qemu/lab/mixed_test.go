@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu"
 )
 
@@ -17,14 +16,11 @@ import (
 // authentication, as keepalived has it). The pair must work and fail over
 // both ways.
 func TestMixedPair(t *testing.T) {
-	netnstest.NeedRoot(t)
 	site, err := LabSiteFrom("seed-keepalived-v2.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := startLab(t, Options{SiteYAML: site, SeedStack: []string{"vpn-gw-2"}})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	l, ctx := startLab(t, Options{SiteYAML: site, SeedStack: []string{"vpn-gw-2"}}, 10*time.Minute)
 	gw1, gw2 := l.Gateway("vpn-gw-1"), l.Gateway("vpn-gw-2")
 	seedShell := func(cmd string) string {
 		t.Helper()

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/services/status"
 )
@@ -24,10 +23,7 @@ import (
 // raise TidegateReturnPathHeld (it draws AWS's return traffic alone), and
 // both must resolve once vpn-gw-1 is booted again; then no alert is left.
 func TestLabPrometheus(t *testing.T) {
-	netnstest.NeedRoot(t)
-	l := startLab(t, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
+	l, ctx := startLab(t, Options{}, 15*time.Minute)
 	if _, err := l.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/server"
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testgate"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -126,9 +127,7 @@ type benchRow struct {
 }
 
 func TestBenchmarkVsFRR(t *testing.T) {
-	if os.Getenv("TIDEGATE_BGP_BENCH") == "" {
-		t.Skip("set TIDEGATE_BGP_BENCH=1 to run the benchmark (a few minutes)")
-	}
+	testgate.OptIn(t, "TIDEGATE_BGP_BENCH", "a benchmark of a few minutes")
 	sizes := []int{1000, 10000, 100000}
 	if s := os.Getenv("TIDEGATE_BGP_BENCH_SIZES"); s != "" {
 		sizes = nil

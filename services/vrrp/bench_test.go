@@ -14,6 +14,7 @@ import (
 
 	"github.com/mdlayher/packet"
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testgate"
 )
 
 // TestFailoverBenchmark measures, side by side, the traffic gap a client
@@ -33,9 +34,7 @@ import (
 // stopped half an interval after one of its adverts, the same phase for
 // both implementations.
 func TestFailoverBenchmark(t *testing.T) {
-	if os.Getenv("TGVRRP_BENCH") == "" {
-		t.Skip("benchmark: set TGVRRP_BENCH=1 (takes minutes)")
-	}
+	testgate.OptIn(t, "TGVRRP_BENCH", "a benchmark of a few minutes")
 	netnstest.NeedRoot(t)
 	needKeepalived(t)
 	trials := 3
