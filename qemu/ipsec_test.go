@@ -25,14 +25,31 @@ var (
 	peerMAC     = "52:54:00:00:0a:00"
 )
 
-// startPeer boots the AWS peer guest with eth0 on bridge "pub" of ns.
-func startPeer(t *testing.T, ns *Netns, cfg awspeer.Config) *AWSPeer {
+// peerNetns makes a namespace, removed at the end of the test, with the
+// "pub" segment for an AWS peer alone (startPeer).
+func peerNetns(t *testing.T, name string) *Netns {
+	t.Helper()
+	netnstest.NeedRoot(t)
+	ns, err := NewNetns(fmt.Sprintf("tgqemu-%d-%s", os.Getpid(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	if err := ns.Bridge("pub", PublicRouter+"/24"); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// startPeer boots the AWS peer guest with eth0 on bridge "pub" of ns and
+// files added to its initramfs.
+func startPeer(t *testing.T, ns *Netns, cfg awspeer.Config, files ...awspeer.File) *AWSPeer {
 	t.Helper()
 	if err := ns.Tap("tapaws", "pub"); err != nil {
 		t.Fatal(err)
 	}
 	peer, err := StartAWSPeer(AWSPeerOptions{
-		Netns: ns, NIC: NIC{Tap: "tapaws", MAC: peerMAC}, Config: cfg,
+		Netns: ns, NIC: NIC{Tap: "tapaws", MAC: peerMAC}, Config: cfg, Files: files,
 		LogFile: filepath.Join(t.TempDir(), "aws-console.log"),
 	})
 	if err != nil {
@@ -62,15 +79,7 @@ func startPeer(t *testing.T, ns *Netns, cfg awspeer.Config) *AWSPeer {
 // VPC prefix, a VPC host that answers, and its outside addresses on the
 // segment.
 func TestAWSPeerBoots(t *testing.T) {
-	netnstest.NeedRoot(t)
-	ns, err := NewNetns(fmt.Sprintf("tgqemu-%d-awspeer", os.Getpid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	if err := ns.Bridge("pub", PublicRouter+"/24"); err != nil {
-		t.Fatal(err)
-	}
+	ns := peerNetns(t, "awspeer")
 	// The lab's peer: the seed's four tunnels, AWS's outside addresses
 	// moved onto this segment.
 	site, err := configs.Load("../configs/examples/seed.yaml")
@@ -382,30 +391,12 @@ func TestIPsecInterfacesInGuest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, err := NewNetns(fmt.Sprintf("tgqemu-%d-xfrmi", os.Getpid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Close() })
-	if err := ns.Bridge("pub", PublicRouter+"/24"); err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Tap("tapaws", "pub"); err != nil {
-		t.Fatal(err)
-	}
 	_, site := ipsecSiteYAML(t)
 	cfg, err := awspeer.FromSite(site, "vpn-gw-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, err := StartAWSPeer(AWSPeerOptions{
-		Netns: ns, NIC: NIC{Tap: "tapaws", MAC: peerMAC}, Config: cfg,
-		Files: []awspeer.File{{Path: "/usr/local/bin/ipsec.test", Mode: 0o755, Data: data}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(peer.Kill)
+	peer := startPeer(t, peerNetns(t, "xfrmi"), cfg, awspeer.File{Path: "/usr/local/bin/ipsec.test", Mode: 0o755, Data: data})
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	if _, err := peer.WaitReady(ctx); err != nil {
