@@ -26,8 +26,18 @@ func TestMain(m *testing.M) {
 // AWS peer's SAs and BGP table, the VLAN host's traffic).
 func TestLab(t *testing.T) {
 	l, ctx := startLab(t, Options{}, 10*time.Minute)
+	// Each scenario starts from the lab the one before left; once one has
+	// failed, the rest are skipped rather than failing for its sake.
+	step := func(name string, f func(t *testing.T)) {
+		t.Run(name, func(st *testing.T) {
+			if t.Failed() {
+				st.Skip("an earlier scenario failed")
+			}
+			f(st)
+		})
+	}
 
-	t.Run("1 ready", func(t *testing.T) {
+	step("1 ready", func(t *testing.T) {
 		s, err := l.WaitReady(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -93,11 +103,8 @@ func TestLab(t *testing.T) {
 			}
 		}
 	})
-	if t.Failed() {
-		return
-	}
 
-	t.Run("3 one tunnel of gw-1 dies", func(t *testing.T) {
+	step("3 one tunnel of gw-1 dies", func(t *testing.T) {
 		p := pinging(ctx, t, l, 50)
 		start := time.Now()
 		// AWS's side terminates the first tunnel (as a tunnel endpoint
@@ -117,7 +124,7 @@ func TestLab(t *testing.T) {
 		waitFor(ctx, t, l, "4 CHILD_SAs again (tidegate re-initiates)", func(s State) bool { return s.ChildSAs == 4 && s.BGPUp == 4 })
 	})
 
-	t.Run("4 both tunnels of gw-1 die", func(t *testing.T) {
+	step("4 both tunnels of gw-1 die", func(t *testing.T) {
 		p := pinging(ctx, t, l, 50)
 		start := time.Now()
 		// AWS takes both of gw-1's tunnels out of service: DELETEs, and
@@ -148,11 +155,8 @@ func TestLab(t *testing.T) {
 			return s.ChildSAs == 4 && s.BGPUp == 4 && s.VIPOwner == "vpn-gw-1" && s.BestVia == "vpn-gw-1"
 		})
 	})
-	if t.Failed() {
-		return
-	}
 
-	t.Run("5 charon killed inside gw-1", func(t *testing.T) {
+	step("5 charon killed inside gw-1", func(t *testing.T) {
 		gw1, gw2 := l.Gateway("vpn-gw-1"), l.Gateway("vpn-gw-2")
 		before1, _, err1 := l.GatewayStatus(ctx, gw1)
 		before2, _, err2 := l.GatewayStatus(ctx, gw2)
@@ -208,11 +212,8 @@ func TestLab(t *testing.T) {
 			t.Errorf("traffic stopped for %v while charon was restarted, want the kernel's SAs to carry it", gap)
 		}
 	})
-	if t.Failed() {
-		return
-	}
 
-	t.Run("2 gw-1 crashes", func(t *testing.T) {
+	step("2 gw-1 crashes", func(t *testing.T) {
 		p := pinging(ctx, t, l, 50)
 		gw1 := l.Gateway("vpn-gw-1")
 		start := time.Now()
@@ -236,11 +237,8 @@ func TestLab(t *testing.T) {
 			t.Errorf("traffic gap %v after the master died, want under 4.5 s (VRRP takeover + 0.5 s)", gap)
 		}
 	})
-	if t.Failed() {
-		return
-	}
 
-	t.Run("2b gw-1 comes back", func(t *testing.T) {
+	step("2b gw-1 comes back", func(t *testing.T) {
 		p := pinging(ctx, t, l, 50)
 		start := time.Now()
 		if err := l.BootGateway(l.Gateway("vpn-gw-1"), qemu.Image()); err != nil {
@@ -257,11 +255,7 @@ func TestLab(t *testing.T) {
 		}
 	})
 
-	if t.Failed() {
-		return
-	}
-
-	t.Run("6 rolling reimage of the pair through the Linode API", func(t *testing.T) {
+	step("6 rolling reimage of the pair through the Linode API", func(t *testing.T) {
 		p := pinging(ctx, t, l, 100)
 		start := time.Now()
 		// tidegate linode rolling-reimage against a fake Linode API whose
@@ -307,11 +301,8 @@ func TestLab(t *testing.T) {
 			t.Errorf("rolling reimage: %d pings lost at 100/s, longest gap %v; want 0 lost", lost, gap)
 		}
 	})
-	if t.Failed() {
-		return
-	}
 
-	t.Run("split brain: gw-2 cut off from the VLAN", func(t *testing.T) {
+	step("split brain: gw-2 cut off from the VLAN", func(t *testing.T) {
 		p := pinging(ctx, t, l, 50)
 		start := time.Now()
 		// gw-2's VLAN port leaves the switch: its link stays up, it hears
@@ -343,11 +334,8 @@ func TestLab(t *testing.T) {
 			t.Errorf("longest gap across the split brain and heal %v", gap)
 		}
 	})
-	if t.Failed() {
-		return
-	}
 
-	t.Run("8 bad user data on gw-2", func(t *testing.T) {
+	step("8 bad user data on gw-2", func(t *testing.T) {
 		gw2 := l.Gateway("vpn-gw-2")
 		good := l.opts.SiteYAML
 		bad := strings.Replace(string(good), "vrid: 10", "vrid: 0", 1)
