@@ -278,14 +278,8 @@ func (s *Service) load(ctx context.Context, sess *vici.Session, t configs.Tunnel
 
 // unload removes a connection and its key and closes its SAs.
 func (s *Service) unload(ctx context.Context, sess *vici.Session, name string) error {
-	m := vici.NewMessage()
-	_ = m.Set("name", name)
-	refused, err := callRefusable(ctx, sess, "unload-conn", m)
-	if err != nil {
+	if err := s.unloadItem(ctx, sess, "unload-conn", "name", name, "connection"); err != nil {
 		return err
-	}
-	if refused != nil {
-		s.log.Warn("ipsec: unloading connection", "tunnel", name, "err", refused)
 	}
 	if err := s.unloadShared(ctx, sess, name); err != nil {
 		return err
@@ -305,14 +299,21 @@ func (s *Service) unload(ctx context.Context, sess *vici.Session, name string) e
 }
 
 func (s *Service) unloadShared(ctx context.Context, sess *vici.Session, id string) error {
+	return s.unloadItem(ctx, sess, "unload-shared", "id", id, "shared key")
+}
+
+// unloadItem runs an unload command for the tunnel's item (its connection
+// or its key) named by key = tunnel. Charon's refusal (nothing to unload)
+// is logged, not returned.
+func (s *Service) unloadItem(ctx context.Context, sess *vici.Session, cmd, key, tunnel, item string) error {
 	m := vici.NewMessage()
-	_ = m.Set("id", id)
-	refused, err := callRefusable(ctx, sess, "unload-shared", m)
+	_ = m.Set(key, tunnel)
+	refused, err := callRefusable(ctx, sess, cmd, m)
 	if err != nil {
 		return err
 	}
 	if refused != nil {
-		s.log.Warn("ipsec: unloading shared key", "tunnel", id, "err", refused)
+		s.log.Warn("ipsec: unloading "+item, "tunnel", tunnel, "err", refused)
 	}
 	return nil
 }
