@@ -11,7 +11,7 @@ import (
 
 func (in *instance) json() map[string]any {
 	return map[string]any{"id": in.ID, "label": in.Label, "region": in.Region, "type": in.Type, "image": in.Image,
-		"status": in.Status, "ipv4": in.IPv4, "ipv6": "2001:db8::1/128", "has_user_data": in.UserData != "",
+		"status": in.Status, "ipv4": in.IPv4, "ipv6": "2001:db8::1/128", "has_user_data": len(in.UserData) != 0,
 		"tags": in.Tags, "hypervisor": "kvm", "group": "", "specs": map[string]int{"disk": 25600, "memory": 1024, "vcpus": 1}}
 }
 
@@ -70,21 +70,21 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ud := ""
+	var ud []byte
 	if req.Metadata != nil {
 		if im := s.images[req.Image]; im == nil || !im.CloudInit {
 			apiError(w, http.StatusBadRequest, "metadata.user_data", "The image does not support metadata (no cloud-init capability)")
 			return
 		}
-		if _, err := base64.StdEncoding.DecodeString(req.Metadata.UserData); err != nil {
+		var err error
+		if ud, err = base64.StdEncoding.DecodeString(req.Metadata.UserData); err != nil {
 			apiError(w, http.StatusBadRequest, "metadata.user_data", "user_data must be base64-encoded")
 			return
 		}
-		ud = req.Metadata.UserData
 	}
 	s.nextID++
-	in := &instance{ID: s.nextID, Label: req.Label, Region: req.Region, Type: req.Type, Image: req.Image,
-		IPv4: []string{fmt.Sprintf("203.0.113.%d", s.nextID%250)}, UserData: ud, RootPass: req.RootPass, Tags: req.Tags}
+	in := &instance{Instance: Instance{ID: s.nextID, Label: req.Label, Region: req.Region, Type: req.Type, Image: req.Image,
+		IPv4: []string{fmt.Sprintf("203.0.113.%d", s.nextID%250)}, UserData: ud, RootPass: req.RootPass, Tags: req.Tags}}
 	s.deployImage(in)
 	s.instances = append(s.instances, in)
 	if req.Booted != nil && !*req.Booted {
@@ -207,9 +207,11 @@ func (s *Server) rebuild(w http.ResponseWriter, r *http.Request, in *instance) {
 	}
 	// A rebuild replaces the disks and the profiles, and the user data
 	// with what the request carries (none if it carries none).
-	in.Image, in.UserData, in.RootPass, in.Rebuilds = req.Image, "", req.RootPass, in.Rebuilds+1
+	in.Image, in.UserData, in.RootPass, in.Rebuilds = req.Image, nil, req.RootPass, in.Rebuilds+1
 	if req.Metadata != nil {
-		in.UserData = req.Metadata.UserData
+		// Not checked as the create is (nor by the real API): what does
+		// not decode is kept as far as it does.
+		in.UserData, _ = base64.StdEncoding.DecodeString(req.Metadata.UserData)
 	}
 	s.deployImage(in)
 	// Linode shuts a running instance down before it rebuilds the disk.

@@ -1,7 +1,6 @@
 package fakelinode
 
 import (
-	"encoding/base64"
 	"fmt"
 )
 
@@ -80,7 +79,7 @@ func (s *Server) step(in *instance) {
 	}
 	in.hookRunning = true
 	label, img := in.Label, in.Image
-	ud, _ := base64.StdEncoding.DecodeString(in.UserData)
+	ud := in.UserData // replaced, never changed in place
 	s.calls = append(s.calls, p.hook+" "+label)
 	s.hooks.Add(1)
 	go func() {

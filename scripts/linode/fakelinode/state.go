@@ -1,7 +1,6 @@
 package fakelinode
 
 import (
-	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -58,29 +57,21 @@ type Instance struct {
 	VLAN, IPAMAddress string
 }
 
+// instance is an Instance with the state of its action; its VLAN and
+// IPAMAddress are left empty, the profiles say them (snapshot).
 type instance struct {
-	ID                  int
-	Label, Region, Type string
-	Image, Status       string
-	target              string  // status once the action is done
-	phases              []phase // the action's remaining phases
-	hookRunning         bool
-	IPv4                []string
-	UserData            string // base64, as sent
-	RootPass            string
-	Tags                []string
-	Disks               []map[string]any
-	Configs             []map[string]any
-	BootedConfig        int
-	Rebuilds            int
+	Instance
+	target      string  // status once the action is done
+	phases      []phase // the action's remaining phases
+	hookRunning bool
 }
 
 // snapshot copies what a caller may look at; the disk and profile objects
 // are copied one level deep (nothing changes them once made).
 func (in *instance) snapshot() Instance {
-	out := Instance{ID: in.ID, Label: in.Label, Region: in.Region, Type: in.Type, Image: in.Image, Status: in.Status,
-		IPv4: slices.Clone(in.IPv4), RootPass: in.RootPass, Tags: slices.Clone(in.Tags), BootedConfig: in.BootedConfig, Rebuilds: in.Rebuilds}
-	out.UserData, _ = base64.StdEncoding.DecodeString(in.UserData)
+	out := in.Instance
+	out.IPv4, out.UserData, out.Tags = slices.Clone(in.IPv4), slices.Clone(in.UserData), slices.Clone(in.Tags)
+	out.Disks, out.Configs = nil, nil
 	for _, d := range in.Disks {
 		out.Disks = append(out.Disks, maps.Clone(d))
 	}
@@ -152,8 +143,8 @@ func (s *Server) AddInstance(in Instance) (int, error) {
 		}
 	}
 	s.nextID++
-	n := &instance{ID: s.nextID, Label: in.Label, Region: in.Region, Type: in.Type, Image: in.Image, Status: "running", target: "running",
-		IPv4: slices.Clone(in.IPv4), Tags: slices.Clone(in.Tags)}
+	n := &instance{Instance: Instance{ID: s.nextID, Label: in.Label, Region: in.Region, Type: in.Type, Image: in.Image, Status: "running",
+		IPv4: slices.Clone(in.IPv4), UserData: slices.Clone(in.UserData), Tags: slices.Clone(in.Tags)}, target: "running"}
 	if n.Region == "" {
 		n.Region = "us-east"
 	}
@@ -162,9 +153,6 @@ func (s *Server) AddInstance(in Instance) (int, error) {
 	}
 	if len(n.IPv4) == 0 {
 		n.IPv4 = []string{fmt.Sprintf("192.0.2.%d", n.ID%250)}
-	}
-	if len(in.UserData) > 0 {
-		n.UserData = base64.StdEncoding.EncodeToString(in.UserData)
 	}
 	s.deployImage(n)
 	ifs := []any{map[string]any{"purpose": "public"}}
