@@ -166,14 +166,20 @@ func TestFailoverWithFRR(t *testing.T) {
 		}
 	}
 	awsPathsFor(t, tp.awsFRR, vlan, 15*time.Second, "backup", ours(backup24))
+	// halvesAfter sends cmd and waits until AWS has both halves as check
+	// wants, and logs how long that took.
+	halvesAfter := func(t *testing.T, cmd, what string, check func(map[string]frrtest.Path) error) {
+		t.Helper()
+		start := time.Now()
+		sp.send(cmd)
+		for _, h := range halves {
+			awsPathsFor(t, tp.awsFRR, h, 5*time.Second, what, check)
+		}
+		t.Logf("AWS had both halves %s %v after %q", what, time.Since(start).Round(time.Millisecond), cmd)
+	}
 
 	t.Run("hold the return path while backup", func(t *testing.T) {
-		start := time.Now()
-		sp.send("hold on")
-		for _, h := range halves {
-			awsPathsFor(t, tp.awsFRR, h, 5*time.Second, "held", held)
-		}
-		t.Logf("AWS had both halves %v after HoldReturnPath(true)", time.Since(start).Round(time.Millisecond))
+		halvesAfter(t, "hold on", "held", held)
 		// The /24 keeps the backup prepend; the halves reach neither
 		// the iBGP peer (nor, through it, AWS) nor our kernel.
 		awsPathsFor(t, tp.awsFRR, vlan, time.Second, "unchanged", ours(backup24))
@@ -198,12 +204,7 @@ func TestFailoverWithFRR(t *testing.T) {
 	})
 
 	t.Run("release the return path", func(t *testing.T) {
-		start := time.Now()
-		sp.send("hold off")
-		for _, h := range halves {
-			awsPathsFor(t, tp.awsFRR, h, 5*time.Second, "withdrawn", none)
-		}
-		t.Logf("AWS had withdrawn both halves %v after HoldReturnPath(false)", time.Since(start).Round(time.Millisecond))
+		halvesAfter(t, "hold off", "withdrawn", none)
 		awsPathsFor(t, tp.awsFRR, vlan, time.Second, "unchanged", ours(backup24))
 		st := sp.Status()
 		if st.ReturnPathHeld || !st.ReturnPathSince.IsZero() || st.ReturnPathPrefixes != nil {
