@@ -193,12 +193,12 @@ func benchOnce(t *testing.T, n int) benchRow {
 	}
 
 	// The receivers: our speaker, and FRR bgpd + zebra.
-	sp := startSpeaker(t, gw, speakerSpec{
+	sp := startSpeaker(t, gw, speakerSpec{Config: Config{
 		RouterID: netip.MustParseAddr("10.0.1.2"), ASN: 65000,
 		Advertise: []netip.Prefix{netip.MustParsePrefix(vlan)},
 		Tunnels:   []Tunnel{{Name: "t1", Local: netip.MustParseAddr("169.254.30.2"), Remote: netip.MustParseAddr("169.254.30.1"), RemoteASN: 64512}},
 		Master:    true, StartupGrace: time.Minute, ReconcileInterval: time.Hour,
-	})
+	}})
 	f := frrtest.Start(t, fr, "frr", `router bgp 65000
  bgp router-id 10.0.1.3
  no bgp ebgp-requires-policy

@@ -284,7 +284,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 	}
 	awsFRR := frrtest.Start(t, aws, "aws", awsConf)
 
-	specA := speakerSpec{
+	specA := speakerSpec{Config: Config{
 		RouterID:  netip.MustParseAddr("10.0.1.2"),
 		ASN:       65000,
 		Advertise: []netip.Prefix{netip.MustParsePrefix(vlan)},
@@ -295,7 +295,7 @@ func TestSplitBrainWithFRR(t *testing.T) {
 		IBGPPeer:      netip.MustParseAddr("10.0.1.3"),
 		VLANDevice:    "vlan",
 		Master:        true,
-	}
+	}}
 	specB := specA
 	specB.RouterID, specB.IBGPPeer, specB.Master = specA.IBGPPeer, specA.RouterID, false
 	specB.Tunnels = []Tunnel{{Name: "t3", Local: netip.MustParseAddr("169.254.20.2"), Remote: netip.MustParseAddr("169.254.20.1"), Device: "t3", MED: 100}}

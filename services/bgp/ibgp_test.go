@@ -152,14 +152,14 @@ func TestLearnedPeer(t *testing.T) {
 	a, b := l.Netns("lpa"), l.Netns("lpb")
 	l.Wire(a, "vlan", "10.0.1.2/24", b, "vlan", "10.0.1.3/24")
 	spec := func(id, adv string) speakerSpec {
-		return speakerSpec{
+		return speakerSpec{Config: Config{
 			RouterID:     netip.MustParseAddr(id),
 			ASN:          65000,
 			Advertise:    []netip.Prefix{netip.MustParsePrefix(adv)},
 			IBGPRange:    netip.MustParsePrefix(vlan),
 			VLANDevice:   "vlan",
 			StartupGrace: 2 * time.Second,
-		}
+		}}
 	}
 	specA, specB := spec("10.0.1.2", "192.0.2.0/24"), spec("10.0.1.3", "203.0.113.0/24")
 	spA, spB := startSpeaker(t, a, specA), startSpeaker(t, b, specB)

@@ -33,27 +33,15 @@ func TestMain(m *testing.M) {
 	testchild.Main(m, speakerMain)
 }
 
-// speakerSpec is the part of Config a test hands to the speaker process.
+// speakerSpec is what a test hands to the speaker process: its Config
+// but the hooks, which cannot leave this process (speakerMain sets its
+// own), and the log level.
 type speakerSpec struct {
-	RouterID          netip.Addr
-	ASN               uint32
-	Advertise         []netip.Prefix
-	BackupPrepend     int
-	Tunnels           []Tunnel
-	IBGPPeer          netip.Addr
-	IBGPRange         netip.Prefix
-	VLANDevice        string
-	Master            bool
-	StartupGrace      time.Duration
-	ReconcileInterval time.Duration
-	Import            ImportFilter
-	MaxPrefixes       int
-	MaxPrefixBackoff  time.Duration
-	IBGPPassword      string
-	IBGPTTLSecurity   bool
-	ECMP              bool
-	Share             int
-	Debug             bool
+	Config
+	Debug bool
+	// These shadow Config's hooks in JSON, which has no encoding for a
+	// func; always nil, they are left out.
+	OnAWSPaths, Logger *struct{} `json:",omitempty"`
 }
 
 // speakerMain runs a Speaker in this process and takes commands on stdin:
@@ -76,28 +64,10 @@ func speakerMain(specJSON string) int {
 		defer outMu.Unlock()
 		fmt.Fprintf(os.Stdout, format+"\n", args...)
 	}
-	s, err := New(Config{
-		RouterID:          spec.RouterID,
-		ASN:               spec.ASN,
-		Advertise:         spec.Advertise,
-		BackupPrepend:     spec.BackupPrepend,
-		Tunnels:           spec.Tunnels,
-		IBGPPeer:          spec.IBGPPeer,
-		IBGPRange:         spec.IBGPRange,
-		VLANDevice:        spec.VLANDevice,
-		Master:            spec.Master,
-		StartupGrace:      spec.StartupGrace,
-		ReconcileInterval: spec.ReconcileInterval,
-		Import:            spec.Import,
-		MaxPrefixes:       spec.MaxPrefixes,
-		MaxPrefixBackoff:  spec.MaxPrefixBackoff,
-		IBGPPassword:      spec.IBGPPassword,
-		IBGPTTLSecurity:   spec.IBGPTTLSecurity,
-		ECMP:              spec.ECMP,
-		Share:             spec.Share,
-		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-		OnAWSPaths:        func(n int) { println("AWS %d", n) },
-	})
+	cfg := spec.Config
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg.OnAWSPaths = func(n int) { println("AWS %d", n) }
+	s, err := New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

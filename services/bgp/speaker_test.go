@@ -82,7 +82,7 @@ func newTopoNamed(t *testing.T, tag string) *topo {
 }
 
 func gwSpec() speakerSpec {
-	return speakerSpec{
+	return speakerSpec{Config: Config{
 		RouterID:  netip.MustParseAddr("10.0.1.2"),
 		ASN:       65000,
 		Advertise: []netip.Prefix{netip.MustParsePrefix(vlan)},
@@ -95,7 +95,7 @@ func gwSpec() speakerSpec {
 		VLANDevice:        "vlan",
 		StartupGrace:      2 * time.Second,
 		ReconcileInterval: 2 * time.Second,
-	}
+	}}
 }
 
 // routeVia waits until the gateway's kernel routes prefix exactly via
