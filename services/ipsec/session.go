@@ -196,27 +196,22 @@ func (s *Service) apply(ctx context.Context, sess *vici.Session, loaded map[stri
 		wanted[t.Name] = true
 	}
 	// Unload by what charon reports, not just by loaded, so nothing stays
-	// behind whatever happened before.
-	conns, err := listed(ctx, sess, "get-conns", "conns")
-	if err != nil {
-		return err
-	}
-	for _, name := range conns {
-		if !wanted[name] {
-			if err := s.unload(ctx, sess, name); err != nil {
-				return err
-			}
-			delete(loaded, name)
+	// behind whatever happened before: the connections (each with its key
+	// and SAs), then the keys left without one.
+	for _, stale := range []struct {
+		cmd, list string
+		unload    func(context.Context, *vici.Session, string) error
+	}{{"get-conns", "conns", s.unload}, {"get-shared", "keys", s.unloadShared}} {
+		names, err := listed(ctx, sess, stale.cmd, stale.list)
+		if err != nil {
+			return err
 		}
-	}
-	keys, err := listed(ctx, sess, "get-shared", "keys")
-	if err != nil {
-		return err
-	}
-	for _, id := range keys {
-		if !wanted[id] {
-			if err := s.unloadShared(ctx, sess, id); err != nil {
-				return err
+		for _, name := range names {
+			if !wanted[name] {
+				if err := stale.unload(ctx, sess, name); err != nil {
+					return err
+				}
+				delete(loaded, name)
 			}
 		}
 	}
