@@ -35,6 +35,16 @@ func startPair(t *testing.T, l *lab, aExtra, bExtra []string) (a, b *vrrpd) {
 	return a, b
 }
 
+// startB starts b (priority 99) alone in a new lab and waits for it to be
+// master, for a (100) to join later.
+func startB(t *testing.T) (*lab, *vrrpd) {
+	t.Helper()
+	l := newLab(t)
+	b := startVRRPD(t, l, "b", pairArgs("99")...)
+	b.waitState(0, "master", 5*time.Second)
+	return l, b
+}
+
 // startElected starts a with args("100") and b with args("99"), and waits
 // for a to be master and b backup.
 func startElected(t testing.TB, l *lab, args func(prio string) []string) (a, b *vrrpd) {
@@ -131,9 +141,7 @@ func TestPairPlannedHandover(t *testing.T) {
 
 // A higher-priority router that comes up later preempts.
 func TestPairPreempt(t *testing.T) {
-	l := newLab(t)
-	b := startVRRPD(t, l, "b", pairArgs("99")...)
-	b.waitState(0, "master", 5*time.Second)
+	l, b := startB(t)
 	n := b.count()
 	start := time.Now()
 	a := startVRRPD(t, l, "a", pairArgs("100")...)
@@ -153,9 +161,7 @@ func TestPairPreempt(t *testing.T) {
 }
 
 func TestPairNoPreempt(t *testing.T) {
-	l := newLab(t)
-	b := startVRRPD(t, l, "b", pairArgs("99")...)
-	b.waitState(0, "master", 5*time.Second)
+	l, b := startB(t)
 	a := startVRRPD(t, l, "a", pairArgs("100", "-preempt=false")...)
 	a.waitState(0, "backup", 5*time.Second)
 	time.Sleep(10 * pairInterval)
@@ -166,9 +172,7 @@ func TestPairNoPreempt(t *testing.T) {
 
 func TestPairPreemptDelay(t *testing.T) {
 	const delay = time.Second
-	l := newLab(t)
-	b := startVRRPD(t, l, "b", pairArgs("99")...)
-	b.waitState(0, "master", 5*time.Second)
+	l, _ := startB(t)
 	start := time.Now()
 	a := startVRRPD(t, l, "a", pairArgs("100", "-preempt-delay", delay.String())...)
 	_, ev := a.waitState(0, "master", 5*time.Second)
