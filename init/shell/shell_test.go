@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tidegate/tidegate/internal/testrun"
 
 	"github.com/tidegate/tidegate/internal/golden"
 	"github.com/tidegate/tidegate/services/status"
@@ -78,10 +79,7 @@ func startFake(t *testing.T, doc status.Document, conf []byte) *fakeGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testrun.Until(t, "Serve", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
 	return f
 }
 

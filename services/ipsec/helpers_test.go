@@ -1,7 +1,6 @@
 package ipsec_test
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/internal/testlog"
+	"github.com/tidegate/tidegate/internal/testrun"
 	"github.com/tidegate/tidegate/services/ipsec"
 )
 
@@ -24,20 +24,7 @@ func testLogger(t testing.TB, prefix string) *slog.Logger {
 // started runs svc until the test ends and waits for Run to return then.
 func started(t testing.TB, svc *ipsec.Service) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("Run did not return 15 s after its context ended")
-		}
-	})
+	testrun.Until(t, "Run", svc.Run)
 }
 
 // waitFor polls cond until it holds or timeout passes.

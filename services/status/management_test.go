@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/testrun"
 )
 
 // serveManagement runs s.ServeManagement on a listener on 127.0.0.1 until
@@ -20,15 +22,7 @@ func serveManagement(t *testing.T, s *Server, allow ...netip.Prefix) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.ServeManagement(ctx, ln, allow) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("ServeManagement: %v", err)
-		}
-	})
+	testrun.Until(t, "ServeManagement", func(ctx context.Context) error { return s.ServeManagement(ctx, ln, allow) })
 	return ln.Addr().String()
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/internal/consolelog"
+	"github.com/tidegate/tidegate/internal/testrun"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -51,10 +52,7 @@ func serveTCP(t *testing.T, s *Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = s.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testrun.Until(t, "Serve", func(ctx context.Context) error { return s.Serve(ctx, ln) })
 	return ln.Addr().String()
 }
 
