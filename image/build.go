@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/pierrec/lz4/v4"
 )
 
 // Options for a whole image build.
@@ -64,13 +66,13 @@ func Build(o Options) (*Result, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("initramfs: %w", err)
 	}
-	if err := gzipFile(cpio, r.Initramfs); err != nil {
+	if err := compressFile(cpio, r.Initramfs, lz4Legacy); err != nil {
 		return nil, err
 	}
 	if err := BuildDisk(DiskOptions{Output: r.Image, TempDir: work, Kernel: r.Kernel, Initrd: r.Initramfs, Version: o.Version}); err != nil {
 		return nil, fmt.Errorf("disk: %w", err)
 	}
-	if err := gzipFile(r.Image, r.ImageGz); err != nil {
+	if err := compressFile(r.Image, r.ImageGz, gzipBest); err != nil {
 		return nil, err
 	}
 	if err := writeManifest(r, o.Version, pin); err != nil {
@@ -80,7 +82,26 @@ func Build(o Options) (*Result, error) {
 	return r, nil
 }
 
-func gzipFile(src, dst string) error {
+// lz4Legacy compresses the initramfs in the LZ4 legacy format, the one
+// the kernel's initramfs unpacker reads (CONFIG_RD_LZ4, "lz4 -l"). Under
+// QEMU TCG it boots faster than gzip: GRUB reads 15 % more bytes, but the
+// kernel unpacks them in a fraction of gzip's time (measured in the README,
+// "Boot to ready").
+func lz4Legacy(w io.Writer) io.WriteCloser {
+	zw := lz4.NewWriter(w)
+	if err := zw.Apply(lz4.LegacyOption(true), lz4.CompressionLevelOption(lz4.Level9)); err != nil {
+		panic(err) // constant, valid options
+	}
+	return zw
+}
+
+// gzipBest is for the disk image: Linode's image upload takes gzip.
+func gzipBest(w io.Writer) io.WriteCloser {
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
+	return zw
+}
+
+func compressFile(src, dst string, compressor func(io.Writer) io.WriteCloser) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -90,7 +111,7 @@ func gzipFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	zw, _ := gzip.NewWriterLevel(out, gzip.BestCompression)
+	zw := compressor(out)
 	if _, err := io.Copy(zw, in); err != nil {
 		out.Close()
 		return err

@@ -72,7 +72,15 @@ func BuildInitramfs(o InitramfsOptions) error {
 		files = append(files, f+":"+f[1:])
 	}
 	env := golang.Default(golang.DisableCGO(), golang.WithGOOS("linux"), golang.WithGOARCH("amd64"))
-	build := &golang.BuildOpts{ExtraArgs: []string{"-ldflags=-X main.version=" + o.Version}}
+	// The builder's own -ldflags ("-s -w -buildid=": no symbol table, no
+	// DWARF; panics still print full stacks) would be replaced by ours, so
+	// ours repeats them: 6 MiB less for GRUB to read and the kernel to
+	// unpack at every boot. Inlining stays on, as in any Go build: the
+	// builder turns it off for size.
+	build := &golang.BuildOpts{
+		EnableInlining: true,
+		ExtraArgs:      []string{"-ldflags=-s -w -buildid= -X main.version=" + o.Version},
+	}
 	log := llog.New(slog.LevelWarn, func(format string, v ...any) { fmt.Fprintf(os.Stderr, "mkuimage: "+format+"\n", v...) })
 	return uimage.Create(log,
 		uimage.WithReplaceEnv(env),

@@ -26,7 +26,7 @@ func main() {
 	fmt.Printf("tidegate %s built in %s\n", *version, time.Since(start).Round(100*time.Millisecond))
 	for _, f := range []struct{ what, path string }{
 		{"kernel", r.Kernel},
-		{"initramfs (gzip)", r.Initramfs},
+		{"initramfs (lz4)", r.Initramfs},
 		{"disk image (raw)", r.Image},
 		{"disk image (gzip)", r.ImageGz},
 	} {
