@@ -192,7 +192,7 @@ func checkBootTimeline(ctx context.Context, t *testing.T, l *Lab, g *Gateway) {
 		line = append(line, fmt.Sprintf("%s %.1f", m.Name, m.Seconds))
 	}
 	t.Logf("%s boot timeline (s since the kernel booted): %s", g.Name, strings.Join(line, ", "))
-	order := []string{"init", "modules", "gateway", "dhcp", "metadata", "firewall", "services", "tunnel", "aws paths"}
+	order := []string{"init", "modules", "gateway", "dhcp", "metadata", "firewall", "services", "charon", "tunnel", "aws paths"}
 	for i, step := range order {
 		v, ok := at[step]
 		switch {

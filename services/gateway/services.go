@@ -74,7 +74,9 @@ func newServices(o Options, role *Role, log *slog.Logger, installFW func(firewal
 	if s.bgp, err = bgp.New(bc); err != nil {
 		return nil, fmt.Errorf("bgp: %w", err)
 	}
-	if s.sec, err = ipsec.New(cfg.IPsec); err != nil {
+	ic := cfg.IPsec
+	ic.OnCharon = func() { w.marked("charon") }
+	if s.sec, err = ipsec.New(ic); err != nil {
 		return nil, fmt.Errorf("ipsec: %w", err)
 	}
 	s.orders = newBGPQueue(s.bgp)

@@ -23,6 +23,7 @@ import (
 //	metadata      the site configuration and role are known
 //	firewall      the full packet filter is installed
 //	services      IPsec, BGP and VRRP start
+//	charon        charon answers on VICI (its connections are loaded next)
 //	tunnel        the first tunnel is up (a CHILD_SA installed)
 //	aws paths     BGP has its first best path from AWS
 //	vrrp backup / vrrp master   the first VRRP role

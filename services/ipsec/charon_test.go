@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -15,14 +16,16 @@ import (
 
 // TestCharonSupervision starts a real charon in a fresh network namespace,
 // checks what it reports over VICI, kills it and checks that it is
-// restarted and reconnected.
+// restarted and reconnected, and that OnCharon heard of both.
 func TestCharonSupervision(t *testing.T) {
 	ns := netnstest.NewLab(t, "ipsec").Netns("a")
 	dir := t.TempDir()
+	var answered atomic.Int32
 	svc, err := ipsec.New(ipsec.Config{
-		RunDir: dir,
-		NetNS:  "/run/netns/" + ns,
-		Logger: testLogger(t, ""),
+		RunDir:   dir,
+		NetNS:    "/run/netns/" + ns,
+		Logger:   testLogger(t, ""),
+		OnCharon: func() { answered.Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +79,9 @@ func TestCharonSupervision(t *testing.T) {
 	t.Logf("charon killed and reconnected over VICI in %v", time.Since(start).Round(time.Millisecond))
 	if st := svc.Status().Charon; st.Restarts != 1 {
 		t.Errorf("Restarts = %d, want 1", st.Restarts)
+	}
+	if n := answered.Load(); n != 2 {
+		t.Errorf("OnCharon called %d times, want 2 (the first charon and the restarted one)", n)
 	}
 	if err := syscall.Kill(first, 0); err == nil {
 		t.Errorf("the killed charon (pid %d) still exists", first)

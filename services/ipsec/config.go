@@ -49,6 +49,10 @@ type Config struct {
 	// ReconcileInterval is how often list-sas checks every tunnel;
 	// [DefaultReconcileInterval].
 	ReconcileInterval time.Duration
+	// OnCharon, when set, is called each time a charon (the first, or one
+	// started again) answers on VICI, before its connections are loaded:
+	// the gateway's boot timeline marks it. It must not block.
+	OnCharon func()
 }
 
 func (c Config) withDefaults() Config {

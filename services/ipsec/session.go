@@ -92,6 +92,9 @@ func (s *Service) hello(ctx context.Context, sess *vici.Session, c *charon) erro
 	}
 	s.log.Info("ipsec: connected to charon", "pid", c.pid, "daemon", ver.Daemon, "version", ver.Version,
 		"kernel", ver.Sysname+" "+ver.Release, "plugins", stats.Plugins)
+	if s.cfg.OnCharon != nil {
+		s.cfg.OnCharon()
+	}
 	s.mu.Lock()
 	s.charon = CharonStatus{
 		Running:  true,
