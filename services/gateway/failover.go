@@ -21,6 +21,16 @@ import (
 //     routes by longest prefix, so the return traffic comes here the moment
 //     the update lands, whatever AWS still believes about the dead peer.
 //
+// A master by the master-down timer that never heard a master before (the
+// pair's first gateway to boot) holds nothing: no peer path can be at AWS
+// to beat, and a hold from boot would be a trap. If this gateway died
+// before its peer was back (PeerBack below), AWS would keep its stale
+// halves until its hold timer, and the peer's own halves, taking over,
+// would only tie with them (a 28 s gap once in the lab). It still keeps
+// prepending until the VLAN shows traffic, for the split-brain reason
+// below. The one case this gives up: both gateways die together and the
+// one booting first is ready while AWS still holds the other's last paths.
+//
 // Both end when the peer is back: alive over the VLAN with a tunnel up
 // (bgp's PeerBack: its iBGP session talks again and carries AWS routes), or
 // when this gateway stops being master (the peer preempted it, or resigned
@@ -83,10 +93,11 @@ type failover struct {
 	// rx counts the frames received on the VLAN interface.
 	rx func() (uint64, error)
 
-	// pending: master after a silent peer, waiting for VLAN evidence
-	// since rx0 was read.
-	pending bool
-	rx0     uint64
+	// pending: master by the master-down timer, waiting for VLAN evidence
+	// since rx0 was read; hold: a peer went silent (one had been heard),
+	// so the evidence starts the hold.
+	pending, hold bool
+	rx0           uint64
 
 	holding   bool
 	since     time.Time
@@ -99,9 +110,12 @@ type failover struct {
 func (f *failover) vrrpChange(sc vrrp.StateChange) string {
 	switch {
 	case sc.State == vrrp.StateMaster && sc.Reason == vrrp.ReasonMasterDown && !f.pending && !f.holding:
-		f.bgp.PeerGone(true)
-		f.pending = true
+		f.pending, f.hold = true, sc.Peer.IsValid()
 		f.rx0, _ = f.rx()
+		if !f.hold {
+			return "master with no peer heard since start: nothing to hold; prepending until the VLAN shows traffic"
+		}
+		f.bgp.PeerGone(true)
 		return "peer went silent: ignoring its iBGP paths; holding the return path once the VLAN shows traffic"
 	case sc.State != vrrp.StateMaster && (f.pending || f.holding):
 		f.release()
@@ -117,7 +131,11 @@ func (f *failover) vrrpChange(sc vrrp.StateChange) string {
 func (f *failover) check(now time.Time) (msg string, evidence bool) {
 	if f.pending {
 		if n, err := f.rx(); err == nil && n >= f.rx0+evidenceFrames {
-			f.pending, f.holding, f.since = false, true, now
+			f.pending = false
+			if !f.hold {
+				return "VLAN traffic seen: announcing unprepended", true
+			}
+			f.holding, f.since = true, now
 			f.bgp.HoldReturnPath(true)
 			return "VLAN traffic seen: holding the return path (more-specifics to AWS)", true
 		}
@@ -139,7 +157,9 @@ func (f *failover) release() {
 	if f.holding {
 		f.bgp.HoldReturnPath(false)
 	}
-	f.pending, f.holding = false, false
+	if f.hold {
+		f.bgp.PeerGone(false)
+	}
+	f.pending, f.holding, f.hold = false, false, false
 	f.since = time.Time{}
-	f.bgp.PeerGone(false)
 }

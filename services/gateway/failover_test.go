@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -31,7 +32,8 @@ func newTestFailover() (*failover, *fakeReturnPath, *fakeRx) {
 	return &failover{bgp: b, rx: rx.read}, b, rx
 }
 
-var masterDown = vrrp.StateChange{State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown}
+// masterDown is a takeover after the peer, master until then, went silent.
+var masterDown = vrrp.StateChange{State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown, Peer: netip.MustParseAddr("10.0.1.3")}
 
 func TestFailoverHoldsOnlyAfterASilentPeer(t *testing.T) {
 	for _, tc := range []struct {
@@ -43,12 +45,43 @@ func TestFailoverHoldsOnlyAfterASilentPeer(t *testing.T) {
 		{vrrp.ReasonPreempt, false},
 	} {
 		f, b, rx := newTestFailover()
-		f.vrrpChange(vrrp.StateChange{State: vrrp.StateMaster, Reason: tc.reason})
+		f.vrrpChange(vrrp.StateChange{State: vrrp.StateMaster, Reason: tc.reason, Peer: masterDown.Peer})
 		rx.n += evidenceFrames
 		f.check(time.Now())
 		if b.held != tc.hold || b.gone != tc.hold || f.holding != tc.hold {
 			t.Errorf("master by %q: held %v gone %v, want %v", tc.reason, b.held, b.gone, tc.hold)
 		}
+	}
+}
+
+// The pair's first gateway to boot becomes master by the master-down timer
+// without ever hearing a master: nothing of a peer's can be at AWS, so it
+// holds nothing, but it still waits for VLAN traffic before it stops
+// prepending (the wiring's deferral ends on the evidence).
+func TestFailoverHoldsNothingAtFirstBoot(t *testing.T) {
+	f, b, rx := newTestFailover()
+	msg := f.vrrpChange(vrrp.StateChange{State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown})
+	if b.gone || msg == "" {
+		t.Errorf("no peer ever heard, yet its paths are ignored (gone %v) or nothing said (%q)", b.gone, msg)
+	}
+	now := time.Now()
+	if _, ev := f.check(now); ev {
+		t.Fatal("evidence reported before any VLAN traffic")
+	}
+	rx.n += evidenceFrames
+	if msg, ev := f.check(now.Add(100 * time.Millisecond)); !ev || msg == "" {
+		t.Fatalf("VLAN traffic seen but no evidence reported (%q): the wiring would prepend for good", msg)
+	}
+	if b.held || b.holds != 0 || f.holding || f.pending {
+		t.Errorf("held %v (%d holds), holding %v, pending %v: want nothing held", b.held, b.holds, f.holding, f.pending)
+	}
+	// Later the peer boots and fails: that takeover holds as usual.
+	f.vrrpChange(vrrp.StateChange{State: vrrp.StateBackup, Reason: vrrp.ReasonPreempt})
+	f.vrrpChange(masterDown)
+	rx.n += evidenceFrames
+	f.check(now.Add(time.Second))
+	if !b.held || !b.gone {
+		t.Errorf("after the peer was heard and went silent: held %v gone %v, want both", b.held, b.gone)
 	}
 }
 

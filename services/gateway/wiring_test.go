@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
@@ -208,7 +209,7 @@ func TestWiringActiveActive(t *testing.T) {
 			peerEvents <- vrrp.StateChange{From: vrrp.StateInitialize, State: vrrp.StateBackup, Reason: vrrp.ReasonStartup}
 		}, nil},
 		{"the peer dies: its paths ignored, its half held back until VLAN traffic", func() {
-			peerEvents <- vrrp.StateChange{From: vrrp.StateBackup, State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown}
+			peerEvents <- vrrp.StateChange{From: vrrp.StateBackup, State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown, Peer: netip.MustParseAddr("10.0.1.3")}
 		}, []string{"gone true"}},
 		{"VLAN traffic: hold, and the peer's half unprepended", func() { rx.n += evidenceFrames }, []string{"hold true", "peer vip true"}},
 		{"the peer takes its virtual IP back: released", func() {
