@@ -26,12 +26,10 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 			"  interfaces, firewall, IPsec connections, BGP, VRRP. Secrets show as *****.")
 	name := fs.String("name", "", "the gateway's `name` (its Linode label, one of the site's gateways)")
 	fs.Require("name")
+	fs.Positional(1, 1, "site configuration FILE")
 	files, code, ok := fs.Parse(args, stdout, stderr)
 	if !ok {
 		return code
-	}
-	if len(files) != 1 {
-		return fs.Fail(stderr, "give one site configuration FILE (got %d)", len(files))
 	}
 	site, err := configs.Load(files[0])
 	if err != nil {

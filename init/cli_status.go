@@ -21,12 +21,10 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			"  given: 10.0.1.2, 10.0.1.2:%d) or the path of its status socket (%s).",
 			status.Port, status.Port, status.DefaultSocket))
 	asJSON := fs.Bool("json", false, "print the status document as JSON")
+	fs.Positional(1, 1, "ADDRESS")
 	pos, code, ok := fs.Parse(args, stdout, stderr)
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return fs.Fail(stderr, "give one ADDRESS (got %d)", len(pos))
 	}
 	c, err := status.NewClient(pos[0])
 	if err != nil {

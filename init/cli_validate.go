@@ -16,12 +16,10 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := cmdline.New("tidegate validate", "tidegate validate FILE...",
 		"  Checks each site configuration as a gateway does when it reads its user data,\n"+
 			"  and prints every problem with its file, line and key path.")
+	fs.Positional(1, -1, "site configuration FILE")
 	files, code, ok := fs.Parse(args, stdout, stderr)
 	if !ok {
 		return code
-	}
-	if len(files) == 0 {
-		return fs.Fail(stderr, "give at least one site configuration FILE")
 	}
 	code = cmdline.OK
 	for _, f := range files {

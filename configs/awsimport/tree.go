@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -132,10 +133,10 @@ func (c *checker) children(n *node, known []string, repeated ...string) map[stri
 	}
 	for _, k := range n.kids {
 		switch {
-		case contains(repeated, k.name):
+		case slices.Contains(repeated, k.name):
 			out[k.name] = append(out[k.name], k)
 			k.path = fmt.Sprintf("%s/%s[%d]", n.path, k.name, len(out[k.name]))
-		case !contains(known, k.name):
+		case !slices.Contains(known, k.name):
 			k.path = n.path + "/" + k.name
 			c.errorf(k, "unknown element <%s> in <%s> (expected %s): not AWS's customer gateway configuration, or a newer version of it than this importer knows", k.name, n.name, strings.Join(append(append([]string(nil), known...), repeated...), ", "))
 		case len(out[k.name]) > 0:
@@ -176,13 +177,4 @@ func (c *checker) leaf(n *node) bool {
 		return false
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -25,11 +26,15 @@ type FlagSet struct {
 	// them before the flags; both may be empty.
 	Synopsis, Doc string
 	required      []string
+	// The positional arguments: how many (max -1: any number) and what
+	// one is; see Positional.
+	minPos, maxPos int
+	posName        string
 }
 
 // New returns an empty FlagSet for the command name ("tidegate render").
 func New(name, synopsis, doc string) *FlagSet {
-	fs := &FlagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), Name: name, Synopsis: synopsis, Doc: doc}
+	fs := &FlagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), Name: name, Synopsis: synopsis, Doc: doc, maxPos: -1}
 	// Parse reports errors through its return value only; Parse here
 	// prints them with the usage.
 	fs.FlagSet.SetOutput(io.Discard)
@@ -48,10 +53,20 @@ func (fs *FlagSet) Require(names ...string) {
 	fs.required = append(fs.required, names...)
 }
 
+// Positional says how many positional arguments the command takes, from
+// min to max (max -1: any number), and what one is ("site configuration
+// FILE"): Parse fails when their count is off, with a message that says
+// what to give. Without it a command takes any number.
+func (fs *FlagSet) Positional(min, max int, what string) {
+	fs.minPos, fs.maxPos, fs.posName = min, max, what
+}
+
 // Parse parses args, flags and positional arguments mixed, and returns the
 // positional ones. When the command should stop here it returns ok false
 // and the exit code: OK after printing the usage for -h on stdout, Usage
-// after printing the problem and the usage on stderr.
+// after printing the problem and the usage on stderr: a flag that is
+// wrong, a required one not given, or the wrong number of positional
+// arguments (see Positional).
 func (fs *FlagSet) Parse(args []string, stdout, stderr io.Writer) (pos []string, code int, ok bool) {
 	for {
 		err := fs.FlagSet.Parse(args)
@@ -82,21 +97,38 @@ func (fs *FlagSet) Parse(args []string, stdout, stderr io.Writer) (pos []string,
 	}
 	switch len(missing) {
 	case 0:
-		return pos, OK, true
 	case 1:
 		return nil, fs.Fail(stderr, "%s is required", missing[0]), false
 	default:
 		return nil, fs.Fail(stderr, "%s are required", strings.Join(missing, " and ")), false
 	}
+	n := len(pos)
+	switch {
+	case fs.maxPos == 0 && n > 0:
+		return nil, fs.Fail(stderr, "unexpected argument %q", pos[0]), false
+	case fs.minPos == fs.maxPos && n != fs.minPos:
+		return nil, fs.Fail(stderr, "give %s %s (got %d)", count(fs.minPos), fs.posName, n), false
+	case n < fs.minPos:
+		return nil, fs.Fail(stderr, "give at least %s %s", count(fs.minPos), fs.posName), false
+	case fs.maxPos >= 0 && n > fs.maxPos:
+		return nil, fs.Fail(stderr, "give at most %s %s (got %d)", count(fs.maxPos), fs.posName, n), false
+	}
+	return pos, OK, true
+}
+
+// count spells the small numbers the usage errors use.
+func count(n int) string {
+	if n >= 1 && n <= 3 {
+		return [...]string{"one", "two", "three"}[n-1]
+	}
+	return strconv.Itoa(n)
 }
 
 // ParseFlags is Parse for a command that takes flags only: a positional
 // argument is a usage error.
 func (fs *FlagSet) ParseFlags(args []string, stdout, stderr io.Writer) (code int, ok bool) {
-	pos, code, ok := fs.Parse(args, stdout, stderr)
-	if ok && len(pos) > 0 {
-		return fs.Fail(stderr, "unexpected argument %q", pos[0]), false
-	}
+	fs.Positional(0, 0, "")
+	_, code, ok = fs.Parse(args, stdout, stderr)
 	return code, ok
 }
 

@@ -89,3 +89,37 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestPositional(t *testing.T) {
+	for _, tt := range []struct {
+		min, max int
+		args     []string
+		ok       bool
+		stderr   string
+	}{
+		{1, 1, []string{"a"}, true, ""},
+		{1, 1, nil, false, "x: give one FILE (got 0)\nusage: "},
+		{1, 1, []string{"a", "b"}, false, "x: give one FILE (got 2)\n"},
+		{2, 2, []string{"a"}, false, "x: give two FILE (got 1)\n"},
+		{1, -1, []string{"a", "b", "c"}, true, ""},
+		{1, -1, nil, false, "x: give at least one FILE\n"},
+		{0, 1, nil, true, ""},
+		{0, 1, []string{"a", "b"}, false, "x: give at most one FILE (got 2)\n"},
+		{0, 0, []string{"a"}, false, "x: unexpected argument \"a\"\n"},
+		{0, -1, []string{"a", "b"}, true, ""},
+	} {
+		fs := New("x", "x FILE", "")
+		fs.Positional(tt.min, tt.max, "FILE")
+		var o, e bytes.Buffer
+		pos, code, ok := fs.Parse(tt.args, &o, &e)
+		if ok != tt.ok || !strings.HasPrefix(e.String(), tt.stderr) || (tt.stderr == "") != (e.Len() == 0) {
+			t.Errorf("%d-%d %q: code %d ok %v stderr %q, want %v %q", tt.min, tt.max, tt.args, code, ok, e.String(), tt.ok, tt.stderr)
+		}
+		if ok && (code != OK || !slices.Equal(pos, tt.args)) {
+			t.Errorf("%d-%d %q: pos %q code %d", tt.min, tt.max, tt.args, pos, code)
+		}
+		if !ok && code != Usage {
+			t.Errorf("%d-%d %q: code %d, want %d", tt.min, tt.max, tt.args, code, Usage)
+		}
+	}
+}

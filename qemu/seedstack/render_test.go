@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tidegate/tidegate/configs"
+	seedarticle "github.com/tidegate/tidegate/configs/seed-article"
 	"github.com/tidegate/tidegate/qemu/guest"
 )
 
@@ -29,23 +30,12 @@ func files(t *testing.T, c Config) map[string]string {
 	return guest.Contents(fs)
 }
 
-// articleKeepalived is the article's keepalived.conf for a gateway,
-// verbatim (configs/seed-article).
-func articleKeepalived(t *testing.T, gateway string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "seed-article", "keepalived-"+gateway+".conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func TestRenderArticle(t *testing.T) {
 	site := loadSite(t, "seed-keepalived-v2.yaml")
 	for i, name := range []string{"vpn-gw-1", "vpn-gw-2"} {
 		peer := []string{"10.0.1.3", "10.0.1.2"}[i]
 		m := files(t, Config{Site: site, Gateway: name, Public: netip.MustParsePrefix("192.0.2.11/24")})
-		if got, want := m["/etc/keepalived/keepalived.conf"], articleKeepalived(t, name); got != want {
+		if got, want := m["/etc/keepalived/keepalived.conf"], seedarticle.Keepalived(t, name); got != want {
 			t.Errorf("%s keepalived.conf:\n%s\nwant the article's:\n%s", name, got, want)
 		}
 		bgpd := m["/etc/frr/bgpd.conf"]

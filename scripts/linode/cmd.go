@@ -42,18 +42,21 @@ func printUsage(w io.Writer) {
 }
 
 // commands are the sub-commands: their usage line (as in usage), what they
-// do, their flags and which of those are required. flags registers them on
-// fs; every command shares the same variables (opts).
+// do, their flags and which of those are required, and the optional
+// positional argument they take, if any. flags registers them on fs; every
+// command shares the same variables (opts).
 var commands = map[string]struct {
 	synopsis, doc string
 	flags         []string
 	required      []string
+	optionalArg   string
 }{
 	"upload": {
-		synopsis: "tidegate linode upload --region R [--label L] [--description D] [IMAGE.img.gz]",
-		doc:      "  Uploads the firmware (default out/tidegate.img.gz) as a custom image and\n  prints its ID once Linode has processed it.",
-		flags:    []string{"region", "label", "description"},
-		required: []string{"region"},
+		synopsis:    "tidegate linode upload --region R [--label L] [--description D] [IMAGE.img.gz]",
+		doc:         "  Uploads the firmware (default out/tidegate.img.gz) as a custom image and\n  prints its ID once Linode has processed it.",
+		flags:       []string{"region", "label", "description"},
+		required:    []string{"region"},
+		optionalArg: "IMAGE.img.gz",
 	},
 	"deploy": {
 		synopsis: "tidegate linode deploy --site site.yaml --image private/ID --region R --type T [--name NAME]...",
@@ -122,6 +125,11 @@ func flagSet(cmd string, o *opts) *cmdline.FlagSet {
 		}
 	}
 	fs.Require(c.required...)
+	if c.optionalArg != "" {
+		fs.Positional(0, 1, c.optionalArg)
+	} else {
+		fs.Positional(0, 0, "")
+	}
 	return fs
 }
 
@@ -169,12 +177,6 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	pos, code, ok := fs.Parse(args, c.Stdout, c.Stderr)
 	if !ok {
 		return code
-	}
-	if cmd != "upload" && len(pos) > 0 {
-		return fs.Fail(c.Stderr, "unexpected argument %q", pos[0])
-	}
-	if cmd == "upload" && len(pos) > 1 {
-		return fs.Fail(c.Stderr, "give at most one IMAGE.img.gz (got %d)", len(pos))
 	}
 
 	client, err := New(Config{

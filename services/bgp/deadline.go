@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
@@ -24,8 +25,9 @@ const callTimeout = 10 * time.Second
 var ErrTimeout = errors.New("bgp: gobgp did not answer in time")
 
 // bounded is a BgpServer whose management calls carry a deadline: the
-// context's, or callTimeout when it has none. List calls hand their
-// results to their callbacks only after the call succeeded (see ListPeer).
+// context's, or callTimeout when it has none. Calls go through call; List
+// calls hand their results to their callbacks only after the call
+// succeeded (see ListPeer).
 type bounded struct{ bs *server.BgpServer }
 
 // do runs f and waits for it until ctx's deadline (or callTimeout).
@@ -45,67 +47,32 @@ func do(ctx context.Context, name string, f func(context.Context) error) error {
 	}
 }
 
-// doReq is do for a call with one request and no answer but its error.
-func doReq[R any](ctx context.Context, name string, f func(context.Context, R) error, r R) error {
-	return do(ctx, name, func(ctx context.Context) error { return f(ctx, r) })
+// call runs one of GoBGP's management calls whose only answer is an
+// error, f, given as a method expression ((*server.BgpServer).ResetPeer),
+// with request r, bounded as do bounds it. Every such call goes through
+// here rather than through a wrapper method each; the timeout error names
+// the call after its request's type ("ResetPeer").
+func call[R any](ctx context.Context, b *bounded, f func(*server.BgpServer, context.Context, R) error, r R) error {
+	name := fmt.Sprintf("%T", r)
+	name = strings.TrimSuffix(name[strings.LastIndexByte(name, '.')+1:], "Request")
+	return do(ctx, name, func(ctx context.Context) error { return f(b.bs, ctx, r) })
 }
 
-func (b bounded) SetPolicies(ctx context.Context, r *api.SetPoliciesRequest) error {
-	return doReq(ctx, "set policies", b.bs.SetPolicies, r)
-}
-
-func (b bounded) ResetPeer(ctx context.Context, r *api.ResetPeerRequest) error {
-	return doReq(ctx, "reset peer", b.bs.ResetPeer, r)
-}
-
-func (b bounded) EnablePeer(ctx context.Context, r *api.EnablePeerRequest) error {
-	return doReq(ctx, "enable peer", b.bs.EnablePeer, r)
-}
-
-func (b bounded) DisablePeer(ctx context.Context, r *api.DisablePeerRequest) error {
-	return doReq(ctx, "disable peer", b.bs.DisablePeer, r)
-}
-
-func (b bounded) AddPeer(ctx context.Context, r *api.AddPeerRequest) error {
-	return doReq(ctx, "add peer", b.bs.AddPeer, r)
-}
-
-func (b bounded) DeletePeer(ctx context.Context, r *api.DeletePeerRequest) error {
-	return doReq(ctx, "delete peer", b.bs.DeletePeer, r)
-}
-
-func (b bounded) AddPeerGroup(ctx context.Context, r *api.AddPeerGroupRequest) error {
-	return doReq(ctx, "add peer group", b.bs.AddPeerGroup, r)
-}
-
-func (b bounded) AddDynamicNeighbor(ctx context.Context, r *api.AddDynamicNeighborRequest) error {
-	return doReq(ctx, "add dynamic neighbour", b.bs.AddDynamicNeighbor, r)
-}
-
-func (b bounded) AddPath(ctx context.Context, r *api.AddPathRequest) (*api.AddPathResponse, error) {
-	var resp *api.AddPathResponse
-	err := do(ctx, "add path", func(ctx context.Context) (err error) {
-		resp, err = b.bs.AddPath(ctx, r)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
-}
-
-func (b bounded) DeletePath(ctx context.Context, r *api.DeletePathRequest) error {
-	return doReq(ctx, "delete path", b.bs.DeletePath, r)
+// addPath is (*server.BgpServer).AddPath for call: nobody uses its answer
+// (the path's UUID).
+func addPath(bs *server.BgpServer, ctx context.Context, r *api.AddPathRequest) error {
+	_, err := bs.AddPath(ctx, r)
+	return err
 }
 
 // ListPeer and ListPath collect GoBGP's answer on the call's goroutine and
 // hand it to fn on the caller's only once the call has succeeded, so a
 // call abandoned at its deadline never writes into the caller's state.
-func (b bounded) ListPeer(ctx context.Context, r *api.ListPeerRequest, fn func(*api.Peer)) error {
+func (b *bounded) ListPeer(ctx context.Context, r *api.ListPeerRequest, fn func(*api.Peer)) error {
 	return list(ctx, "list peers", b.bs.ListPeer, r, fn)
 }
 
-func (b bounded) ListPath(ctx context.Context, r *api.ListPathRequest, fn func(*api.Destination)) error {
+func (b *bounded) ListPath(ctx context.Context, r *api.ListPathRequest, fn func(*api.Destination)) error {
 	return list(ctx, "list paths", b.bs.ListPath, r, fn)
 }
 

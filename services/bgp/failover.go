@@ -7,6 +7,7 @@ import (
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // returnPathPrefixes is what HoldReturnPath announces: the two halves of
@@ -103,9 +104,9 @@ func announceHalves(ctx context.Context, bs *bounded, halves []netip.Prefix, on 
 	for _, p := range halves {
 		var err error
 		if on {
-			_, err = bs.AddPath(ctx, &api.AddPathRequest{Path: localPath(p)})
+			err = call(ctx, bs, addPath, &api.AddPathRequest{Path: localPath(p)})
 		} else {
-			err = bs.DeletePath(ctx, &api.DeletePathRequest{
+			err = call(ctx, bs, (*server.BgpServer).DeletePath, &api.DeletePathRequest{
 				Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
 				Path:   localPath(p),
 			})
@@ -154,7 +155,7 @@ func (s *Speaker) PeerGone(gone bool) {
 	if s.bgp == nil {
 		return // applied by Run
 	}
-	if err := s.bgp.SetPolicies(ctx, policies(s.cfg, s.st)); err != nil {
+	if err := call(ctx, s.bgp, (*server.BgpServer).SetPolicies, policies(s.cfg, s.st)); err != nil {
 		s.log.Error("bgp: updating policies for the iBGP peer failed", "err", err)
 		return
 	}

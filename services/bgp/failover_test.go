@@ -12,14 +12,16 @@ import (
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
-func TestReturnPathPrefixes(t *testing.T) {
-	pfx := func(ss ...string) []netip.Prefix {
-		var ps []netip.Prefix
-		for _, s := range ss {
-			ps = append(ps, netip.MustParsePrefix(s))
-		}
-		return ps
+// pfx parses prefixes, for the tables of the failover and sharing tests.
+func pfx(ss ...string) []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range ss {
+		ps = append(ps, netip.MustParsePrefix(s))
 	}
+	return ps
+}
+
+func TestReturnPathPrefixes(t *testing.T) {
 	// n /24s from 10.1.0.0 on.
 	many := func(n int) []netip.Prefix {
 		var ps []netip.Prefix

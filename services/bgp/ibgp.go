@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // The iBGP peer when its address is not configured (Config.IBGPRange).
@@ -46,7 +47,7 @@ func (s *Speaker) acceptRange(ctx context.Context, bs *bounded) error {
 	// passive mode included; it answers with the address it was called on.
 	pc.Transport.PassiveMode = true
 	pc.Transport.LocalAddress = ""
-	err := bs.AddPeerGroup(ctx, &api.AddPeerGroupRequest{PeerGroup: &api.PeerGroup{
+	err := call(ctx, bs, (*server.BgpServer).AddPeerGroup, &api.AddPeerGroupRequest{PeerGroup: &api.PeerGroup{
 		Conf: &api.PeerGroupConf{
 			PeerGroupName: peerGroupIBGP, PeerAsn: s.cfg.ASN, Description: "ibgp",
 			AuthPassword: s.cfg.IBGPPassword,
@@ -59,7 +60,7 @@ func (s *Speaker) acceptRange(ctx context.Context, bs *bounded) error {
 	if err != nil {
 		return fmt.Errorf("bgp: iBGP peer group: %w", err)
 	}
-	err = bs.AddDynamicNeighbor(ctx, &api.AddDynamicNeighborRequest{DynamicNeighbor: &api.DynamicNeighbor{
+	err = call(ctx, bs, (*server.BgpServer).AddDynamicNeighbor, &api.AddDynamicNeighborRequest{DynamicNeighbor: &api.DynamicNeighbor{
 		Prefix: s.cfg.IBGPRange.String(), PeerGroup: peerGroupIBGP,
 	}})
 	if err != nil {
@@ -98,7 +99,7 @@ func (s *Speaker) SetIBGPPeer(addr netip.Addr) error {
 	}
 	ctx := context.Background()
 	if oldAdded {
-		if err := s.bgp.DeletePeer(ctx, &api.DeletePeerRequest{Address: old.String()}); err != nil {
+		if err := call(ctx, s.bgp, (*server.BgpServer).DeletePeer, &api.DeletePeerRequest{Address: old.String()}); err != nil {
 			s.log.Warn("bgp: removing the previous iBGP peer", "peer", old, "err", err)
 		}
 	}
@@ -128,12 +129,12 @@ func (s *Speaker) addLearned(ctx context.Context, bs *bounded) {
 			s.log.Debug("bgp: the learned iBGP peer's session is up already; configuring it when that ends", "peer", addr)
 			return
 		}
-		if err := bs.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr}); err != nil {
+		if err := call(ctx, bs, (*server.BgpServer).DeletePeer, &api.DeletePeerRequest{Address: addr}); err != nil {
 			s.log.Debug("bgp: removing the iBGP peer's unestablished session", "peer", addr, "err", err)
 			return
 		}
 	}
-	if err := bs.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peerConf(s.learned, s.cfg.ASN, s.cfg.RouterID, "ibgp", false)}); err != nil {
+	if err := call(ctx, bs, (*server.BgpServer).AddPeer, &api.AddPeerRequest{Peer: s.peerConf(s.learned, s.cfg.ASN, s.cfg.RouterID, "ibgp", false)}); err != nil {
 		s.log.Warn("bgp: configuring the learned iBGP peer", "peer", addr, "err", err)
 		return
 	}
@@ -175,13 +176,13 @@ func (s *Speaker) tendIBGPPeer(ctx context.Context) {
 	if !idle {
 		return
 	}
-	if err := s.bgp.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr}); err != nil {
+	if err := call(ctx, s.bgp, (*server.BgpServer).DeletePeer, &api.DeletePeerRequest{Address: addr}); err != nil {
 		s.log.Debug("bgp: renewing the idle iBGP peer", "peer", addr, "err", err)
 		return
 	}
 	s.log.Debug("bgp: renewing the idle iBGP peer", "peer", addr)
 	if s.cfg.IBGPPeer.IsValid() {
-		if err := s.bgp.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peerConf(known, s.cfg.ASN, s.cfg.RouterID, "ibgp", false)}); err != nil {
+		if err := call(ctx, s.bgp, (*server.BgpServer).AddPeer, &api.AddPeerRequest{Peer: s.peerConf(known, s.cfg.ASN, s.cfg.RouterID, "ibgp", false)}); err != nil {
 			s.log.Error("bgp: renewing the iBGP peer", "peer", addr, "err", err)
 		}
 		return
@@ -255,7 +256,7 @@ func (s *Speaker) resetIBGPIn(ctx context.Context) {
 		if s.peerName(a) != "ibgp" {
 			continue
 		}
-		err := s.bgp.ResetPeer(ctx, &api.ResetPeerRequest{Address: a, Soft: true, Direction: api.ResetPeerRequest_IN})
+		err := call(ctx, s.bgp, (*server.BgpServer).ResetPeer, &api.ResetPeerRequest{Address: a, Soft: true, Direction: api.ResetPeerRequest_IN})
 		if err != nil {
 			// The session is not established: there is nothing to
 			// re-apply, and paths it sends later meet the new policy.

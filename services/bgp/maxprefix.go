@@ -5,6 +5,7 @@ import (
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // Max-prefix: how many prefixes one neighbour may send.
@@ -105,7 +106,7 @@ func (s *Speaker) maxPrefixRetry(addr string, trips uint64) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	if err := s.bgp.EnablePeer(ctx, &api.EnablePeerRequest{Address: addr}); err != nil {
+	if err := call(ctx, s.bgp, (*server.BgpServer).EnablePeer, &api.EnablePeerRequest{Address: addr}); err != nil {
 		s.log.Warn("bgp: re-enabling a neighbour after max-prefix", "address", addr, "err", err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
 // Active-active facing a virtual private gateway (Config.Share). A virtual
@@ -93,12 +94,12 @@ func (s *Speaker) applyExport() {
 		return // applied by Run
 	}
 	ctx := context.Background()
-	if err := s.bgp.SetPolicies(ctx, policies(s.cfg, s.st)); err != nil {
+	if err := call(ctx, s.bgp, (*server.BgpServer).SetPolicies, policies(s.cfg, s.st)); err != nil {
 		s.log.Error("bgp: updating the export policy failed", "err", err)
 		return
 	}
 	for _, t := range s.cfg.Tunnels {
-		err := s.bgp.ResetPeer(ctx, &api.ResetPeerRequest{
+		err := call(ctx, s.bgp, (*server.BgpServer).ResetPeer, &api.ResetPeerRequest{
 			Address: t.Remote.String(), Soft: true, Direction: api.ResetPeerRequest_OUT,
 		})
 		if err != nil {

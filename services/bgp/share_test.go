@@ -10,13 +10,6 @@ import (
 )
 
 func TestShareHalves(t *testing.T) {
-	pfx := func(ss ...string) []netip.Prefix {
-		var ps []netip.Prefix
-		for _, s := range ss {
-			ps = append(ps, netip.MustParsePrefix(s))
-		}
-		return ps
-	}
 	tests := []struct {
 		name       string
 		advertise  []netip.Prefix

@@ -406,9 +406,9 @@ func (s *Speaker) setTunnel(name string, up bool) {
 	ctx := context.Background()
 	var err error
 	if up {
-		err = s.bgp.EnablePeer(ctx, &api.EnablePeerRequest{Address: t.Remote.String()})
+		err = call(ctx, s.bgp, (*server.BgpServer).EnablePeer, &api.EnablePeerRequest{Address: t.Remote.String()})
 	} else {
-		err = s.bgp.DisablePeer(ctx, &api.DisablePeerRequest{Address: t.Remote.String(), Communication: "IPsec tunnel down"})
+		err = call(ctx, s.bgp, (*server.BgpServer).DisablePeer, &api.DisablePeerRequest{Address: t.Remote.String(), Communication: "IPsec tunnel down"})
 	}
 	if err != nil {
 		s.log.Error("bgp: tunnel event", "tunnel", name, "up", up, "err", err)

@@ -1,10 +1,6 @@
 package gateway
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,41 +13,6 @@ const (
 	hiHalf = "10.0.1.128/25"
 )
 
-// awsSeesPrefix waits until FRR has prefix exactly from the neighbours in
-// want, with those AS paths, and picks best.
-func (p *pair) awsSeesPrefix(timeout time.Duration, prefix, best string, want map[string]string) time.Duration {
-	p.t.Helper()
-	return eventually(p.t, timeout, fmt.Sprintf("AWS's paths to %s: best %s, %v", prefix, best, want), func() error {
-		paths, b, err := p.aws.Paths(prefix)
-		if err != nil {
-			return err
-		}
-		have := map[string]string{}
-		for nbr, path := range paths {
-			have[nbr] = path.ASPath.String
-		}
-		if fmt.Sprint(have) != fmt.Sprint(want) || b != best {
-			return fmt.Errorf("have best %s, %v", b, have)
-		}
-		return nil
-	})
-}
-
-// holds waits until each virtual IP is on the gateway named for it only.
-func (p *pair) holds(timeout time.Duration, owners map[string]string) time.Duration {
-	p.t.Helper()
-	return eventually(p.t, timeout, fmt.Sprintf("virtual IPs held by %v", owners), func() error {
-		for addr, owner := range owners {
-			for _, g := range []string{p.gw1, p.gw2} {
-				if p.has(g, "eth1", addr) != (g == owner) {
-					return fmt.Errorf("%s: %s has %v", addr, g, p.addrs(g, "eth1"))
-				}
-			}
-		}
-		return nil
-	})
-}
-
 // TestPairActiveActive runs an active-active pair against FRR playing a
 // virtual private gateway: each gateway holds its own virtual IP and draws
 // its half of the VLAN's return traffic (the other half prepended); when
@@ -60,19 +21,7 @@ func (p *pair) holds(timeout time.Duration, owners map[string]string) time.Durat
 // releases.
 func TestPairActiveActive(t *testing.T) {
 	p := newPair(t)
-	site, err := os.ReadFile(p.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const one = "  virtual_ip: 10.0.1.200\n"
-	if !strings.Contains(string(site), one) {
-		t.Fatalf("%q not in %s", one, p.config)
-	}
-	p.config = filepath.Join(t.TempDir(), "site.yaml")
-	aa := strings.Replace(string(site), one, "  virtual_ips: [10.0.1.200, 10.0.1.201]\n", 1)
-	if err := os.WriteFile(p.config, []byte(aa), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p.config = p.siteWith("  virtual_ip: 10.0.1.200\n", "  virtual_ips: [10.0.1.200, 10.0.1.201]\n")
 	start := time.Now()
 	gw1 := p.start(p.gw1, "vpn-gw-1")
 	gw2 := p.start(p.gw2, "vpn-gw-2")
@@ -119,22 +68,13 @@ func TestPairActiveActive(t *testing.T) {
 	t.Logf("gw-2 back: its virtual IP and half again %v after its restart", time.Since(restarted).Round(time.Millisecond))
 
 	// A planned stop of gw-1 hands its virtual IP to gw-2 with no gap.
-	termed := time.Now()
 	gw1.signal(syscall.SIGTERM)
-	for time.Since(termed) < 10*time.Second && !p.has(p.gw2, "eth1", vip) {
-		if !p.has(p.gw1, "eth1", vip) {
-			t.Error("planned handover: neither gateway held 10.0.1.200 for a moment")
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	if p.handoverGap(p.gw1, p.gw2, vip) {
+		t.Error("planned handover: neither gateway held 10.0.1.200 for a moment")
 	}
 	p.holds(5*time.Second, map[string]string{vip: p.gw2, vip2: p.gw2})
 	if err := gw1.exited(14 * time.Second); err != nil {
 		t.Errorf("gw-1 after SIGTERM: %v", err)
 	}
-	for _, g := range p.procs {
-		if strings.Contains(g.logText(), "EXAMPLE.psk") {
-			t.Errorf("%s logged a pre-shared key", g.name)
-		}
-	}
+	p.checkLogs()
 }

@@ -80,9 +80,67 @@ func newPair(t *testing.T) *pair {
 }
 
 func (p *pair) start(ns, name string) *gwProc {
-	g := p.startGateway(p.bin, ns, p.config, name)
+	return p.startWith(ns, p.config, name)
+}
+
+// startWith starts gateway name in ns from the site in config.
+func (p *pair) startWith(ns, config, name string) *gwProc {
+	g := p.startGateway(p.bin, ns, config, name)
 	p.procs = append(p.procs, g)
 	return g
+}
+
+// siteWith writes a copy of p's site with its line old replaced by new
+// and returns the copy's path; old must be in the site.
+func (p *pair) siteWith(old, new string) string {
+	p.t.Helper()
+	site, err := os.ReadFile(p.config)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !strings.Contains(string(site), old) {
+		p.t.Fatalf("%q not in %s", old, p.config)
+	}
+	f := filepath.Join(p.t.TempDir(), "site.yaml")
+	if err := os.WriteFile(f, []byte(strings.Replace(string(site), old, new, 1)), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+	return f
+}
+
+// awsSeesPrefix waits until FRR has prefix exactly from the neighbours in
+// want, with those AS paths, and picks best.
+func (p *pair) awsSeesPrefix(timeout time.Duration, prefix, best string, want map[string]string) time.Duration {
+	p.t.Helper()
+	return eventually(p.t, timeout, fmt.Sprintf("AWS's paths to %s: best %s, %v", prefix, best, want), func() error {
+		paths, b, err := p.aws.Paths(prefix)
+		if err != nil {
+			return err
+		}
+		have := map[string]string{}
+		for nbr, path := range paths {
+			have[nbr] = path.ASPath.String
+		}
+		if fmt.Sprint(have) != fmt.Sprint(want) || b != best {
+			return fmt.Errorf("have best %s, %v", b, have)
+		}
+		return nil
+	})
+}
+
+// holds waits until each virtual IP is on the gateway named for it only.
+func (p *pair) holds(timeout time.Duration, owners map[string]string) time.Duration {
+	p.t.Helper()
+	return eventually(p.t, timeout, fmt.Sprintf("virtual IPs held by %v", owners), func() error {
+		for addr, owner := range owners {
+			for _, g := range []string{p.gw1, p.gw2} {
+				if p.has(g, "eth1", addr) != (g == owner) {
+					return fmt.Errorf("%s: %s has %v", addr, g, p.addrs(g, "eth1"))
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // awsSees waits until FRR has the VLAN prefix exactly from the neighbours in
@@ -114,6 +172,32 @@ func (p *pair) crash(g *gwProc, ns, addr string) time.Time {
 		return nil
 	})
 	return killed
+}
+
+// handoverGap watches addr move from ns from to ns to, as a gateway in from
+// resigns, for up to 10 s, and says whether it was on neither for a moment.
+func (p *pair) handoverGap(from, to, addr string) bool {
+	for began := time.Now(); time.Since(began) < 10*time.Second && !p.has(to, "eth1", addr); {
+		if !p.has(from, "eth1", addr) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+// checkLogs fails the test if a gateway logged a secret or the race
+// detector (go test -race) found a race in one.
+func (p *pair) checkLogs() {
+	p.t.Helper()
+	for _, g := range p.procs {
+		if strings.Contains(g.logText(), "EXAMPLE.psk") {
+			p.t.Errorf("%s logged a pre-shared key", g.name)
+		}
+		if strings.Contains(g.logText(), "DATA RACE") {
+			p.t.Errorf("%s: the race detector found a race: see %s", g.name, g.log)
+		}
+	}
 }
 
 // TestPair runs two tidegate gateways against FRR playing AWS: election,
@@ -189,22 +273,11 @@ func TestPair(t *testing.T) {
 	// over at once, gw-1 keeps the VIP until then: the VIP is never absent.
 	termed := time.Now()
 	gw1.signal(syscall.SIGTERM)
-	gap := false
-	for time.Since(termed) < 10*time.Second {
-		on2 := p.has(p.gw2, "eth1", vip)
-		if on2 {
-			break
-		}
-		if !p.has(p.gw1, "eth1", vip) {
-			gap = true
-		}
-		time.Sleep(10 * time.Millisecond)
+	if p.handoverGap(p.gw1, p.gw2, vip) {
+		t.Error("planned handover: neither gateway held the VIP for a moment")
 	}
 	p.holder(5*time.Second, p.gw2)
 	vipAfter = time.Since(termed)
-	if gap {
-		t.Error("planned handover: neither gateway held the VIP for a moment")
-	}
 	if err := gw1.exited(14 * time.Second); err != nil {
 		t.Errorf("gw-1 after SIGTERM: %v", err)
 	}
@@ -216,15 +289,7 @@ func TestPair(t *testing.T) {
 	t.Logf("planned handover: VIP on gw-2 %v after SIGTERM, gw-1 exited after %v, AWS's best path un-prepended via gw-2 after %v",
 		vipAfter.Round(time.Millisecond), exitAfter.Round(time.Millisecond), awsAfter.Round(time.Millisecond))
 
-	// No secret in any log, and no race found (with go test -race).
-	for _, g := range p.procs {
-		if strings.Contains(g.logText(), "EXAMPLE.psk") {
-			t.Errorf("%s logged a pre-shared key", g.name)
-		}
-		if strings.Contains(g.logText(), "DATA RACE") {
-			t.Errorf("%s: the race detector found a race: see %s", g.name, g.log)
-		}
-	}
+	p.checkLogs()
 }
 
 // TestPairLearnsPeer: each gateway's configuration gives its own
@@ -235,27 +300,9 @@ func TestPair(t *testing.T) {
 // itself again, and the survivor's failover hold ends.
 func TestPairLearnsPeer(t *testing.T) {
 	p := newPair(t)
-	site, err := os.ReadFile(p.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := func(drop string) string {
-		line := "    vlan_address: " + drop + "/24\n"
-		if !strings.Contains(string(site), line) {
-			t.Fatalf("%q not in %s", line, p.config)
-		}
-		f := filepath.Join(t.TempDir(), "site.yaml")
-		if err := os.WriteFile(f, []byte(strings.Replace(string(site), line, "", 1)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
-	cfg1, cfg2 := config("10.0.1.3"), config("10.0.1.2")
-	start := func(ns, cfg, name string) *gwProc {
-		g := p.startGateway(p.bin, ns, cfg, name)
-		p.procs = append(p.procs, g)
-		return g
-	}
+	// Each leaves out the other's vlan_address.
+	cfg1 := p.siteWith("    vlan_address: 10.0.1.3/24\n", "")
+	cfg2 := p.siteWith("    vlan_address: 10.0.1.2/24\n", "")
 	up := func(g *gwProc, peer string, from int) {
 		t.Helper()
 		eventually(t, 30*time.Second, g.name+": iBGP established with "+peer, func() error {
@@ -268,8 +315,8 @@ func TestPairLearnsPeer(t *testing.T) {
 	}
 
 	began := time.Now()
-	gw1 := start(p.gw1, cfg1, "vpn-gw-1")
-	gw2 := start(p.gw2, cfg2, "vpn-gw-2")
+	gw1 := p.startWith(p.gw1, cfg1, "vpn-gw-1")
+	gw2 := p.startWith(p.gw2, cfg2, "vpn-gw-2")
 	for _, g := range []*gwProc{gw1, gw2} {
 		g.waitLog(10*time.Second, "iBGP: accepted from 10.0.1.0/24")
 		if w := g.logLines("level=WARN", "iBGP"); len(w) > 0 {
@@ -292,7 +339,7 @@ func TestPairLearnsPeer(t *testing.T) {
 	gw2.waitLog(10*time.Second, "peer went silent")
 	from := len(strings.Split(gw2.logText(), "\n"))
 	restarted := time.Now()
-	gw1 = start(p.gw1, cfg1, "vpn-gw-1")
+	gw1 = p.startWith(p.gw1, cfg1, "vpn-gw-1")
 	up(gw1, "10.0.1.3", 0)
 	up(gw2, "10.0.1.2", from-1)
 	released := gw2.waitLog(30*time.Second, "return path released")

@@ -101,22 +101,13 @@ func TestWiring(t *testing.T) {
 	w.bgp, w.vrrp = rec, []vrrpControl{rec}
 	tunnels := make(chan ipsec.TunnelEvent)
 	roles := make(chan vrrp.StateChange, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
 
 	// Before the services run: no AWS path yet, so the track is set.
 	w.start()
 	rec.waitFor(t, "track aws -10")
-	go func() {
-		defer close(done)
-		w.run(ctx, tunnels, roles, nil)
-	}()
+	runWiring(t, w, tunnels, roles, nil)
 
-	steps := []struct {
-		name string
-		do   func()
-		want []string
-	}{
+	want := play(t, rec, []string{"track aws -10"}, []wiringStep{
 		{"startup as backup: bgp already prepends", func() {
 			roles <- vrrp.StateChange{From: vrrp.StateInitialize, State: vrrp.StateBackup, Reason: vrrp.ReasonStartup}
 		}, nil},
@@ -140,13 +131,7 @@ func TestWiring(t *testing.T) {
 		{"planned handover", func() {
 			roles <- vrrp.StateChange{From: vrrp.StateMaster, State: vrrp.StateInitialize, Reason: vrrp.ReasonResigned}
 		}, []string{"master false"}},
-	}
-	want := []string{"track aws -10"}
-	for _, s := range steps {
-		s.do()
-		want = append(want, s.want...)
-		rec.waitFor(t, want...)
-	}
+	})
 	h := w.snapshot()
 	if !h.Healthy || h.AWSPaths != 2 || h.TunnelsUp != 1 || h.VRRPWeight != 0 || h.VRRPMaster {
 		t.Errorf("snapshot %+v", h)
@@ -157,8 +142,40 @@ func TestWiring(t *testing.T) {
 	close(tunnels)
 	w.onAWSPaths(0)
 	rec.waitFor(t, append(want, "track aws -10")...)
-	cancel()
-	<-done
+}
+
+// runWiring runs w.run on its own goroutine until the test ends.
+func runWiring(t *testing.T, w *wiring, tunnels <-chan ipsec.TunnelEvent, own, peer <-chan vrrp.StateChange) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, tunnels, own, peer)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// wiringStep is one step of a wiring test: what happens, and the calls
+// it adds.
+type wiringStep struct {
+	name string
+	do   func()
+	want []string
+}
+
+// play runs steps in order, each once the calls before it are want and
+// the earlier steps', and returns all the calls.
+func play(t *testing.T, rec *recorder, want []string, steps []wiringStep) []string {
+	t.Helper()
+	for _, s := range steps {
+		s.do()
+		want = append(want, s.want...)
+		rec.waitFor(t, want...)
+	}
+	return want
 }
 
 // rpRecorder is the recorder with the failover's side of BGP.
@@ -184,24 +201,15 @@ func TestWiringActiveActive(t *testing.T) {
 	w.bgp, w.vrrp, w.activeActive = rec, []vrrpControl{own, theirs}, true
 	w.fo = &failover{bgp: rec, rx: rx.read}
 	ownEvents, peerEvents := make(chan vrrp.StateChange, 4), make(chan vrrp.StateChange, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
 	w.start()
 	own.waitFor(t, "track aws -10")
 	theirs.waitFor(t, "track aws -10")
-	go func() {
-		defer close(done)
-		w.run(ctx, nil, ownEvents, peerEvents)
-	}()
+	runWiring(t, w, nil, ownEvents, peerEvents)
 	w.onAWSPaths(1)
 	own.waitFor(t, "track aws -10", "track aws 0")
 	theirs.waitFor(t, "track aws -10", "track aws 0")
 
-	steps := []struct {
-		name string
-		do   func()
-		want []string
-	}{
+	play(t, rec.recorder, nil, []wiringStep{
 		{"boot: our own virtual IP by master-down is no failover", func() {
 			ownEvents <- vrrp.StateChange{From: vrrp.StateBackup, State: vrrp.StateMaster, Reason: vrrp.ReasonMasterDown}
 		}, []string{"master true"}},
@@ -218,15 +226,7 @@ func TestWiringActiveActive(t *testing.T) {
 		{"a planned handover of the peer's: no failover", func() {
 			peerEvents <- vrrp.StateChange{From: vrrp.StateBackup, State: vrrp.StateMaster, Reason: vrrp.ReasonPriorityZero}
 		}, []string{"peer vip true"}},
-	}
-	var want []string
-	for _, s := range steps {
-		s.do()
-		want = append(want, s.want...)
-		rec.waitFor(t, want...)
-	}
-	cancel()
-	<-done
+	})
 }
 
 // onAWSPaths is called from bgp's goroutine and must never block, even

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tidegate/tidegate/internal/testlog"
+	"github.com/tidegate/tidegate/internal/testnet"
 	"github.com/tidegate/tidegate/services/metadata"
 	"github.com/tidegate/tidegate/services/metadata/fakemetadata"
 )
@@ -288,13 +289,7 @@ func TestFetchErrors(t *testing.T) {
 		{
 			name: "connection refused",
 			url: func(t *testing.T) string {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				addr := ln.Addr().String()
-				ln.Close()
-				return "http://" + addr
+				return "http://" + testnet.ClosedAddr(t)
 			},
 			check: func(t *testing.T, err error) {
 				if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -401,13 +396,7 @@ func TestWaitLateVLAN(t *testing.T) {
 }
 
 func TestWaitUnreachableThenReachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
+	addr := testnet.ClosedAddr(t)
 	var logs testlog.Buffer
 	c := metadata.New("http://"+addr,
 		metadata.WithBackoff(10*time.Millisecond, 40*time.Millisecond),
@@ -432,7 +421,7 @@ func TestWaitUnreachableThenReachable(t *testing.T) {
 		t.Fatalf("Wait returned before the service was up: %v, %v", r.info, r.err)
 	default:
 	}
-	ln, err = net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listening again on %s: %v", addr, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -135,7 +136,7 @@ func (c *Client) get(ctx context.Context, path string, ok ...int) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("status of %s: %s: %w", c.addr, path, err)
 	}
-	if !contains(ok, resp.StatusCode) {
+	if !slices.Contains(ok, resp.StatusCode) {
 		return nil, fmt.Errorf("status of %s: %s: %w", c.addr, path, &statusError{resp.StatusCode, strings.TrimSpace(string(b))})
 	}
 	return b, nil
@@ -150,15 +151,6 @@ func (c *Client) getJSON(ctx context.Context, path string, v any, ok ...int) err
 		return fmt.Errorf("status of %s: %s: decoding: %w", c.addr, path, err)
 	}
 	return nil
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // unwrapURL drops url.Error's repetition of the method and URL (the caller

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/internal/consolelog"
+	"github.com/tidegate/tidegate/internal/testnet"
 	"github.com/tidegate/tidegate/internal/testrun"
 )
 
@@ -455,13 +456,8 @@ func TestNewClientAddresses(t *testing.T) {
 // TestHealthClientUnreachable: the rolling reimage's default address is the
 // public one, where nothing listens; the error says where to look.
 func TestHealthClientUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, _, err = HealthClient{}.Health(context.Background(), addr)
+	addr := testnet.ClosedAddr(t)
+	_, _, err := HealthClient{}.Health(context.Background(), addr)
 	if err == nil || !strings.Contains(err.Error(), "VLAN address only") || !NotRunning(err) {
 		t.Errorf("Health of a closed port: %v", err)
 	}

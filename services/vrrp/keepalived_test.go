@@ -10,21 +10,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	seedarticle "github.com/tidegate/tidegate/configs/seed-article"
 )
 
 const keepalivedBin = "/usr/sbin/keepalived"
-
-// seedConf is the seed's keepalived.conf for a gateway, verbatim
-// (configs/seed-article): VRID 10, priority 100/99, advert_int 1, auth PASS
-// "password", VIP 10.0.1.200 on eth1.
-func seedConf(t *testing.T, gateway string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "seed-article", "keepalived-"+gateway+".conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 // v3Conf is a keepalived VRRPv3 instance like the seed's, at interval.
 func v3Conf(state string, prio int, interval time.Duration) string {
@@ -154,7 +144,7 @@ func writePass(t *testing.T) string {
 // stays backup, and takes over when keepalived stops.
 func TestKeepalivedV2MasterTidegateBackup(t *testing.T) {
 	l := newLab(t)
-	k := startKeepalived(t, l, "a", seedConf(t, "vpn-gw-1"))
+	k := startKeepalived(t, l, "a", seedarticle.Keepalived(t, "vpn-gw-1"))
 	b := startVRRPD(t, l, "b", "-version", "2", "-interval", "1s", "-priority", "99",
 		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t), "-prefix", "10.0.1.0/24", "-peer", "10.0.1.2")
 	k.waitState(0, "master", 10*time.Second)
@@ -184,7 +174,7 @@ func TestKeepalivedV2TidegateMasterKeepalivedBackup(t *testing.T) {
 	l := newLab(t)
 	a := startVRRPD(t, l, "a", "-version", "2", "-interval", "1s", "-priority", "100",
 		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t), "-prefix", "10.0.1.0/24", "-peer", "10.0.1.3")
-	k := startKeepalived(t, l, "b", seedConf(t, "vpn-gw-2"))
+	k := startKeepalived(t, l, "b", seedarticle.Keepalived(t, "vpn-gw-2"))
 	k.waitState(0, "backup", 10*time.Second)
 	a.waitState(0, "master", 10*time.Second)
 	time.Sleep(2500 * time.Millisecond)
@@ -208,7 +198,7 @@ func TestKeepalivedV2TidegateMasterKeepalivedBackup(t *testing.T) {
 // them), so both become master.
 func TestKeepalivedV2WrongPassword(t *testing.T) {
 	l := newLab(t)
-	k := startKeepalived(t, l, "a", strings.Replace(seedConf(t, "vpn-gw-1"), "auth_pass password", "auth_pass another", 1))
+	k := startKeepalived(t, l, "a", strings.Replace(seedarticle.Keepalived(t, "vpn-gw-1"), "auth_pass password", "auth_pass another", 1))
 	k.waitState(0, "master", 10*time.Second)
 	b := startVRRPD(t, l, "b", "-version", "2", "-interval", "1s", "-priority", "99",
 		"-vip", vipAddr+"/32", "-auth-pass-file", writePass(t))

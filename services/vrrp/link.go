@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -230,18 +231,7 @@ func (l *link) sendAdvert(b []byte) error {
 
 // addVIPs adds the virtual addresses to vif; already present is fine.
 func (l *link) addVIPs() error {
-	nl, err := netlink.LinkByIndex(l.vif.Index)
-	if err != nil {
-		return fmt.Errorf("vrrp: link %s: %w", l.vif.Name, err)
-	}
-	var errs []error
-	for _, p := range l.vips {
-		err := netlink.AddrAdd(nl, &netlink.Addr{IPNet: prefixToIPNet(p)})
-		if err != nil && !errors.Is(err, syscall.EEXIST) {
-			errs = append(errs, fmt.Errorf("vrrp: add %v to %s: %w", p, l.vif.Name, err))
-		}
-	}
-	return errors.Join(errs...)
+	return l.eachVIP("add %v to %s", netlink.AddrAdd, syscall.EEXIST)
 }
 
 // delVIPs removes the virtual addresses; already gone is fine. An address
@@ -250,15 +240,23 @@ func (l *link) delVIPs() error {
 	if l.owner {
 		return nil
 	}
+	return l.eachVIP("remove %v from %s", netlink.AddrDel, syscall.EADDRNOTAVAIL, syscall.ENODEV)
+}
+
+// eachVIP applies op (netlink.AddrAdd or AddrDel) to every virtual address
+// on vif, going on past a failure; the errors in fine mean the address is
+// already as op would leave it. what describes one step for an error
+// ("add %v to %s": the address, then the interface).
+func (l *link) eachVIP(what string, op func(netlink.Link, *netlink.Addr) error, fine ...error) error {
 	nl, err := netlink.LinkByIndex(l.vif.Index)
 	if err != nil {
 		return fmt.Errorf("vrrp: link %s: %w", l.vif.Name, err)
 	}
 	var errs []error
 	for _, p := range l.vips {
-		err := netlink.AddrDel(nl, &netlink.Addr{IPNet: prefixToIPNet(p)})
-		if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENODEV) {
-			errs = append(errs, fmt.Errorf("vrrp: remove %v from %s: %w", p, l.vif.Name, err))
+		err := op(nl, &netlink.Addr{IPNet: prefixToIPNet(p)})
+		if err != nil && !slices.ContainsFunc(fine, func(f error) bool { return errors.Is(err, f) }) {
+			errs = append(errs, fmt.Errorf("vrrp: "+what+": %w", p, l.vif.Name, err))
 		}
 	}
 	return errors.Join(errs...)
