@@ -309,7 +309,7 @@ func (s *Speaker) peerConf(remote netip.Addr, asn uint32, local netip.Addr, name
 			HoldTime:          uint64(holdTime / time.Second),
 			KeepaliveInterval: uint64(keepalive / time.Second),
 			ConnectRetry:      uint64(connectRetry / time.Second),
-			// A reset peer (TunnelUp after TunnelDown) reconnects at once.
+			// After a ResetPeer, 1 s of idle hold rather than GoBGP's 5.
 			IdleHoldTimeAfterReset: 1,
 		}},
 		Transport: &api.Transport{
@@ -406,7 +406,14 @@ func (s *Speaker) setTunnel(name string, up bool) {
 	ctx := context.Background()
 	var err error
 	if up {
-		err = call(ctx, s.bgp, (*server.BgpServer).EnablePeer, &api.EnablePeerRequest{Address: t.Remote.String()})
+		// A new neighbour rather than EnablePeer: GoBGP lets a
+		// re-enabled neighbour out of Idle only after its idle hold (5 s
+		// once its FSM has run) and then dials 1-2 s later (6.2 s in
+		// TestSpeakerWithFRR); a neighbour just added has no idle hold.
+		addr := t.Remote.String()
+		if err = call(ctx, s.bgp, (*server.BgpServer).DeletePeer, &api.DeletePeerRequest{Address: addr}); err == nil {
+			err = call(ctx, s.bgp, (*server.BgpServer).AddPeer, &api.AddPeerRequest{Peer: s.peerConf(t.Remote, t.RemoteASN, t.Local, t.Name, false)})
+		}
 	} else {
 		err = call(ctx, s.bgp, (*server.BgpServer).DisablePeer, &api.DisablePeerRequest{Address: t.Remote.String(), Communication: "IPsec tunnel down"})
 	}

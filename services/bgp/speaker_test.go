@@ -231,9 +231,11 @@ func TestSpeakerWithFRR(t *testing.T) {
 		if !st.Peers[0].AdminDown || st.Peers[0].State == "established" {
 			t.Errorf("t1 after TunnelDown: %+v", st.Peers[0])
 		}
+		start = time.Now()
 		sp.send("up t1")
 		sp.send("up t2")
 		tp.routeVia(t, vpc, "169.254.10.1@t1", 20*time.Second)
+		t.Logf("back on the first tunnel %v after TunnelUp", time.Since(start).Round(time.Millisecond))
 	})
 
 	t.Run("peer loss", func(t *testing.T) {
