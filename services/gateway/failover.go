@@ -143,10 +143,13 @@ func (f *failover) check(now time.Time) (msg string, evidence bool) {
 	if (f.pending || f.holding) && now.Sub(f.lastCheck) >= peerCheckEvery {
 		f.lastCheck = now
 		if f.bgp.PeerBack() {
-			wasPending := f.pending
-			f.release()
 			// A master that never saw VLAN traffic still prepends: the
 			// peer being back is evidence enough that the pair works.
+			wasPending, held := f.pending, f.hold
+			f.release()
+			if !held {
+				return "peer is back (iBGP up with AWS routes)", wasPending
+			}
 			return "peer is back (iBGP up with AWS routes): return path released", wasPending
 		}
 	}
