@@ -65,7 +65,8 @@ func (tl *timeline) mark(name string) {
 	if tl == nil || tl.since == nil {
 		return
 	}
-	at := tl.since().Seconds()
+	since := tl.since()
+	at := since.Seconds()
 	tl.mu.Lock()
 	for _, m := range tl.marks {
 		if m.Name == name {
@@ -75,7 +76,7 @@ func (tl *timeline) mark(name string) {
 	}
 	tl.marks = append(tl.marks, status.Milestone{Name: name, Seconds: at})
 	tl.mu.Unlock()
-	tl.log.Info("boot timeline", "step", name, "since_boot", time.Duration(at*float64(time.Second)).Round(time.Millisecond))
+	tl.log.Info("boot timeline", "step", name, "since_boot", since.Round(time.Millisecond))
 }
 
 // snapshot returns the marks in the order they happened.
