@@ -289,6 +289,42 @@ func (vm *VM) Wait(ctx context.Context) error {
 	}
 }
 
+// CPUTime is the host CPU time QEMU has used so far, user and system, all
+// its threads. Under TCG every guest instruction runs on the host, so this
+// is what the guest's work costs: the data-plane benchmark compares it
+// between stacks for the same traffic.
+func (vm *VM) CPUTime() (time.Duration, error) {
+	if vm.cmd == nil || vm.cmd.Process == nil {
+		return 0, fmt.Errorf("qemu %s: not started", vm.Name)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", vm.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("qemu %s: %w", vm.Name, err)
+	}
+	return statCPU(string(b))
+}
+
+// statCPU reads utime and stime from a /proc/<pid>/stat line. They are the
+// 12th and 13th fields after the command name, which is in parentheses and
+// may hold spaces; the unit is USER_HZ, 100 on the architectures QEMU runs
+// on here.
+func statCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	f := strings.Fields(stat[i+1:])
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("qemu: /proc stat line too short: %q", stat)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("qemu: /proc stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // Exited reports whether QEMU has exited.
 func (vm *VM) Exited() bool {
 	select {

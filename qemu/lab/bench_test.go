@@ -216,11 +216,14 @@ type dataRow struct {
 	rttP50, rttP99 time.Duration // under 8 flows up
 	idleP50        time.Duration
 	split          map[string]float64 // bytes by gateway and by tunnel, both directions, during the 8-flow runs
+	// cpu is the host CPU each VM's QEMU used during the 8-flow upload,
+	// by VM (gw-1, gw-2, aws): where the data path spends its time.
+	cpu map[string]time.Duration
 }
 
 func dataTable(rows []dataRow) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s %9s %15s %s\n", "stack", "up 1", "up 8", "down 1", "down 8", "idle RTT", "RTT p50/p99", "bytes by gateway (tunnels)")
+	fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s %9s %15s %16s %s\n", "stack", "up 1", "up 8", "down 1", "down 8", "idle RTT", "RTT p50/p99", "CPU s gw1/gw2/aws", "bytes by gateway (tunnels)")
 	var base *dataRow
 	for i, r := range rows {
 		if strings.HasPrefix(r.name, "seed") {
@@ -244,8 +247,9 @@ func dataTable(rows []dataRow) string {
 			}
 			split = append(split, fmt.Sprintf("%s %.0f MB (%s)", g[4:], r.split[g]/1e6, strings.Join(tus, "+")))
 		}
-		fmt.Fprintf(&b, "%-34s %9.1f %9.1f %9.1f %9.1f %9.1f %15s %s\n", r.name, r.up1, r.up8, r.down1, r.down8,
-			ms(r.idleP50), fmt.Sprintf("%.1f/%.1f", ms(r.rttP50), ms(r.rttP99)), strings.Join(split, ", "))
+		cpu := fmt.Sprintf("%.1f/%.1f/%.1f", r.cpu["gw-1"].Seconds(), r.cpu["gw-2"].Seconds(), r.cpu["aws"].Seconds())
+		fmt.Fprintf(&b, "%-34s %9.1f %9.1f %9.1f %9.1f %9.1f %15s %16s %s\n", r.name, r.up1, r.up8, r.down1, r.down8,
+			ms(r.idleP50), fmt.Sprintf("%.1f/%.1f", ms(r.rttP50), ms(r.rttP99)), cpu, strings.Join(split, ", "))
 		if base != nil && !strings.HasPrefix(r.name, "seed") {
 			fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s\n", "  ratio to the seed stack", ratio(r.up1, base.up1), ratio(r.up8, base.up8),
 				ratio(r.down1, base.down1), ratio(r.down8, base.down8))
@@ -331,7 +335,12 @@ func dataOne(t *testing.T, site []byte, seed, transit bool, row *dataRow) {
 	var under []time.Duration
 	done := make(chan struct{})
 	go func() { defer close(done); under = rtts(t, l, 40) }()
+	cpu := vmCPU(t, l)
 	row.up8 = run(8, false)
+	row.cpu = vmCPU(t, l)
+	for k, v := range cpu {
+		row.cpu[k] -= v
+	}
 	<-done
 	row.down8 = run(8, true)
 	after := espBytes(ctx, t, l)
@@ -344,6 +353,24 @@ func dataOne(t *testing.T, site []byte, seed, transit bool, row *dataRow) {
 		}
 	}
 	t.Logf("%+v", *row)
+}
+
+// vmCPU is the host CPU time each of the lab's VMs has used so far, by
+// gw-1, gw-2 and aws.
+func vmCPU(t *testing.T, l *Lab) map[string]time.Duration {
+	vms := map[string]*qemu.VM{"aws": l.AWS.VM}
+	for _, g := range l.Gateways {
+		vms[strings.TrimPrefix(g.Name, "vpn-")] = g.VM
+	}
+	m := map[string]time.Duration{}
+	for name, vm := range vms {
+		d, err := vm.CPUTime()
+		if err != nil {
+			t.Error(err)
+		}
+		m[name] = d
+	}
+	return m
 }
 
 // waitStatus waits until g's status document satisfies ok.
