@@ -68,63 +68,26 @@ var strongswanConf = guest.StrongswanConf(`# AWS's VPN endpoint: charon as respo
 	retransmit_base = 1.5
 `)
 
-var swanctlTmpl = template.Must(template.New("swanctl.conf").Parse(`# AWS's side of each tunnel: IKEv2, PSK, responder only (AWS's default
-# startup action "add"), DPD timeout action "clear".
-connections {
-{{- range .Tunnels}}
-	{{.Name}} {
-		version = 2
-		local_addrs = {{.Local}}
-		remote_addrs = {{.Remote}}
-		proposals = {{$.IKEProposals}}
-		mobike = no
-		dpd_delay = 10s
-		rekey_time = {{$.IKERekey}}s
-		over_time = {{$.Margin}}s
-		rand_time = {{$.Margin}}s
-		unique = replace
-		if_id_in = {{.IfID}}
-		if_id_out = {{.IfID}}
-		local {
-			auth = psk
-			id = {{.Local}}
-		}
-		remote {
-			auth = psk
-			id = {{.Remote}}
-		}
-		children {
-			{{.Name}} {
-				local_ts = 0.0.0.0/0
-				remote_ts = 0.0.0.0/0
-				esp_proposals = {{$.ESPProposals}}
-				mode = tunnel
-				rekey_time = {{$.ChildRekey}}s
-				life_time = {{$.ChildLife}}s
-				rand_time = {{$.Margin}}s
-				replay_window = 1024
-				start_action = none
-				dpd_action = clear
-				close_action = none
-				if_id_in = {{.IfID}}
-				if_id_out = {{.IfID}}
-			}
-		}
+// AWS's side of each tunnel in swanctl.conf: its settings, the same on
+// every tunnel.
+var (
+	ikeSettings = []string{
+		"dpd_delay = 10s",
+		fmt.Sprintf("rekey_time = %ds", phase1Lifetime-rekeyMargin),
+		fmt.Sprintf("over_time = %ds", rekeyMargin),
+		fmt.Sprintf("rand_time = %ds", rekeyMargin),
+		"unique = replace",
 	}
-{{- end}}
-}
-secrets {
-{{- range .Tunnels}}
-	ike-{{.Name}} {
-		id-aws = {{.Local}}
-{{- if .Customer}}
-		id-cgw = {{.Customer}}
-{{- end}}
-		secret = "{{.PSK}}"
+	childSettings = []string{
+		fmt.Sprintf("rekey_time = %ds", phase2Lifetime-rekeyMargin),
+		fmt.Sprintf("life_time = %ds", phase2Lifetime),
+		fmt.Sprintf("rand_time = %ds", rekeyMargin),
+		"replay_window = 1024",
+		"start_action = none",
+		"dpd_action = clear",
+		"close_action = none",
 	}
-{{- end}}
-}
-`))
+)
 
 var bgpdTmpl = template.Must(template.New("bgpd.conf").Parse(`frr defaults traditional
 hostname {{.Hostname}}
@@ -165,21 +128,11 @@ func Render(c Config) ([]File, error) {
 	}
 	c = c.withDefaults()
 
-	type swTunnel struct {
-		Name, Local, Remote, Customer, PSK string
-		IfID                               int
-	}
-	sw := struct {
-		Tunnels                                 []swTunnel
-		IKEProposals, ESPProposals              string
-		IKERekey, ChildRekey, ChildLife, Margin int
-	}{
-		IKEProposals: strings.Join(ikeProposals, ","),
-		ESPProposals: strings.Join(childProposals, ","),
-		IKERekey:     phase1Lifetime - rekeyMargin,
-		ChildRekey:   phase2Lifetime - rekeyMargin,
-		ChildLife:    phase2Lifetime,
-		Margin:       rekeyMargin,
+	sw := guest.SwanctlConf{
+		Header: `# AWS's side of each tunnel: IKEv2, PSK, responder only (AWS's default
+# startup action "add"), DPD timeout action "clear".
+`,
+		Self: "aws", Peer: "cgw",
 	}
 	type bgpNeighbor struct {
 		Name, Neighbor string
@@ -208,12 +161,15 @@ func Render(c Config) ([]File, error) {
 		}
 		_, id := guest.WriteXFRMInterface(&net, i, t.Name, fmt.Sprintf("%s/30", t.AWSInside()))
 
-		st := swTunnel{Name: t.Name, Local: t.OutsideAWS.String(), Remote: "%any", PSK: t.PSK, IfID: id}
-		if t.OutsideCustomer.IsValid() {
-			st.Remote = t.OutsideCustomer.String()
-			st.Customer = st.Remote
+		conn := guest.SwanctlConn{
+			Name: t.Name, Local: t.OutsideAWS.String(), Remote: "%any", IfID: id,
+			Proposals: strings.Join(ikeProposals, ","), ESPProposals: strings.Join(childProposals, ","),
+			IKE: ikeSettings, Child: childSettings, PSK: t.PSK,
 		}
-		sw.Tunnels = append(sw.Tunnels, st)
+		if t.OutsideCustomer.IsValid() {
+			conn.Remote = t.OutsideCustomer.String()
+		}
+		sw.Conns = append(sw.Conns, conn)
 		bgp.Tunnels = append(bgp.Tunnels, bgpNeighbor{Name: t.Name, Neighbor: t.CustomerInside().String(), ASN: t.CustomerASN})
 	}
 	if c.Gateway.IsValid() {
@@ -228,16 +184,17 @@ func Render(c Config) ([]File, error) {
 		fmt.Fprintf(&net, "iperf3 -s -D -B %s -p %d --logfile /var/log/iperf3-%d.log || echo 'awspeer: iperf3 on port %d failed'\n", c.VPCHost, port, port, port)
 	}
 
-	var swanctl, bgpd bytes.Buffer
-	if err := swanctlTmpl.Execute(&swanctl, sw); err != nil {
-		return nil, fmt.Errorf("awspeer: swanctl.conf: %w", err)
+	swanctl, err := sw.Render()
+	if err != nil {
+		return nil, fmt.Errorf("awspeer: %w", err)
 	}
+	var bgpd bytes.Buffer
 	if err := bgpdTmpl.Execute(&bgpd, bgp); err != nil {
 		return nil, fmt.Errorf("awspeer: bgpd.conf: %w", err)
 	}
 	files := []File{
 		{Path: "/etc/strongswan.conf", Mode: 0o644, Data: []byte(strongswanConf)},
-		{Path: "/etc/swanctl/swanctl.conf", Mode: 0o600, Data: swanctl.Bytes()},
+		{Path: "/etc/swanctl/swanctl.conf", Mode: 0o600, Data: swanctl},
 	}
 	return append(append(files, guest.FRRConfigs(c.Hostname, bgpd.Bytes())...),
 		File{Path: "/etc/awspeer/network.sh", Mode: 0o644, Data: net.Bytes()},

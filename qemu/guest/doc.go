@@ -8,5 +8,7 @@
 // tidegate is tested against (the AWS peer of package awspeer, the seed
 // article's Keepalived + FRR + strongSwan gateway of package seedstack).
 // Each package says what goes in (a Spec) and renders its own files and
-// init script; this package only packs them.
+// init script; this package packs them, and holds what both render alike:
+// strongswan.conf and swanctl.conf around each end's own settings, FRR's
+// files, the XFRM interfaces.
 package guest

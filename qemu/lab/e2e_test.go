@@ -113,10 +113,7 @@ func TestLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Second)
-		if err := p.WaitReplies(ctx, 100); err != nil {
-			t.Fatal(err)
-		}
-		gap, _ := p.LongestGap(start)
+		gap := gapUntil(ctx, t, p, start, 100)
 		t.Logf("longest gap in replies while vpn-1a was down and back: %v", gap)
 		if gap > 2*time.Second {
 			t.Errorf("traffic stopped for %v with one of gw-1's two tunnels down; want it to stay up through the other", gap)
@@ -137,10 +134,7 @@ func TestLab(t *testing.T) {
 		// forwards over iBGP to gw-2, and AWS has only gw-2's routes.
 		waitFor(ctx, t, l, "VIP on vpn-gw-2 (gw-1 gave way)", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
 		waitFor(ctx, t, l, "AWS sends to vpn-gw-2", func(s State) bool { return s.BestVia == "vpn-gw-2" })
-		if err := p.WaitReplies(ctx, 100); err != nil {
-			t.Fatal(err)
-		}
-		gap, _ := p.LongestGap(start)
+		gap := gapUntil(ctx, t, p, start, 100)
 		t.Logf("both of gw-1's tunnels down: longest gap in replies %v", gap)
 		// Measured 3.4 s: until gw-1 gives way, return traffic AWS still
 		// sends into the deleted tunnels is lost (the AWS peer keeps those
@@ -218,10 +212,7 @@ func TestLab(t *testing.T) {
 		gw1 := l.Gateway("vpn-gw-1")
 		start := time.Now()
 		gw1.VM.Kill()
-		if err := p.WaitReplies(ctx, 200); err != nil {
-			t.Fatal(err)
-		}
-		gap, _ := p.LongestGap(start)
+		gap := gapUntil(ctx, t, p, start, 200)
 		t.Logf("gw-1 killed: longest gap in VLAN host -> VPC replies: %.2f s", gap.Seconds())
 		waitFor(ctx, t, l, "VIP on vpn-gw-2", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
 		// Issue 9: gw-2 draws the return path with the halves at once,
@@ -397,6 +388,17 @@ func pinging(ctx context.Context, t *testing.T, l *Lab, n int) *Pinger {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// gapUntil waits until n more replies came back and returns the longest
+// gap in replies since start: the traffic's loss once it flows again.
+func gapUntil(ctx context.Context, t *testing.T, p *Pinger, start time.Time, n int) time.Duration {
+	t.Helper()
+	if err := p.WaitReplies(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	gap, _ := p.LongestGap(start)
+	return gap
 }
 
 func waitFor(ctx context.Context, t *testing.T, l *Lab, what string, ok func(State) bool) State {

@@ -78,10 +78,7 @@ func TestMixedPair(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(ctx, t, l, "VIP on vpn-gw-2 (Keepalived)", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
-		if err := p.WaitReplies(ctx, 100); err != nil {
-			t.Fatal(err)
-		}
-		gapDown, _ := p.LongestGap(start)
+		gapDown := gapUntil(ctx, t, p, start, 100)
 		lostDown := p.Lost(start)
 		if out := seedShell("ip -4 addr show dev eth1"); !strings.Contains(out, l.Site.VLAN.VirtualIP.String()+"/") {
 			t.Errorf("Keepalived does not hold the VIP after tidegate's handover:\n%s", out)
@@ -111,10 +108,7 @@ func TestMixedPair(t *testing.T) {
 		start := time.Now()
 		gw1.VM.Kill()
 		waitFor(ctx, t, l, "VIP on vpn-gw-2 (Keepalived)", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
-		if err := p.WaitReplies(ctx, 200); err != nil {
-			t.Fatal(err)
-		}
-		gap, _ := p.LongestGap(start)
+		gap := gapUntil(ctx, t, p, start, 200)
 		// The survivor is the seed's stack, which cannot draw AWS's return
 		// path: when AWS was sending to gw-1, replies stop until AWS's hold
 		// timer drops gw-1's routes (30 s).

@@ -50,58 +50,6 @@ var strongswanConf = guest.StrongswanConf(`# The seed's strongSwan: charon with 
 	install_virtual_ip = no
 `)
 
-var swanctlTmpl = template.Must(template.New("swanctl.conf").Parse(`# One connection per AWS tunnel, as AWS's generic strongSwan configuration
-# has them: initiator, DPD 10 s with action restart, keyingtries forever.
-connections {
-{{- range .Tunnels}}
-	{{.Name}} {
-		version = 2
-		local_addrs = {{$.Public}}
-		remote_addrs = {{.Remote}}
-		proposals = {{.Proposals}}
-		mobike = no
-		dpd_delay = {{.DPD}}s
-		rekey_time = {{.IKERekey}}s
-		keyingtries = 0
-		if_id_in = {{.IfID}}
-		if_id_out = {{.IfID}}
-		local {
-			auth = psk
-			id = {{$.Public}}
-		}
-		remote {
-			auth = psk
-			id = {{.Remote}}
-		}
-		children {
-			{{.Name}} {
-				local_ts = 0.0.0.0/0
-				remote_ts = 0.0.0.0/0
-				esp_proposals = {{.ESPProposals}}
-				mode = tunnel
-				rekey_time = {{.ChildRekey}}s
-				life_time = {{.ChildLife}}s
-				start_action = start
-				dpd_action = restart
-				close_action = restart
-				if_id_in = {{.IfID}}
-				if_id_out = {{.IfID}}
-			}
-		}
-	}
-{{- end}}
-}
-secrets {
-{{- range .Tunnels}}
-	ike-{{.Name}} {
-		id-cgw = {{$.Public}}
-		id-aws = {{.Remote}}
-		secret = "{{.PSK}}"
-	}
-{{- end}}
-}
-`))
-
 // bgpdTmpl is AWS's generic FRR configuration (neighbour per tunnel,
 // timers 10 30, network statements) plus the article's iBGP.
 var bgpdTmpl = template.Must(template.New("bgpd.conf").Parse(`frr defaults traditional
@@ -172,14 +120,12 @@ func Render(c Config) ([]guest.File, error) {
 		ka.AuthPass = site.VRRP.AuthPass.Reveal()
 	}
 
-	type swTunnel struct {
-		Name, Remote, PSK, Proposals, ESPProposals string
-		IfID, DPD, IKERekey, ChildRekey, ChildLife int
+	sw := guest.SwanctlConf{
+		Header: `# One connection per AWS tunnel, as AWS's generic strongSwan configuration
+# has them: initiator, DPD 10 s with action restart, keyingtries forever.
+`,
+		Self: "cgw", Peer: "aws",
 	}
-	sw := struct {
-		Public  string
-		Tunnels []swTunnel
-	}{Public: c.Public.Addr().String()}
 	type neighbor struct {
 		Name, Neighbor string
 		ASN            uint32
@@ -206,21 +152,36 @@ func Render(c Config) ([]guest.File, error) {
 	fmt.Fprintf(&net, "ip link set %s up\nip addr add %s dev %s\n", site.VLAN.Interface, self.VLANAddress, site.VLAN.Interface)
 	for i, t := range self.Tunnels {
 		_, id := guest.WriteXFRMInterface(&net, i, t.Name, t.LocalInside().String())
-		sw.Tunnels = append(sw.Tunnels, swTunnel{
-			Name: t.Name, Remote: t.OutsideAddress.String(), PSK: t.PSK.Reveal(), IfID: id,
+		sw.Conns = append(sw.Conns, guest.SwanctlConn{
+			Name: t.Name, Local: c.Public.Addr().String(), Remote: t.OutsideAddress.String(), IfID: id,
 			Proposals: strings.Join(t.Proposals, ","), ESPProposals: strings.Join(t.ESPProposals, ","),
-			DPD: seconds(t.DPDDelay), IKERekey: seconds(t.IKELifetime - rekeyMargin),
-			ChildRekey: seconds(t.ChildLifetime - rekeyMargin), ChildLife: seconds(t.ChildLifetime),
+			IKE: []string{
+				"dpd_delay = " + seconds(t.DPDDelay),
+				"rekey_time = " + seconds(t.IKELifetime-rekeyMargin),
+				"keyingtries = 0",
+			},
+			Child: []string{
+				"rekey_time = " + seconds(t.ChildLifetime-rekeyMargin),
+				"life_time = " + seconds(t.ChildLifetime),
+				"start_action = start",
+				"dpd_action = restart",
+				"close_action = restart",
+			},
+			PSK: t.PSK.Reveal(),
 		})
 		bgp.Tunnels = append(bgp.Tunnels, neighbor{Name: t.Name, Neighbor: t.RemoteInside().String(), ASN: t.RemoteASN})
 	}
 
-	var keepalived, swanctl, bgpd bytes.Buffer
+	swanctl, err := sw.Render()
+	if err != nil {
+		return nil, fmt.Errorf("seedstack: %w", err)
+	}
+	var keepalived, bgpd bytes.Buffer
 	for _, r := range []struct {
 		t    *template.Template
 		w    *bytes.Buffer
 		data any
-	}{{keepalivedTmpl, &keepalived, ka}, {swanctlTmpl, &swanctl, sw}, {bgpdTmpl, &bgpd, bgp}} {
+	}{{keepalivedTmpl, &keepalived, ka}, {bgpdTmpl, &bgpd, bgp}} {
 		if err := r.t.Execute(r.w, r.data); err != nil {
 			// The error names the template, never the data it was given.
 			return nil, fmt.Errorf("seedstack: %s: rendering failed", r.t.Name())
@@ -232,7 +193,7 @@ func Render(c Config) ([]guest.File, error) {
 	files := []guest.File{
 		file("/etc/keepalived/keepalived.conf", 0o600, keepalived.Bytes()),
 		file("/etc/strongswan.conf", 0o644, []byte(strongswanConf)),
-		file("/etc/swanctl/swanctl.conf", 0o600, swanctl.Bytes()),
+		file("/etc/swanctl/swanctl.conf", 0o600, swanctl),
 	}
 	return append(append(files, guest.FRRConfigs(self.Name, bgpd.Bytes())...),
 		file("/etc/seedstack/network.sh", 0o644, net.Bytes()),
@@ -241,4 +202,5 @@ func Render(c Config) ([]guest.File, error) {
 	), nil
 }
 
-func seconds(d time.Duration) int { return int(d / time.Second) }
+// seconds is d in swanctl.conf's syntax: 540s.
+func seconds(d time.Duration) string { return fmt.Sprintf("%ds", d/time.Second) }
