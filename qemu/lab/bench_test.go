@@ -132,7 +132,7 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 	start := time.Now()
 	gw1.VM.Kill()
 	waitFor(ctx, t, l, "VIP on gw-2", func(s State) bool { return s.VIPOwner == "vpn-gw-2" })
-	if err := p.WaitReplies(ctx, p.Replies()+200); err != nil {
+	if err := p.WaitReplies(ctx, 200); err != nil {
 		t.Fatal(err)
 	}
 	row.crashGap, _ = p.LongestGap(start)
