@@ -1,6 +1,7 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,9 @@ type Config struct {
 	// Document keeps the first MaxRoutes in prefix order; the default
 	// reads the kernel's table in bounded memory.
 	Routes func() ([]Route, error)
+	// Proc is where tidegate_cpu_seconds_total reads the machine's
+	// stat file [/proc].
+	Proc string
 	// Logger gets the server's own errors [slog.Default()].
 	Logger *slog.Logger
 }
@@ -92,7 +96,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := reg.Register(newCollector(cfg.Status)); err != nil {
 		return nil, fmt.Errorf("status: metrics: %w", err)
 	}
-	reg.MustRegister(s.rejected, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.rejected, newCPUCollector(cmp.Or(cfg.Proc, "/proc")), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError)})
 
 	s.mux.HandleFunc("GET /status", s.status)

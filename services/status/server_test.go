@@ -31,11 +31,15 @@ func newTestServer(t *testing.T, cfg Config) *httptest.Server {
 	return ts
 }
 
-// newServer returns a Server for cfg with no kernel routes and a quiet log.
+// newServer returns a Server for cfg with no kernel routes, the CPU times
+// of testdata/proc and a quiet log.
 func newServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	if cfg.Routes == nil {
 		cfg.Routes = func() ([]Route, error) { return nil, nil }
+	}
+	if cfg.Proc == "" {
+		cfg.Proc = "testdata/proc" // the same CPU times on every machine
 	}
 	cfg.Logger = quiet
 	s, err := NewServer(cfg)
