@@ -219,11 +219,14 @@ type dataRow struct {
 	// cpu is the host CPU each VM's QEMU used during the 8-flow upload,
 	// by VM (gw-1, gw-2, aws): where the data path spends its time.
 	cpu map[string]time.Duration
+	// modes is gw-1's own account of the same seconds (/proc/stat), by
+	// mode: softirq (forwarding, ESP), system, user (daemons).
+	modes map[string]float64
 }
 
 func dataTable(rows []dataRow) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s %9s %15s %16s %s\n", "stack", "up 1", "up 8", "down 1", "down 8", "idle RTT", "RTT p50/p99", "CPU s gw1/gw2/aws", "bytes by gateway (tunnels)")
+	fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s %9s %15s %16s %15s %s\n", "stack", "up 1", "up 8", "down 1", "down 8", "idle RTT", "RTT p50/p99", "CPU s gw1/gw2/aws", "gw1 si/sys/usr", "bytes by gateway (tunnels)")
 	var base *dataRow
 	for i, r := range rows {
 		if strings.HasPrefix(r.name, "seed") {
@@ -248,8 +251,9 @@ func dataTable(rows []dataRow) string {
 			split = append(split, fmt.Sprintf("%s %.0f MB (%s)", g[4:], r.split[g]/1e6, strings.Join(tus, "+")))
 		}
 		cpu := fmt.Sprintf("%.1f/%.1f/%.1f", r.cpu["gw-1"].Seconds(), r.cpu["gw-2"].Seconds(), r.cpu["aws"].Seconds())
-		fmt.Fprintf(&b, "%-34s %9.1f %9.1f %9.1f %9.1f %9.1f %15s %16s %s\n", r.name, r.up1, r.up8, r.down1, r.down8,
-			ms(r.idleP50), fmt.Sprintf("%.1f/%.1f", ms(r.rttP50), ms(r.rttP99)), cpu, strings.Join(split, ", "))
+		modes := fmt.Sprintf("%.1f/%.1f/%.1f", r.modes["softirq"], r.modes["system"], r.modes["user"])
+		fmt.Fprintf(&b, "%-34s %9.1f %9.1f %9.1f %9.1f %9.1f %15s %16s %15s %s\n", r.name, r.up1, r.up8, r.down1, r.down8,
+			ms(r.idleP50), fmt.Sprintf("%.1f/%.1f", ms(r.rttP50), ms(r.rttP99)), cpu, modes, strings.Join(split, ", "))
 		if base != nil && !strings.HasPrefix(r.name, "seed") {
 			fmt.Fprintf(&b, "%-34s %9s %9s %9s %9s\n", "  ratio to the seed stack", ratio(r.up1, base.up1), ratio(r.up8, base.up8),
 				ratio(r.down1, base.down1), ratio(r.down8, base.down8))
@@ -335,11 +339,15 @@ func dataOne(t *testing.T, site []byte, seed, transit bool, row *dataRow) {
 	var under []time.Duration
 	done := make(chan struct{})
 	go func() { defer close(done); under = rtts(t, l, 40) }()
-	cpu := vmCPU(t, l)
+	gw1 := l.Gateway("vpn-gw-1")
+	cpu, modes := vmCPU(t, l), guestCPU(ctx, t, l, gw1)
 	row.up8 = run(8, false)
-	row.cpu = vmCPU(t, l)
+	row.cpu, row.modes = vmCPU(t, l), guestCPU(ctx, t, l, gw1)
 	for k, v := range cpu {
 		row.cpu[k] -= v
+	}
+	for k, v := range modes {
+		row.modes[k] -= v
 	}
 	<-done
 	row.down8 = run(8, true)
@@ -369,6 +377,46 @@ func vmCPU(t *testing.T, l *Lab) map[string]time.Duration {
 			t.Error(err)
 		}
 		m[name] = d
+	}
+	return m
+}
+
+// guestCPU is g's CPU time since boot by mode, as the guest counts it: the
+// seed stack's /proc/stat through its shell, tidegate's
+// tidegate_cpu_seconds_total (the same file) through /metrics.
+func guestCPU(ctx context.Context, t *testing.T, l *Lab, g *Gateway) map[string]float64 {
+	t.Helper()
+	m := map[string]float64{}
+	if g.Seed != nil {
+		out, err := g.Seed.ShellOK(ctx, "head -n 1 /proc/stat")
+		if err != nil {
+			t.Errorf("%s /proc/stat: %v", g.Name, err)
+			return m
+		}
+		for line := range strings.Lines(out) {
+			f := strings.Fields(line)
+			if len(f) < 9 || f[0] != "cpu" {
+				continue
+			}
+			for i, mode := range []string{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"} {
+				ticks, _ := strconv.ParseFloat(f[i+1], 64)
+				m[mode] = ticks / 100 // USER_HZ
+			}
+		}
+		return m
+	}
+	body, err := l.GatewayMetrics(ctx, g)
+	if err != nil {
+		t.Errorf("%s /metrics: %v", g.Name, err)
+		return m
+	}
+	for line := range strings.Lines(body) {
+		rest, ok := strings.CutPrefix(line, `tidegate_cpu_seconds_total{mode="`)
+		if !ok {
+			continue
+		}
+		mode, value, _ := strings.Cut(rest, `"} `)
+		m[mode], _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
 	}
 	return m
 }
