@@ -77,7 +77,10 @@ type link struct {
 	vips    []netip.Prefix
 	owner   bool // priority 255: the addresses are the interface's own
 
-	recv, send, arp *packet.Conn
+	// recv reads the adverts and also sends ours: every socket bound to
+	// IPv4 on the VLAN sees each forwarded packet (the filter drops it in
+	// the kernel, but each socket costs a delivery), so one does both.
+	recv, arp *packet.Conn
 	closed          atomic.Bool // set before the sockets are closed
 
 	vmacName string      // the macvlan we created, deleted on close
@@ -113,12 +116,9 @@ func openLink(cfg *Config) (_ *link, err error) {
 	if err := l.recv.JoinGroup(multicastMAC); err != nil {
 		return nil, fmt.Errorf("vrrp: join 224.0.0.18 on %s: %w", l.vif.Name, err)
 	}
-	// The send sockets never read: a filter that rejects everything keeps
-	// their receive queues empty.
+	// The ARP socket never reads: a filter that rejects everything keeps
+	// its receive queue empty.
 	never, _ := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
-	if l.send, err = packet.Listen(l.vif, packet.Datagram, etherTypeIPv4, &packet.Config{Filter: never}); err != nil {
-		return nil, fmt.Errorf("vrrp: open send socket on %s: %w", l.vif.Name, err)
-	}
 	if l.arp, err = packet.Listen(l.vif, packet.Datagram, etherTypeARP, &packet.Config{Filter: never}); err != nil {
 		return nil, fmt.Errorf("vrrp: open ARP socket on %s: %w", l.vif.Name, err)
 	}
@@ -225,7 +225,7 @@ func (l *link) setupVMAC(vrid uint8) error {
 
 // sendAdvert writes one advert datagram to 224.0.0.18.
 func (l *link) sendAdvert(b []byte) error {
-	_, err := l.send.WriteTo(b, &packet.Addr{HardwareAddr: multicastMAC})
+	_, err := l.recv.WriteTo(b, &packet.Addr{HardwareAddr: multicastMAC})
 	return err
 }
 
@@ -289,7 +289,7 @@ func (l *link) garp() error {
 // released the addresses (or deliberately kept them).
 func (l *link) close() {
 	l.closed.Store(true)
-	for _, c := range []*packet.Conn{l.recv, l.send, l.arp} {
+	for _, c := range []*packet.Conn{l.recv, l.arp} {
 		if c != nil {
 			_ = c.Close()
 		}
