@@ -24,6 +24,11 @@
 // and counted per interface class (Counters), so the status API can show
 // what was refused. TCP SYNs crossing a tunnel get their MSS clamped to MSS.
 //
+// Connection tracking is for the gateway's own connections only. The data
+// path is untracked (raw notrack): the forwarded packets, the ESP that
+// arrives and the ESP the gateway sends, each a conntrack lookup per packet
+// for nothing, since those rules are stateless.
+//
 // The table is swapped in one netlink transaction, so there is never a
 // moment without it once installed, and it outlives the gateway process:
 // a crashed gateway leaves the box filtered (fail closed). Boot installs

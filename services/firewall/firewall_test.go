@@ -264,6 +264,40 @@ func TestForwarding(t *testing.T) {
 	}
 }
 
+// TestESPNotTracked: the ESP the gateway sends (the outer packets of every
+// forwarded one, which pass the output hook after encryption) is not
+// tracked either: a conntrack lookup per packet on the data path is work
+// for nothing when ESP is accepted by protocol both ways.
+func TestESPNotTracked(t *testing.T) {
+	l := newLab(t)
+	l.install(t, fullConfig())
+	if err := netnstest.In(l.gw, func() error {
+		c, err := net.ListenPacket("ip4:50", gwUplink.String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		// An ESP header (SPI, sequence) and some payload: the kernel
+		// sends it as is, the way xfrm's output is sent.
+		_, err = c.WriteTo(make([]byte, 64), &net.IPAddr{IP: net.IP(mgmt.AsSlice())})
+		return err
+	}); err != nil {
+		t.Fatalf("sending ESP: %v", err)
+	}
+	var table []byte
+	if err := netnstest.In(l.gw, func() (err error) {
+		table, err = os.ReadFile("/proc/net/nf_conntrack")
+		return err
+	}); err != nil {
+		t.Skipf("no conntrack table to read: %v", err)
+	}
+	for line := range strings.Lines(string(table)) {
+		if f := strings.Fields(line); len(f) > 3 && f[3] == "50" {
+			t.Errorf("conntrack tracks the gateway's ESP: %s", line)
+		}
+	}
+}
+
 // TestBootTable: before the role is known only DHCP, ICMP and the
 // gateway's own connections get in; no BGP, no status API, from anyone.
 func TestBootTable(t *testing.T) {

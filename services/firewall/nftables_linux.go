@@ -68,6 +68,8 @@ func build(c *nftables.Conn, cfg Config) {
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityMangle, Policy: &accept})
 	raw := c.AddChain(&nftables.Chain{Name: "notrack", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw, Policy: &accept})
+	rawOut := c.AddChain(&nftables.Chain{Name: "notrack-out", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityRaw, Policy: &accept})
 
 	r := rules{c: c, t: t}
 	up, vlan := iif(cfg.Uplink), iif(cfg.VLAN)
@@ -78,13 +80,20 @@ func build(c *nftables.Conn, cfg Config) {
 	// ESP is accepted by protocol, so tracking them is work for nothing,
 	// per packet, on the data path. The input rules' "established" needs
 	// tracking of what is addressed to the gateway itself only.
+	// The same for the ESP the gateway sends: after encryption each
+	// forwarded packet's outer one passes the output hook, where it would
+	// be tracked as the gateway's own.
 	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV())
+	r.add(rawOut, oif(cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV())
 	r.add(raw, vlan, notLocal(), notrackV())
 	for _, tu := range cfg.Tunnels {
 		r.add(raw, iif(tu.Device), notLocal(), notrackV())
 	}
 
-	// input: what is the gateway's own, then per interface.
+	// input: ESP first (every packet from AWS walks this chain, and it is
+	// untracked, so the state rules below say nothing of it); then what is
+	// the gateway's own, then per interface.
+	r.add(input, up, l4(unix.IPPROTO_ESP), acceptV())
 	r.add(input, iif("lo"), acceptV())
 	r.add(input, ctState(expr.CtStateBitINVALID), dropV())
 	r.add(input, ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), acceptV())
@@ -93,7 +102,6 @@ func build(c *nftables.Conn, cfg Config) {
 		r.add(input, up, l4(unix.IPPROTO_UDP), dport(port), acceptV())
 	}
 	r.add(input, up, l4(unix.IPPROTO_UDP), dport(portDHCP), acceptV())
-	r.add(input, up, l4(unix.IPPROTO_ESP), acceptV())
 	for _, p := range icmp {
 		r.add(input, up, p, acceptV())
 	}
