@@ -112,9 +112,9 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 			p(" description tunnel %s to %s", t.Name, t.OutsideAddress)
 			p(" xfrm if-id %d dev %s", id, sec.Uplink)
 			p(" ip address %s", t.LocalInside())
-			p(" mtu %d", ipsec.MTU)
+			p(" mtu %d", t.MTU())
 			if cfg.Firewall != nil {
-				p(" ! firewall: in, BGP from %s and ICMP; TCP MSS clamped to %d both ways", t.RemoteInside(), firewall.MSS)
+				p(" ! firewall: in, BGP from %s and ICMP; TCP MSS clamped to %d both ways", t.RemoteInside(), t.MSS())
 			}
 			p("!")
 		}

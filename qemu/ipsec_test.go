@@ -108,8 +108,8 @@ func TestAWSPeerBoots(t *testing.T) {
 	}{
 		{"swanctl --list-conns", []string{"vpn-1a: IKEv2", "local:  192.0.2.10", "remote: %any", "vpn-1a: TUNNEL", "0.0.0.0/0", "vpn-2b: IKEv2", "local:  192.0.2.13"}},
 		{"swanctl --list-sas", nil},
-		{"ip -d link show xfrm1", []string{"mtu 1436", "xfrm if_id 0x1", "alias vpn-1a"}},
-		{"ip -d link show xfrm4", []string{"mtu 1436", "xfrm if_id 0x4", "alias vpn-2b"}},
+		{"ip -d link show xfrm1", []string{"mtu 1446", "xfrm if_id 0x1", "alias vpn-1a"}},
+		{"ip -d link show xfrm4", []string{"mtu 1446", "xfrm if_id 0x4", "alias vpn-2b"}},
 		{"ip -4 addr show", []string{"inet 169.254.80.145/30", "inet 169.254.83.157/30", "inet 192.0.2.10/24", "inet 192.0.2.13/24", "inet 10.0.0.24/24"}},
 		{"vtysh -c 'show bgp summary'", []string{"local AS number 64512", "169.254.80.146", "169.254.81.150", "169.254.82.154", "169.254.83.158"}},
 		{"vtysh -c 'show bgp ipv4 unicast'", []string{"10.0.0.0/24"}},

@@ -23,7 +23,8 @@
 //     answering, DPD timeout action "clear" (the tunnel goes down and its
 //     routes are withdrawn; AWS does not re-initiate);
 //   - route based: an XFRM interface per tunnel (if_id) carrying the first
-//     usable address of the inside /30, MTU 1436;
+//     usable address of the inside /30, MTU 1446 (the most AWS documents
+//     a tunnel carrying);
 //   - BGP in AS 64512 (hold time 30 s, keepalive 10 s) to the customer's
 //     inside address, advertising the VPC prefix (10.0.0.0/24) whose host
 //     (10.0.0.24, on a dummy interface) answers pings;

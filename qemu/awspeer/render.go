@@ -47,8 +47,10 @@ const (
 // IPerf3Ports are the ports of the VPC host's iperf3 servers.
 var IPerf3Ports = []int{5201, 5202}
 
-// XFRM MTU AWS documents for its tunnels.
-const MTU = guest.XFRMMTU
+// MTU is the peer's XFRM interfaces' MTU: the most AWS documents a tunnel
+// carries (1446, "Best practices for your customer gateway device"), so
+// that the customer gateway's own MTU is what limits a path, as with AWS.
+const MTU = 1446
 
 // Interface returns the name and if_id of the guest's XFRM interface for
 // the i-th tunnel.
@@ -159,7 +161,7 @@ func Render(c Config) ([]File, error) {
 			seen[a] = true
 			fmt.Fprintf(&net, "ip addr add %s/%d dev eth0\n", a, c.OutsideBits)
 		}
-		_, id := guest.WriteXFRMInterface(&net, i, t.Name, fmt.Sprintf("%s/30", t.AWSInside()))
+		_, id := guest.WriteXFRMInterface(&net, i, t.Name, fmt.Sprintf("%s/30", t.AWSInside()), MTU)
 
 		conn := guest.SwanctlConn{
 			Name: t.Name, Local: t.OutsideAWS.String(), Remote: "%any", IfID: id,

@@ -63,7 +63,7 @@ func TestRender(t *testing.T) {
 		}},
 		{"/etc/awspeer/network.sh", []string{
 			"ip addr add 192.0.2.10/24 dev eth0", "ip addr add 192.0.2.11/24 dev eth0",
-			"ip link add xfrm1 type xfrm dev eth0 if_id 1", "ip link set xfrm2 alias vpn-1b mtu 1436 up",
+			"ip link add xfrm1 type xfrm dev eth0 if_id 1", "ip link set xfrm2 alias vpn-1b mtu 1446 up",
 			"ip addr add 169.254.81.149/30 dev xfrm2", "ip addr add 10.0.0.24/24 dev vpc0",
 		}},
 		{"/etc/strongswan.conf", []string{"retransmit_tries = 4", "install_routes = no"}},

@@ -18,20 +18,17 @@ var IPsecModules = []string{
 	"gcm", "ghash_generic", "ctr", "sha512_generic", "cmac", "xcbc",
 }
 
-// XFRMMTU is the XFRM interfaces' MTU, AWS's documented tunnel MTU.
-const XFRMMTU = 1436
-
 // XFRMInterface returns the name and if_id of the XFRM interface for the
 // i-th tunnel.
 func XFRMInterface(i int) (name string, ifID int) { return fmt.Sprintf("xfrm%d", i+1), i + 1 }
 
 // WriteXFRMInterface writes the shell lines that create the i-th tunnel's
-// XFRM interface over eth0, named for alias, with address addr (a prefix),
-// and returns its name and if_id.
-func WriteXFRMInterface(w io.Writer, i int, alias, addr string) (name string, ifID int) {
+// XFRM interface over eth0, named for alias, with address addr (a prefix)
+// and MTU mtu, and returns its name and if_id.
+func WriteXFRMInterface(w io.Writer, i int, alias, addr string, mtu int) (name string, ifID int) {
 	name, ifID = XFRMInterface(i)
 	fmt.Fprintf(w, "ip link add %s type xfrm dev eth0 if_id %d\n", name, ifID)
-	fmt.Fprintf(w, "ip link set %s alias %s mtu %d up\n", name, alias, XFRMMTU)
+	fmt.Fprintf(w, "ip link set %s alias %s mtu %d up\n", name, alias, mtu)
 	fmt.Fprintf(w, "ip addr add %s dev %s\n", addr, name)
 	return name, ifID
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/qemu/awspeer"
-	"github.com/tidegate/tidegate/services/ipsec"
 	"github.com/tidegate/tidegate/services/status"
 )
 
@@ -112,7 +111,7 @@ func testActiveActive(t *testing.T, transit bool) {
 		t.Fatal(err)
 	}
 	out, _ := l.Host.Command("tracepath", "-n", "-m", "3", VPCHost.String()).CombinedOutput()
-	if want := fmt.Sprintf("pmtu %d", ipsec.MTU); !strings.Contains(string(out), want) {
+	if want := fmt.Sprintf("pmtu %d", l.Site.Gateways[0].Tunnels[0].MTU()); !strings.Contains(string(out), want) {
 		t.Errorf("tracepath from the VLAN host does not report %q (PMTU discovery through a gateway):\n%s", want, out)
 	}
 

@@ -80,8 +80,9 @@ exit
 // tunnel.
 func Interface(i int) (name string, ifID int) { return guest.XFRMInterface(i) }
 
-// MTU of the XFRM interfaces, AWS's documented tunnel MTU.
-const MTU = guest.XFRMMTU
+// MTU of the XFRM interfaces: the seed article's (its tracepath shows
+// pmtu 1436 at the gateway).
+const MTU = 1436
 
 // rekeyMargin is AWS's generic configuration's margintime (9m): rekeying
 // starts that long before the lifetime ends.
@@ -151,7 +152,7 @@ func Render(c Config) ([]guest.File, error) {
 	}
 	fmt.Fprintf(&net, "ip link set %s up\nip addr add %s dev %s\n", site.VLAN.Interface, self.VLANAddress, site.VLAN.Interface)
 	for i, t := range self.Tunnels {
-		_, id := guest.WriteXFRMInterface(&net, i, t.Name, t.LocalInside().String())
+		_, id := guest.WriteXFRMInterface(&net, i, t.Name, t.LocalInside().String(), MTU)
 		sw.Conns = append(sw.Conns, guest.SwanctlConn{
 			Name: t.Name, Local: c.Public.Addr().String(), Remote: t.OutsideAddress.String(), IfID: id,
 			Proposals: strings.Join(t.Proposals, ","), ESPProposals: strings.Join(t.ESPProposals, ","),

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 
@@ -144,8 +145,9 @@ func build(c *nftables.Conn, cfg Config) {
 
 	// MSS clamp, both directions through the tunnels (SYN and SYN-ACK).
 	for _, tu := range cfg.Tunnels {
-		r.add(clamp, oif(tu.Device), synMSSOver(MSS), setMSS(MSS))
-		r.add(clamp, iif(tu.Device), synMSSOver(MSS), setMSS(MSS))
+		mss := cmp.Or(tu.MSS, MSS)
+		r.add(clamp, oif(tu.Device), synMSSOver(mss), setMSS(mss))
+		r.add(clamp, iif(tu.Device), synMSSOver(mss), setMSS(mss))
 	}
 }
 

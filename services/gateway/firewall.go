@@ -76,7 +76,7 @@ func firewallConfig(o Options, r *Role) firewall.Config {
 	}
 	for _, t := range r.Self.Tunnels {
 		dev, _ := ipsec.InterfaceFor(t)
-		cfg.Tunnels = append(cfg.Tunnels, firewall.Tunnel{Device: dev, Remote: t.RemoteInside()})
+		cfg.Tunnels = append(cfg.Tunnels, firewall.Tunnel{Device: dev, Remote: t.RemoteInside(), MSS: uint16(t.MSS())})
 	}
 	return cfg
 }

@@ -19,10 +19,6 @@ func ifID(t configs.Tunnel) uint32 {
 	return (uint32(a[2])<<8|uint32(a[3]))>>2 + 1
 }
 
-// MTU of the XFRM interfaces: what AWS documents for its tunnels (1500
-// minus the worst-case ESP-in-UDP overhead).
-const MTU = 1436
-
 // InterfaceFor returns the name and if_id of the tunnel's XFRM interface:
 // "xfrm<if_id>" (at most 9 characters, whatever the tunnel's name). The BGP
 // service routes through it; the interface's alias is the tunnel's name.

@@ -65,7 +65,7 @@ func ensureInterface(t configs.Tunnel, parent int, sysctls bool) error {
 	}
 	if l == nil {
 		attrs := netlink.NewLinkAttrs()
-		attrs.Name, attrs.MTU, attrs.ParentIndex = name, MTU, parent
+		attrs.Name, attrs.MTU, attrs.ParentIndex = name, t.MTU(), parent
 		if err := netlink.LinkAdd(&netlink.Xfrmi{LinkAttrs: attrs, Ifid: id}); err != nil {
 			return fail("creating", err)
 		}
@@ -73,8 +73,8 @@ func ensureInterface(t configs.Tunnel, parent int, sysctls bool) error {
 			return fail("finding", err)
 		}
 	}
-	if l.Attrs().MTU != MTU {
-		if err := netlink.LinkSetMTU(l, MTU); err != nil {
+	if l.Attrs().MTU != t.MTU() {
+		if err := netlink.LinkSetMTU(l, t.MTU()); err != nil {
 			return fail("setting the MTU of", err)
 		}
 	}

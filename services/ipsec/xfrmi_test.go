@@ -94,7 +94,7 @@ func TestInterfaces(t *testing.T) {
 		for _, tun := range ts {
 			name, id := InterfaceFor(tun)
 			l, ok := got[name]
-			want := link{l.Index, MTU, id, tun.Name, true, []string{tun.LocalInside().String()}}
+			want := link{l.Index, tun.MTU(), id, tun.Name, true, []string{tun.LocalInside().String()}}
 			if !ok || fmt.Sprint(l) != fmt.Sprint(want) {
 				t.Errorf("%s: got %+v, want %+v", name, l, want)
 			}

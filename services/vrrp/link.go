@@ -81,7 +81,7 @@ type link struct {
 	// IPv4 on the VLAN sees each forwarded packet (the filter drops it in
 	// the kernel, but each socket costs a delivery), so one does both.
 	recv, arp *packet.Conn
-	closed          atomic.Bool // set before the sockets are closed
+	closed    atomic.Bool // set before the sockets are closed
 
 	vmacName string      // the macvlan we created, deleted on close
 	restore  [][2]string // sysctl path and value to put back on close
