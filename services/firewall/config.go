@@ -12,12 +12,6 @@ import (
 // replaces it as a whole, so nothing else should be put into it.
 const Table = "tidegate"
 
-// MSS is the TCP MSS that SYNs crossing a tunnel are clamped to when the
-// Tunnel gives none: the 1379 of the device configurations AWS generates,
-// which fits every algorithm AWS offers but AES-CBC with SHA-512 behind a
-// NAT.
-const MSS = 1379
-
 // Ports the gateway answers on.
 const (
 	PortIKE  = 500
@@ -51,7 +45,7 @@ type Tunnel struct {
 	Device string
 	Remote netip.Addr // AWS's inside address, the BGP neighbour
 	// MSS is what SYNs into and out of the tunnel are clamped to
-	// (configs.Tunnel.MSS: AWS's figure for its ESP proposals); 0 is MSS.
+	// (configs.Tunnel.MSS: AWS's figure for its ESP proposals).
 	MSS uint16
 }
 
@@ -83,8 +77,8 @@ func (c Config) validate() error {
 		if t.Device == "" || len(t.Device) >= unix.IFNAMSIZ || !t.Remote.Is4() {
 			errs = append(errs, fmt.Errorf("tunnel %q (remote %v): needs an interface name and an IPv4 address", t.Device, t.Remote))
 		}
-		if t.MSS != 0 && (t.MSS < 536 || t.MSS > 1460) {
-			errs = append(errs, fmt.Errorf("tunnel %q: MSS %d outside 536..1460", t.Device, t.MSS))
+		if t.MSS < 536 || t.MSS > 1460 {
+			errs = append(errs, fmt.Errorf("tunnel %q: TCP MSS %d outside 536..1460", t.Device, t.MSS))
 		}
 	}
 	for _, p := range c.Management {

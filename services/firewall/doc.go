@@ -22,7 +22,8 @@
 //
 // ARP is not IP and never meets an inet table. Everything else is dropped
 // and counted per interface class (Counters), so the status API can show
-// what was refused. TCP SYNs crossing a tunnel get their MSS clamped to MSS.
+// what was refused. TCP SYNs crossing a tunnel get their MSS clamped to the
+// tunnel's (Tunnel.MSS).
 //
 // Connection tracking is for the gateway's own connections only. The data
 // path is untracked (raw notrack): the forwarded packets, the ESP that

@@ -26,6 +26,9 @@ import (
 const (
 	statusPort = 9911
 	otherPort  = 2222
+	// tunnelMSS is the tunnel's clamp, as configs gives the default
+	// proposals (AWS's 1438 less 40).
+	tunnelMSS = 1398
 )
 
 var (
@@ -91,7 +94,7 @@ func fullConfig() firewall.Config {
 		Uplink: "eth0", VLAN: "eth1",
 		VLANPrefix: netip.MustParsePrefix("10.0.1.0/24"),
 		Peer:       peerAddr,
-		Tunnels:    []firewall.Tunnel{{Device: "xfrm1", Remote: awsInside}},
+		Tunnels:    []firewall.Tunnel{{Device: "xfrm1", Remote: awsInside, MSS: tunnelMSS}},
 		StatusPort: statusPort,
 		Management: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/32")},
 	}
@@ -193,7 +196,7 @@ func TestForwarding(t *testing.T) {
 	vpcL := netnstest.ListenTCP(t, l.aws, "198.51.100.2:8080", false)
 	netnstest.ListenTCP(t, l.vlan, "10.0.1.10:8080", true)
 	netnstest.ListenTCP(t, l.inet, "192.0.2.2:8080", true)
-	if mss := netnstest.PeerMSS(t, l.vlan, "198.51.100.2:8080", vpcL); mss <= firewall.MSS {
+	if mss := netnstest.PeerMSS(t, l.vlan, "198.51.100.2:8080", vpcL); mss <= tunnelMSS {
 		t.Fatalf("before the clamp the MSS is already %d", mss)
 	}
 	l.install(t, fullConfig())
@@ -238,11 +241,13 @@ func TestForwarding(t *testing.T) {
 		t.Fatalf("VLAN host to the VPC: %v", err)
 	}
 	defer conn.Close()
-	if mss := netnstest.LocalMSS(t, conn); mss > firewall.MSS {
-		t.Errorf("SYN-ACK out of the tunnel: MSS %d, want at most %d", mss, firewall.MSS)
+	// A socket's MSS leaves out its TCP options: 12 bytes of timestamps.
+	clamped := func(mss int) bool { return mss <= tunnelMSS && mss >= tunnelMSS-12 }
+	if mss := netnstest.LocalMSS(t, conn); !clamped(mss) {
+		t.Errorf("SYN-ACK out of the tunnel: MSS %d, want the tunnel's %d", mss, tunnelMSS)
 	}
-	if mss := <-done; mss == 0 || mss > firewall.MSS {
-		t.Errorf("SYN into the tunnel: MSS %d, want at most %d", mss, firewall.MSS)
+	if mss := <-done; !clamped(mss) {
+		t.Errorf("SYN into the tunnel: MSS %d, want the tunnel's %d", mss, tunnelMSS)
 	}
 	if c := l.counters(t); c[firewall.DropForward] == 0 {
 		t.Errorf("forward drops not counted: %v", c)
@@ -321,11 +326,19 @@ func TestInstallRefusesBadConfig(t *testing.T) {
 	l := newLab(t)
 	netnstest.ListenTCP(t, l.gw, fmt.Sprintf("0.0.0.0:%d", statusPort), true)
 	l.install(t, fullConfig())
-	bad := fullConfig()
-	bad.Tunnels = append(bad.Tunnels, firewall.Tunnel{Device: "xfrm-with-a-far-too-long-name", Remote: awsInside})
-	err := netnstest.In(l.gw, func() error { return firewall.Install(bad) })
-	if err == nil {
-		t.Fatal("a tunnel device name longer than IFNAMSIZ was accepted")
+	for _, tc := range []struct {
+		what   string
+		tunnel firewall.Tunnel
+	}{
+		{"a tunnel device name longer than IFNAMSIZ", firewall.Tunnel{Device: "xfrm-with-a-far-too-long-name", Remote: awsInside, MSS: tunnelMSS}},
+		{"a tunnel without an MSS", firewall.Tunnel{Device: "xfrm2", Remote: awsInside}},
+		{"an MSS bigger than Ethernet's", firewall.Tunnel{Device: "xfrm2", Remote: awsInside, MSS: 1500}},
+	} {
+		bad := fullConfig()
+		bad.Tunnels = append(bad.Tunnels, tc.tunnel)
+		if err := netnstest.In(l.gw, func() error { return firewall.Install(bad) }); err == nil {
+			t.Errorf("%s was accepted", tc.what)
+		}
 	}
 	if !netnstest.TCPReaches(l.vlan, vlanHost, net.JoinHostPort("10.0.1.2", fmt.Sprint(statusPort))) {
 		t.Errorf("the previous table is gone after a refused install")

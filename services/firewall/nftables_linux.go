@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 
@@ -145,9 +144,8 @@ func build(c *nftables.Conn, cfg Config) {
 
 	// MSS clamp, both directions through the tunnels (SYN and SYN-ACK).
 	for _, tu := range cfg.Tunnels {
-		mss := cmp.Or(tu.MSS, MSS)
-		r.add(clamp, oif(tu.Device), synMSSOver(mss), setMSS(mss))
-		r.add(clamp, iif(tu.Device), synMSSOver(mss), setMSS(mss))
+		r.add(clamp, oif(tu.Device), synMSSOver(tu.MSS), setMSS(tu.MSS))
+		r.add(clamp, iif(tu.Device), synMSSOver(tu.MSS), setMSS(tu.MSS))
 	}
 }
 
