@@ -88,6 +88,20 @@ func (l *lab) counters(t *testing.T) map[string]uint64 {
 	return m
 }
 
+// conntrack is the gateway's connection tracking table; the test is
+// skipped where the kernel does not show it.
+func (l *lab) conntrack(t *testing.T) string {
+	t.Helper()
+	var table []byte
+	if err := netnstest.In(l.gw, func() (err error) {
+		table, err = os.ReadFile("/proc/net/nf_conntrack")
+		return err
+	}); err != nil {
+		t.Skipf("no conntrack table to read: %v", err)
+	}
+	return string(table)
+}
+
 // fullConfig is the table of a gateway whose role is known.
 func fullConfig() firewall.Config {
 	return firewall.Config{
@@ -255,15 +269,9 @@ func TestForwarding(t *testing.T) {
 
 	// The forwarded connections are not tracked (raw notrack): the
 	// gateway's conntrack table holds none of the VLAN <-> VPC flows.
-	var table []byte
-	if err := netnstest.In(l.gw, func() (err error) {
-		table, err = os.ReadFile("/proc/net/nf_conntrack")
-		return err
-	}); err != nil {
-		t.Skipf("no conntrack table to read: %v", err)
-	}
+	table := l.conntrack(t)
 	for _, flow := range []string{"dst=198.51.100.2", "dst=10.0.1.10"} {
-		if strings.Contains(string(table), flow) {
+		if strings.Contains(table, flow) {
 			t.Errorf("conntrack tracks a forwarded flow (%s):\n%s", flow, table)
 		}
 	}
@@ -289,14 +297,7 @@ func TestESPNotTracked(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("sending ESP: %v", err)
 	}
-	var table []byte
-	if err := netnstest.In(l.gw, func() (err error) {
-		table, err = os.ReadFile("/proc/net/nf_conntrack")
-		return err
-	}); err != nil {
-		t.Skipf("no conntrack table to read: %v", err)
-	}
-	for line := range strings.Lines(string(table)) {
+	for line := range strings.Lines(l.conntrack(t)) {
 		if f := strings.Fields(line); len(f) > 3 && f[3] == "50" {
 			t.Errorf("conntrack tracks the gateway's ESP: %s", line)
 		}
