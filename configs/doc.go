@@ -61,7 +61,7 @@
 //	        remote_asn: 64512        # [64512]
 //	        ike_version: 2           # [2]
 //	        proposals: [aes256gcm16-prfsha384-ecp384, aes256-sha256-modp2048]
-//	        esp_proposals: [aes256gcm16-ecp384, aes256-sha256-modp2048]
+//	        esp_proposals: [aes256gcm16-ecp384, aes256-sha256-modp2048]  # also set the tunnel's MTU and MSS clamp (Tunnel.MTU)
 //	        dpd_delay: 10s           # [10s], 1s..60s
 //	        ike_lifetime: 8h         # [28800s], 900s..28800s
 //	        child_lifetime: 1h       # [3600s], 900s..3600s, less than ike_lifetime
