@@ -6,7 +6,7 @@ import "strings"
 // packet a tunnel carries (its MTU) by ESP algorithm, and the TCP MSS to
 // clamp to (the MTU less 40): 1446 for AES-GCM, 1438 for AES-CBC with
 // SHA-1 or SHA-256, 1422 for AES-CBC with SHA-384 or SHA-512, without
-// NAT-T. (NAT-T takes 8 to 16 more; a Linode's public address has no NAT,
+// NAT-T. (NAT-T takes up to 16 more; a Linode's public address has no NAT,
 // and where there is one, PMTU discovery covers the difference.)
 const (
 	mtuGCM    = 1446
