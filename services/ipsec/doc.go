@@ -19,8 +19,9 @@
 // ("xfrm<if_id>", see InterfaceFor) with the gateway's inside address
 // (.2/30), the MTU AWS documents for the tunnel's ESP proposals
 // (configs.Tunnel.MTU: 1438 for the defaults, 1446 for GCM only), and one
-// CHILD_SA 0.0.0.0/0 <-> 0.0.0.0/0 bound to that if_id. BGP decides what goes into which tunnel. The connection, its
-// CHILD_SA and its shared key are all named after the tunnel.
+// CHILD_SA 0.0.0.0/0 <-> 0.0.0.0/0 bound to that if_id. BGP decides what
+// goes into which tunnel. The connection, its CHILD_SA and its shared key
+// are all named after the tunnel.
 //
 // Defaults follow AWS's site-to-site VPN (configs fills them; a tunnel may
 // override them): IKEv2, AES-GCM/CBC proposals AWS accepts, lifetimes inside

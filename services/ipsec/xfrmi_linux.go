@@ -48,6 +48,7 @@ func ensureInterfaces(tunnels []configs.Tunnel, uplink string, sysctls bool) err
 
 func ensureInterface(t configs.Tunnel, parent int, sysctls bool) error {
 	name, id := InterfaceFor(t)
+	mtu := t.MTU()
 	fail := func(what string, err error) error {
 		return fmt.Errorf("ipsec: tunnel %q: %s %s: %w", t.Name, what, name, err)
 	}
@@ -65,7 +66,7 @@ func ensureInterface(t configs.Tunnel, parent int, sysctls bool) error {
 	}
 	if l == nil {
 		attrs := netlink.NewLinkAttrs()
-		attrs.Name, attrs.MTU, attrs.ParentIndex = name, t.MTU(), parent
+		attrs.Name, attrs.MTU, attrs.ParentIndex = name, mtu, parent
 		if err := netlink.LinkAdd(&netlink.Xfrmi{LinkAttrs: attrs, Ifid: id}); err != nil {
 			return fail("creating", err)
 		}
@@ -73,8 +74,8 @@ func ensureInterface(t configs.Tunnel, parent int, sysctls bool) error {
 			return fail("finding", err)
 		}
 	}
-	if l.Attrs().MTU != t.MTU() {
-		if err := netlink.LinkSetMTU(l, t.MTU()); err != nil {
+	if l.Attrs().MTU != mtu {
+		if err := netlink.LinkSetMTU(l, mtu); err != nil {
 			return fail("setting the MTU of", err)
 		}
 	}
