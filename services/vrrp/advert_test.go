@@ -143,6 +143,7 @@ func TestDecodeDrops(t *testing.T) {
 		{"bad IP checksum", func() []byte { b := unhex(t, keepalivedV2); b[11] ^= 1; return b }(), DropIPHeader},
 		{"fragment", mutate(t, keepalivedV2, func(h, p []byte) []byte { h[6] = 0x20; return p }, true), DropIPHeader},
 		{"protocol", mutate(t, keepalivedV2, func(h, p []byte) []byte { h[9] = 17; return p }, true), DropIPHeader},
+		{"unicast destination", mutate(t, keepalivedV2, func(h, p []byte) []byte { copy(h[16:20], []byte{10, 0, 1, 2}); return p }, true), DropIPHeader},
 		{"version 4", mutate(t, keepalivedV3, func(h, p []byte) []byte { p[0] = 0x41; return p }, true), DropVersion},
 		{"type 2", mutate(t, keepalivedV3, func(h, p []byte) []byte { p[0] = 0x32; return p }, true), DropType},
 		{"v2 checksum", mutate(t, keepalivedV2, func(h, p []byte) []byte { p[2] = 101; return p }, false), DropChecksum},

@@ -12,14 +12,14 @@
 //     and the receive checks (every reject is a DropReason).
 //   - peer.go: the trust boundary: only the pair's peer, from inside the
 //     VLAN prefix, speaks for the VRID.
-//   - ip.go: the IPv4 header around an advertisement (VRRP is sent and
-//     received as whole IPv4 datagrams over mdlayher/packet).
+//   - ip.go, socket.go: the IPv4 header around an advertisement and the raw
+//     IPv4 socket that sends and receives whole datagrams, header included.
 //   - state.go, machine.go: the RFC state machine, free of sockets and
 //     clocks so that every transition is unit-tested with a fake clock.
 //   - config.go, router.go: the exported Router that runs the machine on
 //     real sockets and netlink, publishes state changes and exposes Status.
-//   - link.go: the sockets, the virtual addresses, gratuitous ARP and the
-//     optional RFC virtual MAC (a macvlan).
+//   - link.go: the virtual addresses, gratuitous ARP (mdlayher/packet) and
+//     the optional RFC virtual MAC (a macvlan).
 //
 // internal/vrrpd is a small command that runs one Router with flags; the
 // namespace tests, the keepalived interop tests and the benchmark run it.

@@ -12,7 +12,7 @@ type DropReason string
 // router to ignore; the last one is tidegate's own rule that only the pair's
 // peer speaks for the VRID (peer.go).
 const (
-	DropIPHeader     DropReason = "ip-header"     // not a whole, unfragmented IPv4 datagram with a good header checksum
+	DropIPHeader     DropReason = "ip-header"     // not a whole, unfragmented IPv4 datagram to 224.0.0.18 with a good header checksum
 	DropTTL          DropReason = "ttl"           // TTL not 255: sent from off-link (RFC 5798 §7.1)
 	DropSource       DropReason = "source"        // source not a unicast host address of the VLAN prefix
 	DropLength       DropReason = "length"        // shorter or longer than its address count says

@@ -75,6 +75,8 @@ func TestInjectHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The link layer, so that malformed IPv4 headers go out as they are.
+	const etherTypeIPv4 = 0x0800
 	c, err := packet.Listen(ifi, packet.Datagram, etherTypeIPv4, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +99,7 @@ func TestInjectHelper(t *testing.T) {
 		}
 	}
 	for _, b := range frames {
-		if _, err := c.WriteTo(b, &packet.Addr{HardwareAddr: multicastMAC}); err != nil {
+		if _, err := c.WriteTo(b, &packet.Addr{HardwareAddr: net.HardwareAddr{0x01, 0x00, 0x5e, 0x00, 0x00, 0x12}}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Millisecond)

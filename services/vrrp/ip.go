@@ -21,8 +21,8 @@ type datagram struct {
 }
 
 // decodeDatagram decodes a whole IPv4 datagram carrying a VRRP packet, as
-// read from an AF_PACKET socket (wire byte order, link header stripped,
-// possibly followed by Ethernet padding). It checks everything that does not
+// read from the raw socket (wire byte order, IPv4 header included). It
+// tolerates trailing bytes such as Ethernet padding. It checks everything that does not
 // depend on configuration and never panics: it is the fuzz target.
 func decodeDatagram(b []byte) (*datagram, error) {
 	h, err := ipv4.ParseHeader(b)
@@ -38,8 +38,9 @@ func decodeDatagram(b []byte) (*datagram, error) {
 	if h.TotalLen < h.Len || h.TotalLen > len(b) {
 		return nil, drop(DropLength, "IPv4 total length %d, have %d bytes", h.TotalLen, len(b))
 	}
-	// VRRP adverts are tiny; a fragment is an attack or an accident, and
-	// reassembling it is the IP stack's business, which we bypass.
+	// VRRP adverts are tiny; a fragment is an attack or an accident. The
+	// kernel reassembles fragments before the raw socket sees them, so this
+	// refuses what did not come through the stack (a test, the fuzzer).
 	if h.Flags&ipv4.MoreFragments != 0 || h.FragOff != 0 {
 		return nil, drop(DropIPHeader, "fragment")
 	}
@@ -50,6 +51,11 @@ func decodeDatagram(b []byte) (*datagram, error) {
 	dst, ok2 := netip.AddrFromSlice(h.Dst.To4())
 	if !ok1 || !ok2 {
 		return nil, drop(DropIPHeader, "addresses")
+	}
+	// Adverts go to 224.0.0.18 (RFC 5798 §5.1.1.2); the socket also
+	// receives protocol 112 sent to the gateway's own addresses.
+	if dst != multicastGroup {
+		return nil, drop(DropIPHeader, "destination %v, not %v", dst, multicastGroup)
 	}
 	// RFC 5798 §7.1: a router MUST drop an advert whose TTL is not 255; it
 	// was forwarded, so it did not come from this link.
@@ -66,8 +72,8 @@ func decodeDatagram(b []byte) (*datagram, error) {
 // encodeDatagram wraps a VRRP packet in an IPv4 header: TTL 255, protocol
 // 112, to 224.0.0.18, with its header checksum filled in. The header is the
 // one keepalived sends (TOS 0xc0, no DF, a counting ID), byte for byte.
-// x/net's header helpers use wire byte order on Linux, which is what an
-// AF_PACKET socket carries.
+// x/net's header helpers use wire byte order on Linux, which is what a raw
+// socket with IP_HDRINCL takes.
 func encodeDatagram(src netip.Addr, id uint16, payload []byte) ([]byte, error) {
 	h := &ipv4.Header{
 		Version:  ipv4.Version,

@@ -17,59 +17,24 @@ import (
 	"golang.org/x/net/bpf"
 )
 
-const (
-	etherTypeIPv4 = 0x0800
-	etherTypeARP  = 0x0806
-)
+const etherTypeARP = 0x0806
 
-var (
-	// multicastMAC is 224.0.0.18 mapped to Ethernet (RFC 1112 §6.4).
-	multicastMAC = net.HardwareAddr{0x01, 0x00, 0x5e, 0x00, 0x00, 0x12}
-	broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-)
+var broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
 // virtualMAC is the RFC 5798 §7.3 virtual router MAC, 00:00:5e:00:01:VRID.
 func virtualMAC(vrid uint8) net.HardwareAddr {
 	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x01, vrid}
 }
 
-// vrrpFilter passes IPv4 datagrams of protocol 112 to 224.0.0.18 and nothing
-// else, so that the socket does not copy the VLAN's data traffic to user
-// space. Everything else about the packet (TTL, checksums, VRRP fields) is
-// checked in Go, where a reject is counted.
-var vrrpFilter = func() []bpf.RawInstruction {
-	raw, err := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 9, Size: 1}, // IPv4 protocol (Datagram sockets start at the IP header)
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ipProtoVRRP, SkipTrue: 3},
-		bpf.LoadAbsolute{Off: 16, Size: 4}, // destination address
-		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0xe0000012, SkipTrue: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	})
-	if err != nil {
-		panic(err) // a constant program: cannot fail
-	}
-	return raw
-}()
-
 // link is the router's view of the VLAN: the sockets and the addresses.
 //
-// Why AF_PACKET (mdlayher/packet) and not a raw IP socket for VRRP: a raw
-// socket only sees what the host's IP stack lets through (multicast routing
-// and rp_filter decisions, its own addresses as sources during split brain,
-// fragments reassembled), and it sends with whatever source address and MAC
-// the routing table picks. On the packet layer the router sees every VRRP
-// frame that reaches the interface, checks TTL and checksums itself (and
-// counts rejects), and sends with exactly the source address and MAC
-// VRRP needs: the interface's own MAC by default, like keepalived, or the
-// virtual MAC by sending on a macvlan that carries it. Joining the
-// 01:00:5e:00:00:12 group at the link layer (PACKET_ADD_MEMBERSHIP) makes
-// NICs that filter multicast deliver the adverts.
-//
-// With the virtual MAC, adverts are also received on the macvlan: the
-// kernel hands a multicast frame whose source MAC is a local private-mode
-// macvlan's (the peer master sends from the same virtual MAC) to that
-// macvlan only, never to the base interface.
+// Adverts go through a raw IPv4 socket (socket.go says why not AF_PACKET),
+// on the VLAN interface, or on the macvlan that carries the virtual MAC:
+// the kernel hands a multicast frame whose source MAC is a local
+// private-mode macvlan's (the peer master sends from the same virtual MAC)
+// to that macvlan only, never to the base interface, and sends ours with
+// the interface's MAC, the virtual one on the macvlan. Gratuitous ARP needs
+// the link layer: an AF_PACKET socket for ARP (mdlayher/packet).
 type link struct {
 	base    *net.Interface // the VLAN interface
 	vif     *net.Interface // where adverts, ARP and the addresses go: base, or the macvlan
@@ -77,11 +42,9 @@ type link struct {
 	vips    []netip.Prefix
 	owner   bool // priority 255: the addresses are the interface's own
 
-	// recv reads the adverts and also sends ours: every socket bound to
-	// IPv4 on the VLAN sees each forwarded packet (the filter drops it in
-	// the kernel, but each socket costs a delivery), so one does both.
-	recv, arp *packet.Conn
-	closed    atomic.Bool // set before the sockets are closed
+	vrrp   *ipSocket    // adverts, both ways
+	arp    *packet.Conn // gratuitous ARP, send only
+	closed atomic.Bool  // set before the sockets are closed
 
 	vmacName string      // the macvlan we created, deleted on close
 	restore  [][2]string // sysctl path and value to put back on close
@@ -109,12 +72,8 @@ func openLink(cfg *Config) (_ *link, err error) {
 			return nil, err
 		}
 	}
-	l.recv, err = packet.Listen(l.vif, packet.Datagram, etherTypeIPv4, &packet.Config{Filter: vrrpFilter})
-	if err != nil {
-		return nil, fmt.Errorf("vrrp: listen on %s: %w", l.vif.Name, err)
-	}
-	if err := l.recv.JoinGroup(multicastMAC); err != nil {
-		return nil, fmt.Errorf("vrrp: join 224.0.0.18 on %s: %w", l.vif.Name, err)
+	if l.vrrp, err = listenVRRP(l.vif); err != nil {
+		return nil, err
 	}
 	// The ARP socket never reads: a filter that rejects everything keeps
 	// its receive queue empty.
@@ -223,11 +182,8 @@ func (l *link) setupVMAC(vrid uint8) error {
 	return nil
 }
 
-// sendAdvert writes one advert datagram to 224.0.0.18.
-func (l *link) sendAdvert(b []byte) error {
-	_, err := l.recv.WriteTo(b, &packet.Addr{HardwareAddr: multicastMAC})
-	return err
-}
+// sendAdvert sends one advert datagram (IPv4 header included) to 224.0.0.18.
+func (l *link) sendAdvert(b []byte) error { return l.vrrp.send(b) }
 
 // addVIPs adds the virtual addresses to vif; already present is fine.
 func (l *link) addVIPs() error {
@@ -289,10 +245,11 @@ func (l *link) garp() error {
 // released the addresses (or deliberately kept them).
 func (l *link) close() {
 	l.closed.Store(true)
-	for _, c := range []*packet.Conn{l.recv, l.arp} {
-		if c != nil {
-			_ = c.Close()
-		}
+	if l.vrrp != nil {
+		_ = l.vrrp.close()
+	}
+	if l.arp != nil {
+		_ = l.arp.Close()
 	}
 	if l.vmacName != "" {
 		if nl, err := netlink.LinkByName(l.vmacName); err == nil {

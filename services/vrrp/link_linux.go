@@ -12,3 +12,8 @@ const (
 	familyV4     = netlink.FAMILY_V4
 	ifaSecondary = syscall.IFA_F_SECONDARY
 )
+
+// bindToDevice keeps a socket to one interface's traffic (SO_BINDTODEVICE).
+func bindToDevice(fd int, name string) error {
+	return syscall.SetsockoptString(fd, syscall.SOL_SOCKET, syscall.SO_BINDTODEVICE, name)
+}

@@ -198,7 +198,7 @@ loop:
 func (r *Router) readLoop(l *link) {
 	buf := make([]byte, 2048)
 	for {
-		n, _, err := l.recv.ReadFrom(buf)
+		n, err := l.vrrp.read(buf)
 		if err != nil {
 			// After close the socket reports EBADF or ErrClosed,
 			// depending on where the read was.
