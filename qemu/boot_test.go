@@ -21,11 +21,12 @@ var bootTimeout = 120 * time.Second
 // VM booting the real image with eth0 on "pub" and eth1 on "vlan".
 func bootSite(t *testing.T, label string, ipam netip.Prefix, userData []byte) (*Site, *VM) {
 	t.Helper()
-	return bootSiteWith(t, label, ipam.String(), userData, "")
+	return bootSiteWith(t, label, ipam.String(), userData, Options{})
 }
 
-// bootSiteWith is bootSite with an optional disk booted before the image.
-func bootSiteWith(t *testing.T, label, ipamAddr string, userData []byte, bootDisk string) (*Site, *VM) {
+// bootSiteWith is bootSite with what extra sets of a disk booted before
+// the image (BootDisk) and of the CPU.
+func bootSiteWith(t *testing.T, label, ipamAddr string, userData []byte, extra Options) (*Site, *VM) {
 	t.Helper()
 	ipam := netip.MustParsePrefix(ipamAddr)
 	netnstest.NeedRoot(t)
@@ -53,7 +54,7 @@ func bootSiteWith(t *testing.T, label, ipamAddr string, userData []byte, bootDis
 	}
 	logFile := filepath.Join(t.TempDir(), "console.log")
 	vm, err := Start(Options{
-		Name: label, Netns: site.Netns, Image: Image(), LogFile: logFile, BootDisk: bootDisk,
+		Name: label, Netns: site.Netns, Image: Image(), LogFile: logFile, BootDisk: extra.BootDisk, CPU: extra.CPU,
 		NICs: []NIC{{Tap: "tap0", MAC: "52:54:00:00:01:00"}, {Tap: "tap1", MAC: "52:54:00:00:01:01"}},
 	})
 	if err != nil {
@@ -94,6 +95,11 @@ func TestBootConfiguresFromMetadata(t *testing.T) {
 	if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`connected to charon.*version=5\.`)); err != nil {
 		t.Fatal(err)
 	}
+	// QEMU's -cpu max has AES-NI and AVX2, as Linode's CPUs do: ESP must
+	// use them, not the kernel's generic C code.
+	if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`kernel crypto for ESP" .*aes-gcm=rfc4106-gcm-aesni aes-cbc=cbc-aes-aesni sha1=sha1-avx2 sha256=sha256-avx2`)); err != nil {
+		t.Errorf("the console does not show the CPU's crypto drivers: %v", err)
+	}
 	if leases := site.Leases(); !strings.Contains(leases, "52:54:00:00:01:00") {
 		t.Errorf("dnsmasq has no lease for eth0's MAC; leases:\n%s", leases)
 	}
@@ -129,6 +135,29 @@ func TestBootConfiguresFromMetadata(t *testing.T) {
 	defer cancelDown()
 	if err := vm.Wait(down); err != nil {
 		t.Fatalf("the VM did not power off after the power button: %v", err)
+	}
+}
+
+// TestBootWithoutCryptoInstructions boots on a CPU without AES-NI,
+// carry-less multiply, SSSE3 or AVX: the drivers for them refuse to load,
+// PID 1 skips them without an error, the console says ESP runs on the
+// kernel's generic code, and the gateway configures as usual.
+func TestBootWithoutCryptoInstructions(t *testing.T) {
+	_, vm := bootSiteWith(t, "vpn-gw-1", "10.0.1.2/24", seedYAML(t),
+		Options{CPU: "max,aes=off,pclmulqdq=off,ssse3=off,avx=off,avx2=off"})
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	for _, re := range []string{
+		`kernel modules not for this CPU, skipped.* modules="\[aesni_intel ghash_clmulni_intel sha1_ssse3 sha256_ssse3 sha512_ssse3\]"`,
+		`kernel crypto for ESP" .*aes-gcm=generic aes-cbc=(generic|cbc\(aes-generic\)) sha1=sha1-generic sha256=sha256-generic`,
+		`msg=configured .*gateway=vpn-gw-1`,
+	} {
+		if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(re)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Contains(vm.Console(), `msg="kernel modules"`) {
+		t.Errorf("a module error on the console:\n%s", vm.Console())
 	}
 }
 

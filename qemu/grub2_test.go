@@ -20,7 +20,7 @@ func TestBootGRUB2Mode(t *testing.T) {
 	if err := BuildLinodeGRUB(chain); err != nil {
 		t.Fatal(err)
 	}
-	site, vm := bootSiteWith(t, "vpn-gw-1", "10.0.1.2/24", seedYAML(t), chain)
+	site, vm := bootSiteWith(t, "vpn-gw-1", "10.0.1.2/24", seedYAML(t), Options{BootDisk: chain})
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
 	if _, _, err := vm.WaitFor(ctx, 0, regexp.MustCompile(`msg=configured .*gateway=vpn-gw-1`)); err != nil {

@@ -116,6 +116,8 @@ func TestAWSPeerBoots(t *testing.T) {
 		{"ping -c 1 -W 2 10.0.0.24", []string{"1 packets received"}},
 		{"ping -c 1 -W 2 " + PublicRouter, []string{"1 packets received"}},
 		{"lsmod", []string{"esp4", "xfrm_interface", "drbg", "gcm"}},
+		// -cpu max offers AES-NI: ESP's AES-GCM is the CPU's, as on AWS.
+		{"grep -A2 'rfc4106(gcm(aes))' /proc/crypto", []string{"driver       : rfc4106-gcm-aesni"}},
 		{"ip -V", []string{"iproute2"}},
 	} {
 		out, err := peer.ShellOK(ctx, tc.cmd)

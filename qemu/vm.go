@@ -45,6 +45,9 @@ type Options struct {
 	// Dir holds the VM's runtime files and is removed by Kill; [a new
 	// temporary directory].
 	Dir string
+	// CPU is QEMU's -cpu: a model and its features; [max]. Tests take
+	// features away (e.g. "max,aes=off") to boot as a CPU without them.
+	CPU string
 }
 
 // VM is a running QEMU guest.
@@ -75,6 +78,9 @@ func Start(o Options) (*VM, error) {
 	if o.MemMiB == 0 {
 		o.MemMiB = 512
 	}
+	if o.CPU == "" {
+		o.CPU = "max"
+	}
 	dir := o.Dir
 	if dir == "" {
 		var err error
@@ -88,7 +94,7 @@ func Start(o Options) (*VM, error) {
 		// -cpu max offers RDRAND, as Linode's CPUs do, and virtio-rng
 		// seeds the RNG too: without either the guest's getrandom blocks
 		// for minutes under TCG.
-		"-machine", "pc", "-cpu", "max", "-m", strconv.Itoa(o.MemMiB), "-smp", "1",
+		"-machine", "pc", "-cpu", o.CPU, "-m", strconv.Itoa(o.MemMiB), "-smp", "1",
 		"-device", "virtio-rng-pci",
 		"-display", "none", "-monitor", "none", "-serial", "stdio",
 		"-qmp", "unix:" + vm.qmp + ",server=on,wait=off",

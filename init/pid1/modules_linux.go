@@ -20,30 +20,36 @@ const ModuleList = "tidegate.modules"
 
 // loadModules loads every module named in the image's module list, with its
 // dependencies from modules.dep. Missing modules are errors but never stop
-// the others from loading.
-func loadModules() (loaded int, err error) {
+// the others from loading. A module that refuses this machine (ENODEV: the
+// CPU lacks the AES or SHA instructions it drives) is skipped, not an
+// error: the kernel's generic code does that work instead.
+func loadModules() (loaded int, skipped []string, err error) {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
-		return 0, fmt.Errorf("uname: %w", err)
+		return 0, nil, fmt.Errorf("uname: %w", err)
 	}
 	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:]))
 	names, err := readModuleList(filepath.Join(dir, ModuleList))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	prober, err := kmodule.NewProber(kmodule.ProbeOpts{})
 	if err != nil {
-		return 0, fmt.Errorf("reading %s/modules.dep: %w", dir, err)
+		return 0, nil, fmt.Errorf("reading %s/modules.dep: %w", dir, err)
 	}
 	var errs []error
 	for _, name := range names {
-		if err := prober.Probe(name, ""); err != nil {
+		err := prober.Probe(name, "")
+		switch {
+		case errors.Is(err, unix.ENODEV):
+			skipped = append(skipped, name)
+		case err != nil:
 			errs = append(errs, fmt.Errorf("module %s: %w", name, err))
-			continue
+		default:
+			loaded++
 		}
-		loaded++
 	}
-	return loaded, errors.Join(errs...)
+	return loaded, skipped, errors.Join(errs...)
 }
 
 func readModuleList(path string) ([]string, error) {

@@ -48,11 +48,16 @@ func run(log *slog.Logger, gateway, shell []string) {
 	if err := mountAll(); err != nil {
 		log.Error("mounts", "err", err)
 	}
-	if n, err := loadModules(); err != nil {
+	n, skipped, err := loadModules()
+	if err != nil {
 		log.Error("kernel modules", "loaded", n, "err", err)
 	} else {
 		log.Info("kernel modules loaded", "count", n)
 	}
+	if len(skipped) > 0 {
+		log.Info("kernel modules not for this CPU, skipped (the kernel's generic code does their work)", "modules", skipped)
+	}
+	logESPCrypto(log)
 	// The gateway's boot timeline starts with PID 1's steps; the children
 	// inherit the environment.
 	os.Setenv(gw.BootMarksEnv, fmt.Sprintf("init=%.3f modules=%.3f", initAt.Seconds(), console.Uptime().Seconds()))
@@ -119,4 +124,34 @@ func shutdown(log *slog.Logger, sup, shellSup *supervisor, cmd int, why string) 
 	if err := unix.Reboot(cmd); err != nil {
 		log.Error("reboot syscall failed", "err", err)
 	}
+}
+
+// logESPCrypto says on the console which kernel drivers ESP uses: the CPU's
+// instructions (drivers named aesni, clmulni, avx2, ni) or the generic C
+// code, several times the CPU per byte.
+func logESPCrypto(log *slog.Logger) {
+	f, err := os.Open("/proc/crypto")
+	if err != nil {
+		log.Warn("kernel crypto", "err", err)
+		return
+	}
+	defer f.Close()
+	var algs []string
+	for _, c := range espCrypto {
+		algs = append(algs, c.alg)
+	}
+	d, err := cryptoDrivers(f, algs...)
+	if err != nil {
+		log.Warn("kernel crypto", "err", err)
+		return
+	}
+	var attrs []any
+	for _, c := range espCrypto {
+		v := d[c.alg]
+		if v == "" {
+			v = "generic"
+		}
+		attrs = append(attrs, c.label, v)
+	}
+	log.Info("kernel crypto for ESP", attrs...)
 }

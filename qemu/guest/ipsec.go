@@ -10,12 +10,16 @@ import (
 // ESP over XFRM interfaces and the crypto AWS's proposals need. aes, cbc,
 // sha1, sha256 and hmac are built into Debian's kernel; drbg is the
 // "stdrng" the IV generators need, without which every SA install fails
-// with ENOENT (docs/design.md).
+// with ENOENT (docs/design.md). The drivers for the CPU's AES, carry-less
+// multiply and SHA instructions come last, as in tidegate's image: Ubuntu,
+// the seed article's system, loads them by CPU modalias, and AWS's end is
+// not short of crypto hardware either.
 var IPsecModules = []string{
 	"virtio_pci", "virtio_net", "virtio_rng",
 	"xfrm_user", "xfrm_interface", "esp4",
 	"authenc", "authencesn", "echainiv", "seqiv", "drbg",
 	"gcm", "ghash_generic", "ctr", "sha512_generic", "cmac", "xcbc",
+	"aesni_intel", "ghash_clmulni_intel", "sha1_ssse3", "sha256_ssse3", "sha512_ssse3",
 }
 
 // XFRMInterface returns the name and if_id of the XFRM interface for the
