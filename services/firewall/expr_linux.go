@@ -72,7 +72,17 @@ func dport(p uint16) []expr.Any {
 }
 
 // saddr: "meta nfproto ipv4 ip saddr PREFIX".
-func saddr(p netip.Prefix) []expr.Any {
+func saddr(p netip.Prefix) []expr.Any { return ip4Prefix(12, p, expr.CmpOpEq) }
+
+// saddrNot: "meta nfproto ipv4 ip saddr != PREFIX".
+func saddrNot(p netip.Prefix) []expr.Any { return ip4Prefix(12, p, expr.CmpOpNeq) }
+
+// daddrNot: "meta nfproto ipv4 ip daddr != PREFIX".
+func daddrNot(p netip.Prefix) []expr.Any { return ip4Prefix(16, p, expr.CmpOpNeq) }
+
+// ip4Prefix compares the IPv4 address at off in the header (12: source,
+// 16: destination) with p; an IPv6 packet never matches.
+func ip4Prefix(off uint32, p netip.Prefix, op expr.CmpOp) []expr.Any {
 	p = p.Masked()
 	mask := make([]byte, 4)
 	for i := range p.Bits() {
@@ -82,9 +92,9 @@ func saddr(p netip.Prefix) []expr.Any {
 	return []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a[:]},
+		&expr.Cmp{Op: op, Register: 1, Data: a[:]},
 	}
 }
 
@@ -96,20 +106,31 @@ func counted(name string) []expr.Any {
 func acceptV() []expr.Any { return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}} }
 func dropV() []expr.Any   { return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}} }
 
+// jumpV: "jump CHAIN".
+func jumpV(chain string) []expr.Any {
+	return []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: chain}}
+}
+
 // tcpOptMaxseg is the TCP option kind of the MSS.
 const tcpOptMaxseg = 2
 
-// synMSSOver matches TCP SYNs (SYN set, RST clear; SYN-ACKs too) whose MSS
-// option is larger than mss: "tcp flags & (syn|rst) == syn tcp option
-// maxseg size > mss".
-func synMSSOver(mss uint16) []expr.Any {
+// syn matches TCP SYNs (SYN set, RST clear; SYN-ACKs too): "tcp flags &
+// (syn|rst) == syn".
+func syn() []expr.Any {
 	return append(l4(unix.IPPROTO_TCP),
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{0x02 | 0x04}, Xor: []byte{0}},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0x02}},
+	)
+}
+
+// mssOver matches, in a SYN (after syn), an MSS option larger than mss:
+// "tcp option maxseg size > mss".
+func mssOver(mss uint16) []expr.Any {
+	return []expr.Any{
 		&expr.Exthdr{DestRegister: 1, Type: tcpOptMaxseg, Offset: 2, Len: 2, Op: expr.ExthdrOpTcpopt},
 		&expr.Cmp{Op: expr.CmpOpGt, Register: 1, Data: binaryutil.BigEndian.PutUint16(mss)},
-	)
+	}
 }
 
 // setMSS rewrites the MSS option: "tcp option maxseg size set mss". The
@@ -122,7 +143,8 @@ func setMSS(mss uint16) []expr.Any {
 }
 
 // notLocal: "fib daddr type != local": a packet to be forwarded, not one
-// addressed to this host.
+// addressed to this host. It costs a FIB lookup per packet, so the raw
+// chain uses it only where no address says the same.
 func notLocal() []expr.Any {
 	return []expr.Any{
 		&expr.Fib{Register: 1, ResultADDRTYPE: true, FlagDADDR: true},

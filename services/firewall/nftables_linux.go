@@ -64,8 +64,9 @@ func build(c *nftables.Conn, cfg Config) {
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &drop})
 	forward := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &drop})
-	clamp := c.AddChain(&nftables.Chain{Name: "mss", Table: t, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityMangle, Policy: &accept})
+	// A regular chain, jumped to from forward for SYNs only: the other
+	// packets pay one test for the clamp, not one per tunnel.
+	clamp := c.AddChain(&nftables.Chain{Name: "mss", Table: t})
 	raw := c.AddChain(&nftables.Chain{Name: "notrack", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw, Policy: &accept})
 	rawOut := c.AddChain(&nftables.Chain{Name: "notrack-out", Table: t, Type: nftables.ChainTypeFilter,
@@ -83,11 +84,24 @@ func build(c *nftables.Conn, cfg Config) {
 	// The same for the ESP the gateway sends: after encryption each
 	// forwarded packet's outer one passes the output hook, where it would
 	// be tracked as the gateway's own.
+	// What is forwarded is told by addresses where they say it, since
+	// a FIB lookup per packet ("fib daddr type") costs more: from the
+	// VLAN, whatever is not to the VLAN prefix (the gateway's own VLAN
+	// addresses and the VIPs are in it); from a tunnel, whatever does not
+	// come from AWS's inside address (BGP and pings come from there; a VPC
+	// address never does). What that leaves untracked and yet addressed to
+	// the gateway (a VLAN host to its public address, a VPC host to its
+	// VLAN address) meets the input rules without their "established",
+	// which only ever refuses more.
 	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV())
 	r.add(rawOut, oif(cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV())
-	r.add(raw, vlan, notLocal(), notrackV())
+	if cfg.VLANPrefix.IsValid() {
+		r.add(raw, vlan, daddrNot(cfg.VLANPrefix), notrackV())
+	} else {
+		r.add(raw, vlan, notLocal(), notrackV())
+	}
 	for _, tu := range cfg.Tunnels {
-		r.add(raw, iif(tu.Device), notLocal(), notrackV())
+		r.add(raw, iif(tu.Device), saddrNot(netip.PrefixFrom(tu.Remote, 32)), notrackV())
 	}
 
 	// input: ESP first (every packet from AWS walks this chain, and it is
@@ -135,17 +149,18 @@ func build(c *nftables.Conn, cfg Config) {
 	r.add(input, vlan, counted(DropVLAN), dropV())
 	r.add(input, counted(DropOther), dropV())
 
-	// forward: the VLAN and the tunnels, both ways, and nothing else.
+	// forward: the MSS clamp, both directions through the tunnels (SYN
+	// and SYN-ACK); then the VLAN and the tunnels, both ways, and nothing
+	// else.
+	r.add(forward, syn(), jumpV(clamp.Name))
 	for _, tu := range cfg.Tunnels {
 		r.add(forward, vlan, oif(tu.Device), acceptV())
 		r.add(forward, iif(tu.Device), oif(cfg.VLAN), acceptV())
 	}
 	r.add(forward, counted(DropForward), dropV())
-
-	// MSS clamp, both directions through the tunnels (SYN and SYN-ACK).
 	for _, tu := range cfg.Tunnels {
-		r.add(clamp, oif(tu.Device), synMSSOver(tu.MSS), setMSS(tu.MSS))
-		r.add(clamp, iif(tu.Device), synMSSOver(tu.MSS), setMSS(tu.MSS))
+		r.add(clamp, oif(tu.Device), mssOver(tu.MSS), setMSS(tu.MSS))
+		r.add(clamp, iif(tu.Device), mssOver(tu.MSS), setMSS(tu.MSS))
 	}
 }
 
