@@ -80,19 +80,20 @@ func build(c *nftables.Conn, cfg Config) {
 	// forward rules below are stateless (VLAN <-> tunnels, both ways), and
 	// ESP is accepted by protocol, so tracking them is work for nothing,
 	// per packet, on the data path. The input rules' "established" needs
-	// tracking of what is addressed to the gateway itself only.
-	// The same for the ESP the gateway sends: after encryption each
-	// forwarded packet's outer one passes the output hook, where it would
-	// be tracked as the gateway's own.
-	// What is forwarded is told by addresses where they say it, since
-	// a FIB lookup per packet ("fib daddr type") costs more: from the
-	// VLAN, whatever is not to the VLAN prefix (the gateway's own VLAN
-	// addresses and the VIPs are in it); from a tunnel, whatever does not
-	// come from AWS's inside address (BGP and pings come from there; a VPC
-	// address never does). What that leaves untracked and yet addressed to
-	// the gateway (a VLAN host to its public address, a VPC host to its
-	// VLAN address) meets the input rules without their "established",
-	// which only ever refuses more.
+	// tracking of what is addressed to the gateway itself only. The same
+	// holds for the ESP the gateway sends: after encryption each forwarded
+	// packet's outer one passes the output hook, where it would be tracked
+	// as the gateway's own.
+	//
+	// What is forwarded is told by addresses where they say it, since a
+	// FIB lookup per packet ("fib daddr type") costs more: from the VLAN,
+	// whatever is not to the VLAN prefix (the gateway's own VLAN addresses
+	// and the VIPs are in it); from a tunnel, whatever does not come from
+	// AWS's inside address (BGP and pings come from there; a VPC address
+	// never does). What that leaves untracked and yet addressed to the
+	// gateway (a VLAN host to its public address, a VPC host to its VLAN
+	// address) meets the input rules without their "established", which
+	// only ever refuses more.
 	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV())
 	r.add(rawOut, oif(cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV())
 	if cfg.VLANPrefix.IsValid() {

@@ -21,9 +21,10 @@ type datagram struct {
 }
 
 // decodeDatagram decodes a whole IPv4 datagram carrying a VRRP packet, as
-// read from the raw socket (wire byte order, IPv4 header included). It
-// tolerates trailing bytes such as Ethernet padding. It checks everything that does not
-// depend on configuration and never panics: it is the fuzz target.
+// read from the raw socket (wire byte order, IPv4 header included); it
+// tolerates trailing bytes such as Ethernet padding. It checks everything
+// that does not depend on configuration and never panics: it is the fuzz
+// target.
 func decodeDatagram(b []byte) (*datagram, error) {
 	h, err := ipv4.ParseHeader(b)
 	if err != nil {
