@@ -18,15 +18,15 @@ var espCrypto = []struct{ label, alg string }{
 }
 
 // cryptoDrivers reads /proc/crypto (blocks of "key : value" lines, one
-// blank line between them) and returns, for each algorithm name in algs
+// blank line between them) and returns, for each of espCrypto's algorithms
 // that is registered, the driver the kernel picks for it: the one with the
 // highest priority. An algorithm that only a template provides (the
 // generic C code) shows up once something first uses it, so it may be
 // missing here.
-func cryptoDrivers(r io.Reader, algs ...string) (map[string]string, error) {
-	want := make(map[string]bool, len(algs))
-	for _, a := range algs {
-		want[a] = true
+func cryptoDrivers(r io.Reader) (map[string]string, error) {
+	want := make(map[string]bool, len(espCrypto))
+	for _, c := range espCrypto {
+		want[c.alg] = true
 	}
 	best := map[string]string{}
 	prio := map[string]int{}

@@ -136,11 +136,7 @@ func logESPCrypto(log *slog.Logger) {
 		return
 	}
 	defer f.Close()
-	var algs []string
-	for _, c := range espCrypto {
-		algs = append(algs, c.alg)
-	}
-	d, err := cryptoDrivers(f, algs...)
+	d, err := cryptoDrivers(f)
 	if err != nil {
 		log.Warn("kernel crypto", "err", err)
 		return
