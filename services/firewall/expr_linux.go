@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"net"
 	"net/netip"
 	"slices"
 
@@ -37,6 +38,43 @@ func iif(name string) []expr.Any { return meta(expr.MetaKeyIIFNAME, ifname(name)
 
 // oif: "oifname NAME".
 func oif(name string) []expr.Any { return meta(expr.MetaKeyOIFNAME, ifname(name)) }
+
+// nics are the indexes of the gateway's NICs (the uplink and the VLAN's)
+// that exist when the table is built. Rules match a NIC by index ("iif
+// INDEX"), which the kernel compares as a number, where "iifname" copies
+// and compares 16 bytes, for every rule that names an interface, on every
+// packet. A NIC is never re-created; the XFRM interfaces may be, so they
+// are matched by name, and so is a NIC that does not exist (yet): its
+// rules then match nothing, as they would by name.
+type nics map[string]uint32
+
+// lookupNICs finds the named interfaces in the calling thread's network
+// namespace, leaving out those that do not exist.
+func lookupNICs(names ...string) nics {
+	n := nics{}
+	for _, name := range names {
+		if ifi, err := net.InterfaceByName(name); err == nil {
+			n[name] = uint32(ifi.Index)
+		}
+	}
+	return n
+}
+
+// iif: "iif INDEX" for a NIC that exists, else "iifname NAME".
+func (n nics) iif(name string) []expr.Any {
+	if i, ok := n[name]; ok {
+		return meta(expr.MetaKeyIIF, binaryutil.NativeEndian.PutUint32(i))
+	}
+	return iif(name)
+}
+
+// oif: "oif INDEX" for a NIC that exists, else "oifname NAME".
+func (n nics) oif(name string) []expr.Any {
+	if i, ok := n[name]; ok {
+		return meta(expr.MetaKeyOIF, binaryutil.NativeEndian.PutUint32(i))
+	}
+	return oif(name)
+}
 
 func meta(key expr.MetaKey, eq []byte) []expr.Any {
 	return []expr.Any{

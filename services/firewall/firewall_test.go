@@ -321,6 +321,23 @@ func TestBootTable(t *testing.T) {
 	l.Exec(l.vlan, "ping", "-c1", "-W2", "10.0.1.2")
 }
 
+// TestBootTableWithoutVLAN: a VLAN interface that does not exist (yet)
+// is matched by name, as rules for the NICs that exist are by index: the
+// table installs, and the uplink is filtered as ever.
+func TestBootTableWithoutVLAN(t *testing.T) {
+	l := newLab(t)
+	netnstest.ListenTCP(t, l.gw, fmt.Sprintf("0.0.0.0:%d", statusPort), true)
+	l.install(t, firewall.Config{Uplink: "eth0", VLAN: "eth7"})
+	l.check(t, []probe{
+		{"internet", l.inet, stranger, "tcp", gwUplink, statusPort, false},
+		{"VLAN host", l.vlan, vlanHost, "tcp", gwVLAN, statusPort, false},
+	})
+	l.Exec(l.inet, "ping", "-c1", "-W2", gwUplink.String())
+	if c := l.counters(t); c[firewall.DropUplink] == 0 || c[firewall.DropOther] == 0 {
+		t.Errorf("drops not counted by interface: %v", c)
+	}
+}
+
 // TestInstallRefusesBadConfig: a table that cannot be right is refused
 // whole, and the previous one stays.
 func TestInstallRefusesBadConfig(t *testing.T) {

@@ -19,7 +19,7 @@ func Install(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("firewall: nftables: %w", err)
 	}
-	build(c, cfg)
+	build(c, cfg, lookupNICs(cfg.Uplink, cfg.VLAN))
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("firewall: installing nftables table %s: %w", Table, err)
 	}
@@ -48,8 +48,8 @@ func Counters() (map[string]uint64, error) {
 }
 
 // build queues the whole table on c: delete and re-create, so that the
-// flush swaps it atomically.
-func build(c *nftables.Conn, cfg Config) {
+// flush swaps it atomically. nic has the NICs' indexes.
+func build(c *nftables.Conn, cfg Config, nic nics) {
 	t := &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
 	// Adding before deleting makes the delete succeed on the first run.
 	c.AddTable(t)
@@ -73,7 +73,7 @@ func build(c *nftables.Conn, cfg Config) {
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityRaw, Policy: &accept})
 
 	r := rules{c: c, t: t}
-	up, vlan := iif(cfg.Uplink), iif(cfg.VLAN)
+	up, vlan := nic.iif(cfg.Uplink), nic.iif(cfg.VLAN)
 	icmp := [][]expr.Any{l4(unix.IPPROTO_ICMP), l4(unix.IPPROTO_ICMPV6)}
 
 	// Connection tracking only for the gateway's own connections: the
@@ -94,15 +94,19 @@ func build(c *nftables.Conn, cfg Config) {
 	// gateway (a VLAN host to its public address, a VPC host to its VLAN
 	// address) meets the input rules without their "established", which
 	// only ever refuses more.
-	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV())
-	r.add(rawOut, oif(cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV())
+	//
+	// notrack is not a verdict: the accept after it spares the packet the
+	// rest of the raw chain (it ends this chain only; input and forward
+	// still decide). The data path's interfaces come first.
+	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV(), acceptV())
+	r.add(rawOut, nic.oif(cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV(), acceptV())
 	if cfg.VLANPrefix.IsValid() {
-		r.add(raw, vlan, daddrNot(cfg.VLANPrefix), notrackV())
+		r.add(raw, vlan, daddrNot(cfg.VLANPrefix), notrackV(), acceptV())
 	} else {
-		r.add(raw, vlan, notLocal(), notrackV())
+		r.add(raw, vlan, notLocal(), notrackV(), acceptV())
 	}
 	for _, tu := range cfg.Tunnels {
-		r.add(raw, iif(tu.Device), saddrNot(netip.PrefixFrom(tu.Remote, 32)), notrackV())
+		r.add(raw, iif(tu.Device), saddrNot(netip.PrefixFrom(tu.Remote, 32)), notrackV(), acceptV())
 	}
 
 	// input: ESP first (every packet from AWS walks this chain, and it is
@@ -156,7 +160,7 @@ func build(c *nftables.Conn, cfg Config) {
 	r.add(forward, syn(), jumpV(clamp.Name))
 	for _, tu := range cfg.Tunnels {
 		r.add(forward, vlan, oif(tu.Device), acceptV())
-		r.add(forward, iif(tu.Device), oif(cfg.VLAN), acceptV())
+		r.add(forward, iif(tu.Device), nic.oif(cfg.VLAN), acceptV())
 	}
 	r.add(forward, counted(DropForward), dropV())
 	for _, tu := range cfg.Tunnels {
