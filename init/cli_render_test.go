@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,21 +115,7 @@ func TestRenderFollowsTheGateway(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, err := os.ReadFile(tt.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := string(doc)
-			for i := 0; i+1 < len(tt.edits); i += 2 {
-				if !strings.Contains(text, tt.edits[i]) {
-					t.Fatalf("edit: %q not in %s", tt.edits[i], tt.file)
-				}
-				text = strings.Replace(text, tt.edits[i], tt.edits[i+1], 1)
-			}
-			f := filepath.Join(t.TempDir(), "site.yaml")
-			if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			f := editedSite(t, tt.file, tt.edits...)
 			code, out, errOut := runCmd(t, "render", f, "--name", tt.gateway)
 			if code != 0 || errOut != "" {
 				t.Fatalf("render = %d %q", code, errOut)

@@ -17,16 +17,25 @@ const (
 	vpn2   = "../configs/awsimport/testdata/vpn-2.xml"
 )
 
-// editedSite writes the site file path with its first old replaced by new
-// to a temporary file, and returns that file's path.
-func editedSite(t *testing.T, path, old, new string) string {
+// editedSite writes a copy of the site file at path with edits applied,
+// old and new text in pairs, each old replaced once, and returns the
+// copy's path. An old text the file does not have fails the test: an
+// edit that no longer applies would test the unedited file.
+func editedSite(t *testing.T, path string, edits ...string) string {
 	t.Helper()
 	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	text := string(doc)
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !strings.Contains(text, edits[i]) {
+			t.Fatalf("edit: %q not in %s", edits[i], path)
+		}
+		text = strings.Replace(text, edits[i], edits[i+1], 1)
+	}
 	f := filepath.Join(t.TempDir(), "site.yaml")
-	if err := os.WriteFile(f, []byte(strings.Replace(string(doc), old, new, 1)), 0o600); err != nil {
+	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return f
