@@ -102,6 +102,7 @@
 //	tidegate_firewall_dropped_packets_total{interface="uplink|vlan|tunnel|other|forward"}
 //	tidegate_status_rejected_total{reason="source|path"}  the management listener's refusals
 //	tidegate_cpu_seconds_total{mode}              the machine's CPU time (/proc/stat): softirq is the data path
+//	tidegate_xfrm_errors_total{counter}           the kernel's IPsec errors (/proc/net/xfrm_stat): ESP that failed its SA
 //
 // plus the client library's go_* and process_* metrics. peer is the tunnel's
 // name, or "ibgp" for the session with the other gateway. vrid tells apart

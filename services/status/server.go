@@ -96,7 +96,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := reg.Register(newCollector(cfg.Status)); err != nil {
 		return nil, fmt.Errorf("status: metrics: %w", err)
 	}
-	reg.MustRegister(s.rejected, newCPUCollector(cmp.Or(cfg.Proc, "/proc")), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.rejected, newProcCollector(cmp.Or(cfg.Proc, "/proc")), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError)})
 
 	s.mux.HandleFunc("GET /status", s.status)
