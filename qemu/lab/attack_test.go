@@ -29,6 +29,8 @@ import (
 //     to the gateways, a TCP and UDP scan of their VLAN and public
 //     addresses (and of the public ones from the Internet);
 //  4. from the VPC: the status API and BGP, through the tunnels;
+//  6. forged ESP for gw-1's SAs, from the VLAN and the Internet: the SA
+//     refuses and the kernel's IPsec counters count every packet;
 //  5. the gateway process killed on gw-1's console: PID 1 takes the VIP
 //     off eth1 at once and restarts the gateway;
 //  2. flood: 20,000 prefixes until max-prefix has torn every tunnel's
@@ -59,6 +61,7 @@ func TestTrustBoundaries(t *testing.T) {
 		{"1 hostile AWS", hostileAWS},
 		{"3 rogue VLAN host", rogueVLANHost},
 		{"4 from the VPC side", fromTheVPC},
+		{"6 forged ESP from the VLAN and the Internet", forgedESP},
 		{"5 gateway process killed on gw-1", gatewayKilled},
 		// Last: under TCG the gateways take minutes after the withdrawal
 		// to forget the thousands of routes they passed each other over

@@ -20,6 +20,13 @@
 //   - forwarding: VLAN to a tunnel and a tunnel to the VLAN, nothing else
 //     (never a tunnel to eth0, eth0 anywhere, nor tunnel to tunnel).
 //
+// ESP for one of the gateway's SAs mostly never meets the table either:
+// the kernel decrypts it as it is received (GRO, esp4_offload in the
+// image), on whatever interface, and the SA's integrity check and replay
+// window are what refuse a forged or replayed packet (counted in
+// /proc/net/xfrm_stat). ESP for no SA of the gateway's comes through to
+// the input rules, which take it from the uplink only.
+//
 // ARP is not IP and never meets an inet table. Everything else is dropped
 // and counted per interface class (Counters), so the status API can show
 // what was refused. TCP SYNs crossing a tunnel get their MSS clamped to the

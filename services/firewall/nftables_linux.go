@@ -109,9 +109,9 @@ func build(c *nftables.Conn, cfg Config, nic nics) {
 		r.add(raw, iif(tu.Device), saddrNot(netip.PrefixFrom(tu.Remote, 32)), notrackV(), acceptV())
 	}
 
-	// input: ESP first (every packet from AWS walks this chain, and it is
-	// untracked, so the state rules below say nothing of it); then what is
-	// the gateway's own, then per interface.
+	// input: ESP first (what the kernel did not decrypt at receive walks
+	// this chain, and it is untracked, so the state rules below say
+	// nothing of it); then what is the gateway's own, then per interface.
 	r.add(input, up, l4(unix.IPPROTO_ESP), acceptV())
 	r.add(input, iif("lo"), acceptV())
 	r.add(input, ctState(expr.CtStateBitINVALID), dropV())
