@@ -97,7 +97,7 @@ func build(c *nftables.Conn, cfg Config, nic nics) {
 	//
 	// notrack is not a verdict: the accept after it spares the packet the
 	// rest of the raw chain (it ends this chain only; input and forward
-	// still decide). The data path's interfaces come first.
+	// still decide).
 	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV(), acceptV())
 	r.add(rawOut, nic.oif(cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV(), acceptV())
 	if cfg.VLANPrefix.IsValid() {
