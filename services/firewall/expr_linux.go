@@ -44,8 +44,8 @@ func oif(name string) []expr.Any { return meta(expr.MetaKeyOIFNAME, ifname(name)
 // INDEX"), which the kernel compares as a number, where "iifname" copies
 // and compares 16 bytes, for every rule that names an interface, on every
 // packet. A NIC is never re-created; the XFRM interfaces may be, so they
-// are matched by name, and so is a NIC that does not exist (yet): its
-// rules then match nothing, as they would by name.
+// are matched by name, and so is a NIC that does not exist yet, whose
+// rules then apply once it appears.
 type nics map[string]uint32
 
 // lookupNICs finds the named interfaces in the calling thread's network
