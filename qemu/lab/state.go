@@ -175,7 +175,12 @@ func (s State) Ready(tunnels int) bool {
 	return s.ChildSAs >= tunnels && s.BGPUp >= tunnels && s.VIPOwner != "" && s.VPCReach
 }
 
-// WaitReady polls State until Ready or ctx ends, logging progress.
+// WaitReady polls State until Ready or ctx ends, logging progress. Where
+// AWS should return traffic through the virtual IP's holder (returnsViaVIP),
+// it also waits for that: a tidegate that becomes master at boot prepends
+// until it sees VLAN traffic (services/gateway, failover.go), which the VLAN
+// host's first ping is, so for a moment after it AWS may still prefer
+// either gateway's prepended path.
 func (l *Lab) WaitReady(ctx context.Context) (State, error) {
 	tunnels := 0
 	for _, gw := range l.Site.Gateways {
@@ -188,7 +193,7 @@ func (l *Lab) WaitReady(ctx context.Context) (State, error) {
 			l.logf("%s", sum)
 			last = sum
 		}
-		if s.Ready(tunnels) {
+		if s.Ready(tunnels) && (!l.returnsViaVIP() || s.BestVia == s.VIPOwner) {
 			return s, nil
 		}
 		select {
@@ -199,14 +204,35 @@ func (l *Lab) WaitReady(ctx context.Context) (State, error) {
 	}
 }
 
+// returnsViaVIP says whether AWS's best path for the site's prefix leads,
+// once the pair has settled, to the gateway holding the virtual IP: in an
+// active-standby pair of tidegates, yes. Active-active splits the return
+// path by design, and the seed article's FRR announces without prepending,
+// so with its stack in the pair AWS may prefer the backup.
+func (l *Lab) returnsViaVIP() bool {
+	if l.Site.ActiveActive() {
+		return false
+	}
+	for _, g := range l.Gateways {
+		if g.Seed != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // Summary is one line of progress.
 func (s State) Summary() string {
 	vpc := "no"
 	if s.VPCReach {
 		vpc = "yes"
 	}
+	via := orDash(s.BestVia)
+	if s.BestASPath != "" {
+		via += " (AS path " + s.BestASPath + ")"
+	}
 	return fmt.Sprintf("CHILD_SAs %d, eBGP %d up, VIP on %s, AWS sends to %s, VLAN host -> VPC: %s",
-		s.ChildSAs, s.BGPUp, orDash(s.VIPOwner), orDash(s.BestVia), vpc)
+		s.ChildSAs, s.BGPUp, orDash(s.VIPOwner), via, vpc)
 }
 
 func orDash(s string) string {
