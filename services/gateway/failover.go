@@ -83,8 +83,9 @@ type returnPath interface {
 const evidenceFrames = 3
 
 // peerCheckEvery bounds how often a holding gateway asks BGP whether the
-// peer is back.
-const peerCheckEvery = time.Second
+// peer is back: about once a second, a little less so that the wiring's
+// idle tick (tickIdle) asks on every tick despite the timer's jitter.
+const peerCheckEvery = tickIdle * 9 / 10
 
 // failover tracks whether this gateway holds the return path. Its methods
 // run on the wiring goroutine.

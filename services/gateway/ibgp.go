@@ -19,9 +19,10 @@ import (
 // backup learns its peer the same way, so both end up knowing each other.
 
 // learnEvery is how often a gateway that knows its peer's address asks VRRP
-// whether it changed (a peer rebuilt with another ipam_address); until the
-// first address is learned it asks on every tick of the wiring.
-const learnEvery = time.Second
+// whether it changed (a peer rebuilt with another ipam_address): about once
+// a second, as peerCheckEvery. Until the first address is learned it asks
+// on every tick of the wiring, which is then quick (tickPeriod).
+const learnEvery = tickIdle * 9 / 10
 
 // peerLearner hands the VRRP master's address to BGP. Its methods run on
 // the wiring goroutine.

@@ -146,6 +146,27 @@ func (w *wiring) onAWSPaths(n int) {
 	}
 }
 
+// The wiring's tick beats for PID 1's watchdog (5 s), polls VRRP for the
+// iBGP peer's address and, after a takeover, looks for VLAN traffic and asks
+// BGP whether the peer is back. Only two of those want to be quick: the
+// evidence of VLAN traffic (a counter read), which ends a takeover's
+// prepending, and the first iBGP peer address. Otherwise a tick a second
+// does, and an idle gateway (and PID 1, woken by each beat) sleeps ten
+// times longer between wake-ups.
+const (
+	tickWatching = 100 * time.Millisecond
+	tickIdle     = time.Second
+)
+
+// tickPeriod is the tick the wiring wants now; it runs on the wiring's
+// goroutine, as fo's and learn's methods do.
+func (w *wiring) tickPeriod() time.Duration {
+	if (w.fo != nil && w.fo.pending) || (w.learn != nil && !w.learn.learned.IsValid()) {
+		return tickWatching
+	}
+	return tickIdle
+}
+
 // start applies the initial health (no AWS path yet) before the services
 // run, so that a gateway that boots does not take the virtual IP from a
 // healthy peer before it has a path to AWS itself.
@@ -159,11 +180,14 @@ func (w *wiring) start() {
 // closes when the service stops); vrrpEvents never is. peerEvents are the
 // peer's virtual IP's router's in active-active, nil otherwise.
 func (w *wiring) run(ctx context.Context, tunnels <-chan ipsec.TunnelEvent, vrrpEvents, peerEvents <-chan vrrp.StateChange) {
-	// The failover looks for VLAN traffic right after a takeover, so the
-	// tick is short; what it does per tick is a counter read.
-	tick := time.NewTicker(100 * time.Millisecond)
+	period := w.tickPeriod()
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
+		if p := w.tickPeriod(); p != period {
+			period = p
+			tick.Reset(p)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -246,3 +246,29 @@ func TestOnAWSPathsNeverBlocks(t *testing.T) {
 		t.Fatal("onAWSPaths blocked")
 	}
 }
+
+// The wiring ticks quickly only while something waits on a quick tick: the
+// VLAN evidence after a takeover, or the first iBGP peer address.
+func TestTickPeriod(t *testing.T) {
+	learnedPeer := netip.MustParseAddr("10.0.1.3")
+	for _, tc := range []struct {
+		name  string
+		fo    *failover
+		learn *peerLearner
+		want  time.Duration
+	}{
+		{"not wired yet", nil, nil, tickIdle},
+		{"no takeover", &failover{}, nil, tickIdle},
+		{"takeover waiting for VLAN traffic", &failover{pending: true}, nil, tickWatching},
+		{"holding the return path", &failover{holding: true}, nil, tickIdle},
+		{"iBGP peer not learned yet", &failover{}, &peerLearner{}, tickWatching},
+		{"iBGP peer learned", &failover{}, &peerLearner{learned: learnedPeer}, tickIdle},
+		{"learned, takeover waiting", &failover{pending: true}, &peerLearner{learned: learnedPeer}, tickWatching},
+	} {
+		w := newWiring(nil, -10, discard)
+		w.fo, w.learn = tc.fo, tc.learn
+		if got := w.tickPeriod(); got != tc.want {
+			t.Errorf("%s: tick %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
