@@ -22,10 +22,12 @@ import (
 // TestBenchmark compares tidegate with the seed article's stack in the
 // lab, the same way for both: boot-to-ready of a gateway (QEMU start to
 // both its BGP sessions up at AWS, booted from its disk through SeaBIOS and
-// GRUB), memory in use inside each guest, and the gap in VLAN host -> VPC
+// GRUB), memory in use inside each guest, each idle VM's host CPU (the pair
+// up, no traffic, for a minute: VRRP, BGP keepalives and each stack's own
+// timers, all of which wake an emulated CPU), and the gap in VLAN host -> VPC
 // replies when the master's VM is killed (case 2) and when it is shut down
 // as for a reimage (case 6), at VRRP advert intervals of 1 s and 100 ms.
-// It prints a table and asserts nothing; it takes about 8 minutes:
+// It prints a table and asserts nothing; it takes about 10 minutes:
 //
 //	TIDEGATE_LAB_BENCH=1 go test ./qemu/lab -run TestBenchmark -v -timeout 40m
 //
@@ -62,10 +64,11 @@ func TestBenchmark(t *testing.T) {
 		})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-10s %-6s %-14s %-16s %-10s %-28s %s\n", "stack", "advert", "boot to ready", "memory gw-1/gw-2", "crash gap", "AWS sent to / more-specifics", "planned reimage")
+	fmt.Fprintf(&b, "\n%-10s %-6s %-14s %-16s %-16s %-10s %-28s %s\n", "stack", "advert", "boot to ready", "memory gw-1/gw-2", "idle CPU gw-1/-2", "crash gap", "AWS sent to / more-specifics", "planned reimage")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-10s %-6s %-14s %-16s %-10s %-28s %s\n", r.stack, r.advert,
+		fmt.Fprintf(&b, "%-10s %-6s %-14s %-16s %-16s %-10s %-28s %s\n", r.stack, r.advert,
 			fmt.Sprintf("%.1f s", r.ready.Seconds()), fmt.Sprintf("%.0f/%.0f MiB", r.mem[0], r.mem[1]),
+			fmt.Sprintf("%.1f/%.1f %%", r.idle[0], r.idle[1]),
 			fmt.Sprintf("%.2f s", r.crashGap.Seconds()), fmt.Sprintf("%s / %d", r.awsVia, r.moreSpecifics),
 			fmt.Sprintf("%d lost, gap %.0f ms", r.plannedLost, float64(r.plannedGap.Microseconds())/1000))
 	}
@@ -76,6 +79,7 @@ type benchRow struct {
 	stack, advert string
 	ready         time.Duration // gw-1's QEMU start to its tunnels and eBGP up at AWS
 	mem           [2]float64    // MiB in use inside gw-1 and gw-2
+	idle          [2]float64    // gw-1's and gw-2's VM, idle: host CPU, % of a core
 	awsVia        string        // where AWS sent the VLAN prefix before the crash
 	crashGap      time.Duration
 	moreSpecifics int // at AWS once traffic flows again after the crash
@@ -125,6 +129,12 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 			t.Error(err)
 		}
 		row.mem[i] = m
+	}
+	idle0, idleStart := vmCPU(t, l), time.Now()
+	time.Sleep(time.Minute)
+	idle1, took := vmCPU(t, l), time.Since(idleStart)
+	for i, name := range []string{"gw-1", "gw-2"} {
+		row.idle[i] = 100 * (idle1[name] - idle0[name]).Seconds() / took.Seconds()
 	}
 
 	// Case 2: the master's VM dies.
