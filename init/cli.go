@@ -4,62 +4,107 @@ package main
 // render, linode, status), which run on a workstation (Linux or macOS) and
 // need none of the services' processes, one file each (cli_*.go); the
 // appliance's own (gateway, shell, a standalone gateway), Linux only; and
-// version and help. Every command follows internal/cmdline's conventions
+// version and help. Each is a command value beside its run function, which
+// `tidegate help` lists; every one follows internal/cmdline's conventions
 // and takes its arguments and writers, so that tests run it in-process.
 
 import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/tidegate/tidegate/internal/cmdline"
 	"github.com/tidegate/tidegate/services/gateway"
 )
 
-// commands are the sub-commands by name, besides version and help.
-var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"validate":   cmdValidate,
-	"import-aws": cmdImportAWS,
-	"render":     cmdRender,
-	"linode":     cmdLinode,
-	"status":     cmdStatus,
-	"gateway":    cmdGateway,
-	"shell":      runShell,
+// A command is one of tidegate's sub-commands, and the one place its
+// synopsis and help live: `tidegate help` lists the commands from here, and
+// run gets a FlagSet whose usage says the same (cmd/go's base.Command is the
+// model). run defines the command's flags, parses args with them and runs.
+type command struct {
+	name      string // as typed after "tidegate"; "" for a standalone gateway
+	args      string // the synopsis after the name
+	short     string // its line in `tidegate help` (lines may follow)
+	doc       string // what `tidegate help NAME` prints before the flags
+	appliance bool   // the gateway's own (Linux), not a workstation command
+	run       func(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int
 }
 
-const usage = `usage: tidegate COMMAND [arguments] [flags]
+// commands lists the sub-commands in the order `tidegate help` shows them;
+// version and help, which run handles itself, have no run function.
+var commands = []command{
+	validateCommand,
+	importAWSCommand,
+	renderCommand,
+	linodeCommand,
+	statusCommand,
+	{name: "version", short: "print the version (also --version)"},
+	{name: "help", args: "[COMMAND]", short: "this text, or a command's (also -h, --help)"},
+	standaloneCommand,
+	gatewayCommand,
+	shellCommand,
+}
 
-Workstation commands (Linux and macOS):
-  validate FILE...                 check site configurations as the gateway does
-  import-aws VPN1 VPN2 --gateway NAME1 --gateway NAME2 [-o FILE]
-                                   write a site configuration from AWS's two VPN
-                                   connections (CustomerGatewayConfiguration XML,
-                                   or describe-vpn-connections JSON)
-  render FILE --name NAME          show what gateway NAME would run (secrets masked)
-  linode upload|deploy|reimage|rolling-reimage [flags]
-                                   deploy on Linode (API token in LINODE_TOKEN)
-  status [--json] ADDRESS          a running gateway's state, from its VLAN address
-                                   or its status socket
-  version                          print the version (also --version)
-  help [COMMAND]                   this text, or a command's (also -h, --help)
+// lookup returns the command typed as name, version and help aside.
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name && c.run != nil {
+			return c, true
+		}
+	}
+	return command{}, false
+}
 
-The gateway (Linux):
-  tidegate --config FILE --name NAME [--run-dir DIR]
-                                   run one gateway of a site from a file
-  gateway [--metadata URL]         the appliance's gateway (PID 1 starts it)
-  shell [--socket PATH]            the read-only console shell (PID 1 starts it)
+// synopsis is the command line the command's usage shows.
+func (c command) synopsis() string {
+	return strings.Join(slices.DeleteFunc([]string{"tidegate", c.name, c.args}, func(s string) bool { return s == "" }), " ")
+}
 
-"tidegate COMMAND -h" shows a command's flags.
-`
+// exec runs the command on args with a fresh FlagSet.
+func (c command) exec(args []string, stdout, stderr io.Writer) int {
+	name := strings.TrimSpace("tidegate " + c.name)
+	return c.run(cmdline.New(name, c.synopsis(), c.doc), args, stdout, stderr)
+}
+
+// usage is `tidegate help`: the commands, each with its synopsis and its
+// short line, the workstation ones first.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: tidegate COMMAND [arguments] [flags]\n")
+	for _, sec := range []struct {
+		title     string
+		appliance bool
+	}{{"Workstation commands (Linux and macOS):", false}, {"The gateway (Linux):", true}} {
+		fmt.Fprintf(&b, "\n%s\n", sec.title)
+		for _, c := range commands {
+			if c.appliance != sec.appliance {
+				continue
+			}
+			line := strings.TrimPrefix(c.synopsis(), "tidegate ")
+			if c.name == "" {
+				line = c.synopsis()
+			}
+			const column = 35
+			if len(line) > column-4 {
+				fmt.Fprintf(&b, "  %s\n%s", line, strings.Repeat(" ", column))
+			} else {
+				fmt.Fprintf(&b, "  %-*s", column-2, line)
+			}
+			b.WriteString(strings.ReplaceAll(c.short, "\n", "\n"+strings.Repeat(" ", column)) + "\n")
+		}
+	}
+	b.WriteString("\n\"tidegate COMMAND -h\" shows a command's flags.\n")
+	return b.String()
+}
 
 // run is the command line's dispatch: the sub-commands, version and help,
 // or else a standalone gateway's flags.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return cmdline.Usage
 	}
 	switch args[0] {
@@ -68,33 +113,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdline.OK
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
-			if cmd, ok := commands[args[1]]; ok {
-				return cmd([]string{"--help"}, stdout, stderr)
+			if c, ok := lookup(args[1]); ok {
+				return c.exec([]string{"--help"}, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "tidegate help: no command %q\n", args[1])
-			fmt.Fprint(stderr, usage)
+			fmt.Fprint(stderr, usage())
 			return cmdline.Usage
 		}
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return cmdline.OK
 	}
-	if cmd, ok := commands[args[0]]; ok {
-		return cmd(args[1:], stdout, stderr)
+	if c, ok := lookup(args[0]); ok && c.name != "" {
+		return c.exec(args[1:], stdout, stderr)
 	}
 	if !strings.HasPrefix(args[0], "-") {
 		fmt.Fprintf(stderr, "tidegate: no command %q\n", args[0])
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return cmdline.Usage
 	}
-	return cmdStandalone(args, stdout, stderr)
+	return standaloneCommand.exec(args, stdout, stderr)
+}
+
+var standaloneCommand = command{
+	args:  "--config FILE --name NAME [--run-dir DIR]",
+	short: "run one gateway of a site from a file",
+	doc: "  Runs one gateway of a site from a file, without the Metadata Service or\n" +
+		"  PID 1's duties (Linux, root). \"tidegate help\" lists the other commands.",
+	appliance: true,
+	run:       cmdStandalone,
 }
 
 // cmdStandalone runs one gateway of a site from a file, on any Linux
 // machine or in a network namespace.
-func cmdStandalone(args []string, stdout, stderr io.Writer) int {
-	fs := cmdline.New("tidegate", "tidegate --config FILE --name NAME [--run-dir DIR]",
-		"  Runs one gateway of a site from a file, without the Metadata Service or\n"+
-			"  PID 1's duties (Linux, root). \"tidegate help\" lists the other commands.")
+func cmdStandalone(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
 	cfg := fs.String("config", "", "site configuration `file` (YAML)")
 	name := fs.String("name", "", "this gateway's `name` in the configuration's gateways list")
 	runDir := fs.String("run-dir", "", "runtime `directory` for charon's files (default /run/tidegate)")
@@ -102,36 +153,26 @@ func cmdStandalone(args []string, stdout, stderr io.Writer) int {
 	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
 		return code
 	}
-	if !applianceOS(stderr) {
-		return cmdline.Fail
-	}
-	return runGateway(gateway.Options{ConfigFile: *cfg, Name: *name, RunDir: *runDir})
+	return runGateway(stderr, gateway.Options{ConfigFile: *cfg, Name: *name, RunDir: *runDir})
+}
+
+var gatewayCommand = command{
+	name:  "gateway",
+	args:  "[--metadata URL]",
+	short: "the appliance's gateway (PID 1 starts it)",
+	doc: "  The appliance's gateway: PID 1 starts and supervises it. It reads its role\n" +
+		"  and the site from the Linode Metadata Service.",
+	appliance: true,
+	run:       cmdGateway,
 }
 
 // cmdGateway is the appliance's gateway, which PID 1 starts and supervises.
-func cmdGateway(args []string, stdout, stderr io.Writer) int {
-	fs := cmdline.New("tidegate gateway", "tidegate gateway [--metadata URL]",
-		"  The appliance's gateway: PID 1 starts and supervises it. It reads its role\n"+
-			"  and the site from the Linode Metadata Service.")
+func cmdGateway(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
 	url := fs.String("metadata", "", "Metadata Service base `URL` (default http://169.254.169.254)")
 	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
 		return code
 	}
-	if !applianceOS(stderr) {
-		return cmdline.Fail
-	}
-	return runGateway(gateway.Options{MetadataURL: *url, XFRMInterfaces: true, Firewall: true, Sysctls: true})
-}
-
-// applianceOS says whether a gateway can run here, and why not if not: it
-// needs Linux's XFRM, netlink and nftables. The workstation commands build
-// for macOS too.
-func applianceOS(stderr io.Writer) bool {
-	if runtime.GOOS == "linux" {
-		return true
-	}
-	fmt.Fprintf(stderr, "tidegate: a gateway runs on Linux only; on %s tidegate has the workstation commands (tidegate help)\n", runtime.GOOS)
-	return false
+	return runGateway(stderr, gateway.Options{MetadataURL: *url, XFRMInterfaces: true, Firewall: true, Sysctls: true})
 }
 
 // versionString is the version the image build stamped (git describe), or

@@ -11,23 +11,31 @@ import (
 	"github.com/tidegate/tidegate/internal/cmdline"
 )
 
+var importAWSCommand = command{
+	name: "import-aws",
+	args: "VPN1 VPN2 --gateway NAME1 --gateway NAME2 [-o FILE]",
+	short: "write a site configuration from AWS's two VPN\n" +
+		"connections (CustomerGatewayConfiguration XML,\n" +
+		"or describe-vpn-connections JSON)",
+	doc: "  Writes a site configuration for the pair from AWS's two Site-to-Site VPN\n" +
+		"  connections, one per gateway. Each of VPN1 and VPN2 is either\n" +
+		"    - the connection's CustomerGatewayConfiguration XML:\n" +
+		"        aws ec2 describe-vpn-connections --vpn-connection-ids vpn-... \\\n" +
+		"          --query 'VpnConnections[0].CustomerGatewayConfiguration' --output text > vpn-1.xml\n" +
+		"    - or the JSON of aws ec2 describe-vpn-connections --vpn-connection-ids vpn-...\n" +
+		"      for that one connection.\n" +
+		"  The console's \"Download configuration\" files are text for people to read\n" +
+		"  (one per vendor, including \"Generic\"); the importer does not read them.",
+	run: cmdImportAWS,
+}
+
 // cmdImportAWS writes a site configuration from two VPN connections'
 // customer gateway configurations.
-func cmdImportAWS(args []string, stdout, stderr io.Writer) int {
+func cmdImportAWS(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
 	const (
 		seedPrefix = "10.0.1.0/24"
 		seedVIP    = "10.0.1.200"
 	)
-	fs := cmdline.New("tidegate import-aws", "tidegate import-aws VPN1 VPN2 --gateway NAME1 --gateway NAME2 [-o FILE] [flags]",
-		"  Writes a site configuration for the pair from AWS's two Site-to-Site VPN\n"+
-			"  connections, one per gateway. Each of VPN1 and VPN2 is either\n"+
-			"    - the connection's CustomerGatewayConfiguration XML:\n"+
-			"        aws ec2 describe-vpn-connections --vpn-connection-ids vpn-... \\\n"+
-			"          --query 'VpnConnections[0].CustomerGatewayConfiguration' --output text > vpn-1.xml\n"+
-			"    - or the JSON of aws ec2 describe-vpn-connections --vpn-connection-ids vpn-...\n"+
-			"      for that one connection.\n"+
-			"  The console's \"Download configuration\" files are text for people to read\n"+
-			"  (one per vendor, including \"Generic\"); the importer does not read them.")
 	var gateways, vlanAddrs, advertise listFlag
 	fs.Var(&gateways, "gateway", "the Linode `label` of the gateway whose VPN connection the matching file describes (repeat, in file order; the first is VRRP master)")
 	fs.Var(&vlanAddrs, "vlan-address", "pin each gateway's VLAN `address/len` (repeat, in gateway order; default: the Metadata Service's ipam_address)")

@@ -18,12 +18,18 @@ import (
 	"github.com/tidegate/tidegate/services/vrrp"
 )
 
+var renderCommand = command{
+	name:  "render",
+	args:  "FILE --name NAME",
+	short: "show what gateway NAME would run (secrets masked)",
+	doc: "  Prints, in FRR's syntax, what gateway NAME of the site in FILE would load:\n" +
+		"  interfaces, firewall, IPsec connections, BGP, VRRP. Secrets show as *****.",
+	run: cmdRender,
+}
+
 // cmdRender prints what gateway NAME of a site would load, in the spirit of
 // FRR's `show running-config`. Secrets are masked.
-func cmdRender(args []string, stdout, stderr io.Writer) int {
-	fs := cmdline.New("tidegate render", "tidegate render FILE --name NAME",
-		"  Prints, in FRR's syntax, what gateway NAME of the site in FILE would load:\n"+
-			"  interfaces, firewall, IPsec connections, BGP, VRRP. Secrets show as *****.")
+func cmdRender(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "the gateway's `name` (its Linode label, one of the site's gateways)")
 	fs.Require("name")
 	fs.Positional(1, 1, "site configuration FILE")

@@ -10,12 +10,18 @@ import (
 	"github.com/tidegate/tidegate/internal/english"
 )
 
+var validateCommand = command{
+	name:  "validate",
+	args:  "FILE...",
+	short: "check site configurations as the gateway does",
+	doc: "  Checks each site configuration as a gateway does when it reads its user data,\n" +
+		"  and prints every problem with its file, line and key path.",
+	run: cmdValidate,
+}
+
 // cmdValidate runs the gateway's own validation (configs.Load) on each file
 // and prints every problem on its own line.
-func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := cmdline.New("tidegate validate", "tidegate validate FILE...",
-		"  Checks each site configuration as a gateway does when it reads its user data,\n"+
-			"  and prints every problem with its file, line and key path.")
+func cmdValidate(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
 	fs.Positional(1, -1, "site configuration FILE")
 	files, code, ok := fs.Parse(args, stdout, stderr)
 	if !ok {

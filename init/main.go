@@ -21,12 +21,16 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/tidegate/tidegate/init/console"
 	"github.com/tidegate/tidegate/init/pid1"
+	"github.com/tidegate/tidegate/internal/cmdline"
 	"github.com/tidegate/tidegate/internal/consolelog"
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/gateway"
@@ -45,7 +49,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func runGateway(o gateway.Options) int {
+// runGateway runs a gateway until SIGTERM or SIGINT. A gateway needs
+// Linux's XFRM, netlink and nftables; on another system (the workstation
+// commands build for macOS too) it says so on stderr and fails.
+func runGateway(stderr io.Writer, o gateway.Options) int {
+	if runtime.GOOS != "linux" {
+		fmt.Fprintf(stderr, "tidegate: a gateway runs on Linux only; on %s tidegate has the workstation commands (tidegate help)\n", runtime.GOOS)
+		return cmdline.Fail
+	}
 	o.Version = version
 	o.Log = consolelog.Default()
 	o.Uptime = console.Uptime

@@ -16,13 +16,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+var shellCommand = command{
+	name:  "shell",
+	args:  "[--socket PATH]",
+	short: "the read-only console shell (PID 1 starts it)",
+	doc: "  The console's read-only shell (show status, show tunnels, ...) on standard\n" +
+		"  input and output, talking to a gateway's status socket.",
+	appliance: true,
+	run:       runShell,
+}
+
 // runShell is `tidegate shell`: the console shell on standard input and
 // output. PID 1 runs it on /dev/console; an operator may also run it
 // against a standalone gateway's socket, or pipe commands into it.
-func runShell(args []string, stdout, stderr io.Writer) int {
-	fs := cmdline.New("tidegate shell", "tidegate shell [--socket PATH]",
-		"  The console's read-only shell (show status, show tunnels, ...) on standard\n"+
-			"  input and output, talking to a gateway's status socket.")
+func runShell(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
 	sock := fs.String("socket", status.DefaultSocket, "the gateway's status `socket`")
 	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
 		return code
