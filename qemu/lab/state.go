@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,10 +178,11 @@ func (s State) Ready(tunnels int) bool {
 
 // WaitReady polls State until Ready or ctx ends, logging progress. Where
 // AWS should return traffic through the virtual IP's holder (returnsViaVIP),
-// it also waits for that: a tidegate that becomes master at boot prepends
-// until it sees VLAN traffic (services/gateway, failover.go), which the VLAN
-// host's first ping is, so for a moment after it AWS may still prefer
-// either gateway's prepended path.
+// it also waits for that, on the holder's own unprepended path: a tidegate
+// that becomes master at boot prepends until it sees VLAN traffic
+// (services/gateway, failover.go), which the VLAN host's first ping is, so
+// for a moment after it AWS may still prefer either gateway's prepended
+// path, the master's among them when the tie falls its way.
 func (l *Lab) WaitReady(ctx context.Context) (State, error) {
 	tunnels := 0
 	for _, gw := range l.Site.Gateways {
@@ -193,7 +195,8 @@ func (l *Lab) WaitReady(ctx context.Context) (State, error) {
 			l.logf("%s", sum)
 			last = sum
 		}
-		if s.Ready(tunnels) && (!l.returnsViaVIP() || s.BestVia == s.VIPOwner) {
+		settled := s.BestVia == s.VIPOwner && s.BestASPath == strconv.FormatUint(uint64(l.Site.BGP.ASN), 10)
+		if s.Ready(tunnels) && (!l.returnsViaVIP() || settled) {
 			return s, nil
 		}
 		select {
