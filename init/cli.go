@@ -83,10 +83,12 @@ func usage() string {
 			if c.appliance != sec.appliance {
 				continue
 			}
-			line := strings.TrimPrefix(c.synopsis(), "tidegate ")
-			if c.name == "" {
-				line = c.synopsis()
+			line := c.synopsis() // a standalone gateway's in full
+			if c.name != "" {
+				line = strings.TrimPrefix(line, "tidegate ")
 			}
+			// The short line starts 35 characters in, at least two
+			// spaces after the synopsis, or below a long one.
 			const column = 35
 			if len(line) > column-4 {
 				fmt.Fprintf(&b, "  %s\n%s", line, strings.Repeat(" ", column))
