@@ -1,8 +1,10 @@
 // Package netnstest is the test toolkit for tests that run across Linux
 // network namespaces: a Lab of named namespaces joined by veth pairs and
 // removed when the test ends, a function that runs code on a thread inside
-// one, commands run there, and sockets that listen and dial there to tell
-// whether a packet or a connection got through.
+// one, commands run there, background processes (Start: a daemon for the
+// length of a test, its output in a file, killed by pid at the end), and
+// sockets that listen and dial there to tell whether a packet or a
+// connection got through.
 //
 // A namespace is named by a string, as `ip netns` knows it
 // (/run/netns/NAME), so that a test can hand it to `ip -n`, to

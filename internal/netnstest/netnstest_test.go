@@ -5,9 +5,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/vishvananda/netns"
@@ -112,5 +115,53 @@ func TestMSS(t *testing.T) {
 	// smaller MTU caps for what b sends.
 	if got := netnstest.PeerMSS(t, a, "192.0.2.2:7000", ln); got > 1360 || got < 1300 {
 		t.Errorf("accepted side's MSS %d, want at most 1360", got)
+	}
+}
+
+// TestProcess: a started process runs inside its namespace with its output
+// in the file, Stop's SIGTERM ends one that exits on it, the grace ends one
+// that ignores it, and the test's end kills whatever still runs.
+func TestProcess(t *testing.T) {
+	var left *netnstest.Process
+	t.Run("lab", func(t *testing.T) {
+		l := netnstest.NewLab(t, "netnstest")
+		ns := l.Netns("a")
+		dir := t.TempDir()
+		echo := netnstest.Start(t, netnstest.Command(ns, "sh", "-c", "ip -o link show; echo to stderr >&2"), filepath.Join(dir, "echo.log"))
+		<-echo.Done()
+		if out := string(echo.Output()); echo.Err() != nil || !strings.Contains(out, "1: lo:") || strings.Contains(out, "veth") || !strings.Contains(out, "to stderr") {
+			t.Errorf("in %s: %v, output:\n%s", ns, echo.Err(), out)
+		}
+
+		polite := netnstest.Start(t, netnstest.Command(ns, "sleep", "60"), filepath.Join(dir, "polite.log"))
+		start := time.Now()
+		polite.Stop(10 * time.Second)
+		if d := time.Since(start); d > 5*time.Second || polite.Err() == nil {
+			t.Errorf("sleep took %v to stop on SIGTERM (%v)", d, polite.Err())
+		}
+
+		// The trap is set before "ready" is printed, so SIGTERM is ignored from then on.
+		stubborn := netnstest.Start(t, netnstest.Command(ns, "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"), filepath.Join(dir, "stubborn.log"))
+		for !strings.Contains(string(stubborn.Output()), "ready") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		start = time.Now()
+		stubborn.Stop(300 * time.Millisecond)
+		if d := time.Since(start); d < 300*time.Millisecond {
+			t.Errorf("a process that ignores SIGTERM stopped after %v, before the grace", d)
+		}
+
+		left = netnstest.Start(t, netnstest.Command(ns, "sleep", "60"), filepath.Join(dir, "left.log"))
+	})
+	if t.Skipped() {
+		return
+	}
+	select {
+	case <-left.Done():
+	default:
+		t.Error("the process still ran after its test's cleanup")
+	}
+	if err := syscall.Kill(left.Pid(), 0); err == nil {
+		t.Errorf("pid %d still exists after its test", left.Pid())
 	}
 }

@@ -71,3 +71,12 @@ func New(t testing.TB, prefix string) (*slog.Logger, *Writer) {
 	w := NewWriter(t, prefix)
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), w
 }
+
+// Tail is the last n lines of a log, for a failed test's output.
+func Tail(b []byte, n int) string {
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

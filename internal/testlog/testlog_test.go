@@ -54,3 +54,12 @@ func TestWriter(t *testing.T) {
 		t.Errorf("logged after the test ended: %q", r.logs)
 	}
 }
+
+// TestTail: the last lines, without the final newline; all of a short log.
+func TestTail(t *testing.T) {
+	for log, want := range map[string]string{"a\nb\nc\n": "b\nc", "a\nb\nc": "b\nc", "b\n": "b", "": ""} {
+		if got := Tail([]byte(log), 2); got != want {
+			t.Errorf("Tail(%q, 2) = %q, want %q", log, got, want)
+		}
+	}
+}

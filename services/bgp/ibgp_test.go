@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
@@ -205,7 +206,7 @@ func TestLearnedPeer(t *testing.T) {
 	ibgpUp(t, spB, "10.0.1.2", 5*time.Second)
 	routeVia(b, "192.0.2.0/24", "10.0.1.2@vlan")
 	if log, _ := os.ReadFile(spA.log.Name()); !strings.Contains(string(log), "bgp iBGP peer configured") {
-		t.Errorf("A did not configure the learned peer:\n%s", frrtest.LastLines(log, 30))
+		t.Errorf("A did not configure the learned peer:\n%s", testlog.Tail(log, 30))
 	}
 
 	// Both configured with the other: B crashes, restarts and learns A

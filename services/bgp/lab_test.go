@@ -20,6 +20,7 @@ import (
 
 	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/internal/testchild"
+	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
@@ -263,7 +264,7 @@ func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
 		p.kill()
 		if t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
-			t.Logf("speaker log:\n%s", frrtest.LastLines(b, 80))
+			t.Logf("speaker log:\n%s", testlog.Tail(b, 80))
 		}
 	})
 	return p

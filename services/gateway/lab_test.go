@@ -3,17 +3,14 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
-	"github.com/tidegate/tidegate/services/internal/frrtest"
 )
 
 // This file is the lab: network namespaces named tggateway-<pid>-<name>,
@@ -117,68 +114,34 @@ func (l *lab) buildTidegate() string {
 
 // gwProc is one tidegate gateway running in standalone mode in a namespace.
 type gwProc struct {
+	*netnstest.Process
 	t    *testing.T
 	name string
-	cmd  *exec.Cmd
-	log  string // its stderr
-	done chan struct{}
-	err  error // Wait's, once done is closed
+	log  string // its output
 }
 
 func (l *lab) startGateway(bin, ns, config, name string) *gwProc {
 	l.t.Helper()
 	runDir := filepath.Join(l.dir, name)
 	logPath := filepath.Join(l.dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
-	f, err := os.Create(logPath)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	// ip netns exec execs the command: cmd's pid is tidegate's.
+	// ip netns exec execs the command: the process is tidegate.
 	cmd := netnstest.Command(ns, bin, "--config", config, "--name", name, "--run-dir", runDir)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		l.t.Fatal(err)
-	}
-	f.Close()
-	p := &gwProc{t: l.t, name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	l.t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		if l.t.Failed() {
-			l.t.Logf("%s log (%s):\n%s", name, logPath, frrtest.LastLines([]byte(p.logText()), 60))
-		}
-	})
-	return p
-}
-
-func (p *gwProc) signal(sig syscall.Signal) {
-	select {
-	case <-p.done:
-	default:
-		p.cmd.Process.Signal(sig)
-	}
+	return &gwProc{Process: netnstest.Start(l.t, cmd, logPath), t: l.t, name: name, log: logPath}
 }
 
 // exited waits for the process to end and returns Wait's error.
 func (p *gwProc) exited(timeout time.Duration) error {
 	p.t.Helper()
 	select {
-	case <-p.done:
-		return p.err
+	case <-p.Done():
+		return p.Err()
 	case <-time.After(timeout):
 		p.t.Fatalf("%s did not exit within %v", p.name, timeout)
 		return nil
 	}
 }
 
-func (p *gwProc) logText() string {
-	b, _ := os.ReadFile(p.log)
-	return string(b)
-}
+func (p *gwProc) logText() string { return string(p.Output()) }
 
 // logLine returns the first log line holding every one of parts, or "".
 func (p *gwProc) logLine(parts ...string) string {

@@ -68,7 +68,7 @@ func TestPairActiveActive(t *testing.T) {
 	t.Logf("gw-2 back: its virtual IP and half again %v after its restart", time.Since(restarted).Round(time.Millisecond))
 
 	// A planned stop of gw-1 hands its virtual IP to gw-2 with no gap.
-	gw1.signal(syscall.SIGTERM)
+	gw1.Signal(syscall.SIGTERM)
 	if p.handoverGap(p.gw1, p.gw2, vip) {
 		t.Error("planned handover: neither gateway held 10.0.1.200 for a moment")
 	}

@@ -163,7 +163,7 @@ func (p *pair) holder(timeout time.Duration, ns string) time.Duration {
 func (p *pair) crash(g *gwProc, ns, addr string) time.Time {
 	p.t.Helper()
 	killed := time.Now()
-	g.signal(syscall.SIGKILL)
+	g.Signal(syscall.SIGKILL)
 	g.exited(5 * time.Second)
 	eventually(p.t, 10*time.Second, addr+" on "+ns, func() error {
 		if !p.has(ns, "eth1", addr) {
@@ -272,7 +272,7 @@ func TestPair(t *testing.T) {
 	// Planned handover: SIGTERM gw-1. It resigns (priority 0), gw-2 takes
 	// over at once, gw-1 keeps the VIP until then: the VIP is never absent.
 	termed := time.Now()
-	gw1.signal(syscall.SIGTERM)
+	gw1.Signal(syscall.SIGTERM)
 	if p.handoverGap(p.gw1, p.gw2, vip) {
 		t.Error("planned handover: neither gateway held the VIP for a moment")
 	}
@@ -334,7 +334,7 @@ func TestPairLearnsPeer(t *testing.T) {
 	// gw-2 from its adverts, and the session comes back. gw-2 releases
 	// when it sees its peer back (PeerBack, checked every second) or, if
 	// gw-1 preempts first, when it becomes backup.
-	gw1.signal(syscall.SIGKILL)
+	gw1.Signal(syscall.SIGKILL)
 	gw1.exited(5 * time.Second)
 	gw2.waitLog(10*time.Second, "peer went silent")
 	from := len(strings.Split(gw2.logText(), "\n"))

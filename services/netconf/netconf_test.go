@@ -27,10 +27,7 @@ func TestDHCPConfiguresAddressAndDefaultRoute(t *testing.T) {
 		"--dhcp-range=192.0.2.100,192.0.2.100,255.255.255.0,2m", "--dhcp-option=option:router,192.0.2.1",
 		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
 	dnsmasq.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := dnsmasq.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dnsmasq.Process.Kill(); dnsmasq.Wait() })
+	netnstest.Start(t, dnsmasq, filepath.Join(dir, "dnsmasq.log"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

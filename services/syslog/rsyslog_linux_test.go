@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +26,7 @@ type rsyslog struct {
 	t        *testing.T
 	ns, addr string
 	dir      string
-	cmd      *exec.Cmd
+	proc     *netnstest.Process
 }
 
 // fieldsTemplate writes the fields the tests check, '|' between them; the
@@ -68,44 +67,29 @@ input(type="imtcp" address=%q port="514")
 	}
 	r := &rsyslog{t: t, ns: ns, addr: addr, dir: dir}
 	r.start()
-	t.Cleanup(r.stop)
 	return r
 }
 
+// start runs rsyslogd until stop or the test's end, and returns once it
+// listens.
 func (r *rsyslog) start() {
 	r.t.Helper()
-	r.cmd = netnstest.Command(r.ns, rsyslogdBin, "-n",
-		"-f", filepath.Join(r.dir, "rsyslog.conf"), "-i", filepath.Join(r.dir, "rsyslogd.pid"))
-	out, err := os.Create(filepath.Join(r.dir, "rsyslogd.out"))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer out.Close()
-	r.cmd.Stdout, r.cmd.Stderr = out, out
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
+	r.proc = netnstest.Start(r.t, netnstest.Command(r.ns, rsyslogdBin, "-n",
+		"-f", filepath.Join(r.dir, "rsyslog.conf"), "-i", filepath.Join(r.dir, "rsyslogd.pid")),
+		filepath.Join(r.dir, "rsyslogd.out"))
 	listening := func() bool {
 		ss, _ := exec.Command("ip", "netns", "exec", r.ns, "ss", "-H", "-ltun", "src", r.addr+":514").Output()
 		return strings.Count(string(ss), r.addr+":514") == 2
 	}
 	for deadline := time.Now().Add(10 * time.Second); !listening(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(r.dir, "rsyslogd.out"))
-			r.t.Fatalf("rsyslogd does not listen on %s:514 (UDP and TCP) after 10 s:\n%s", r.addr, b)
+			r.t.Fatalf("rsyslogd does not listen on %s:514 (UDP and TCP) after 10 s:\n%s", r.addr, r.proc.Output())
 		}
 	}
 }
 
-// stop kills rsyslogd by its pid and waits for it.
-func (r *rsyslog) stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
+// stop kills rsyslogd and waits for it.
+func (r *rsyslog) stop() { r.proc.Stop(0) }
 
 // A record is one message as rsyslog parsed it.
 type record struct {

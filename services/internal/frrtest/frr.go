@@ -1,7 +1,6 @@
 package frrtest
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,11 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testlog"
 )
 
 // FRR is zebra + bgpd running in one namespace, every file (config, pid
@@ -85,32 +84,14 @@ func (f *FRR) daemon(ns, name string, args ...string) {
 		"--vty_socket", f.dir,
 		"-A", "127.0.0.1", "-P", "0", // no TCP vty
 	}, args...)
-	// The daemon does not fork (no -d): cmd's pid is the daemon's.
-	cmd := netnstest.Command(ns, filepath.Join(frrDir, name), argv...)
-	out, err := os.Create(filepath.Join(f.dir, name+".out"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		f.t.Fatalf("start %s: %v", name, err)
-	}
+	// The daemon does not fork (no -d): the process is the daemon.
+	netnstest.Start(f.t, netnstest.Command(ns, filepath.Join(frrDir, name), argv...), filepath.Join(f.dir, name+".out"))
+	// Cleanups run last first: FRR's own log is shown, then the daemon
+	// is stopped and its output shown, and the directory goes last.
 	f.t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		out.Close()
 		if f.t.Failed() {
-			for _, log := range []string{name + ".out", name + ".log"} {
-				b, _ := os.ReadFile(filepath.Join(f.dir, log))
-				f.t.Logf("FRR %s %s:\n%s", f.dir, log, LastLines(b, 40))
-			}
+			b, _ := os.ReadFile(filepath.Join(f.dir, name+".log"))
+			f.t.Logf("FRR %s %s.log:\n%s", f.dir, name, testlog.Tail(b, 40))
 		}
 	})
 }
@@ -171,13 +152,4 @@ func Eventually(t *testing.T, timeout time.Duration, what string, f func() error
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// LastLines returns the last n lines of b, for a log in a failure message.
-func LastLines(b []byte, n int) string {
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }
