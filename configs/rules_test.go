@@ -194,7 +194,7 @@ func TestRules(t *testing.T) {
 		// gateways
 		{"gateways missing", []string{"gateways:", "gw:"}, "gateways", "required; list the two gateways", ""},
 		{"one gateway", []string{base[strings.Index(base, "  - name: vpn-gw-2"):], ""}, "gateways", "exactly two gateways (the pair), got 1", "gateways:"},
-		{"three gateways", []string{"EXAMPLE.psk.2b\n", "EXAMPLE.psk.2b\n" + gw3}, "gateways", "exactly two gateways (the pair), got 3", "gateways:"},
+		{"three gateways", []string{"EXAMPLE.psk.2b\n", "EXAMPLE.psk.2b\n" + gw3}, "gateways", "exactly two gateways (the pair), got 3; more than two is not supported yet (the repository's docs/design.md", "gateways:"},
 		{"gateway name missing", []string{"  - name: vpn-gw-2\n", "  -\n"}, "gateways[1].name", "required", "    priority: 99"},
 		{"gateway name label", []string{"name: vpn-gw-2", "name: vpn--gw"}, "gateways[1].name", "must be a Linode label", "vpn--gw"},
 		{"gateway name short", []string{"name: vpn-gw-2", "name: gw"}, "gateways[1].name", "3 to 64", "name: gw"},

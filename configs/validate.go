@@ -284,7 +284,10 @@ func (d *decoder) validateGateways(s *Site) {
 	if !d.require("gateways", "list the two gateways of the pair") {
 		return
 	}
-	if n := len(s.Gateways); n != 2 {
+	switch n := len(s.Gateways); {
+	case n > 2:
+		d.errorf("gateways", "must list exactly two gateways (the pair), got %d; more than two is not supported yet (the repository's docs/design.md, \"Three or more gateways\", says what it would take)", n)
+	case n != 2:
 		d.errorf("gateways", "must list exactly two gateways (the pair), got %d", n)
 	}
 	names := map[string]string{}     // gateway name -> its path
