@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testgate"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 	"github.com/tidegate/tidegate/services/status"
@@ -35,7 +38,11 @@ func TestActiveActive(t *testing.T) {
 	}
 }
 
-func testActiveActive(t *testing.T, transit bool) {
+// activeActiveSite is configs/examples/seed-active-active.yaml for the lab:
+// against a virtual private gateway as it is (the halves, the other one
+// prepended), against a transit gateway with bgp.ecmp instead.
+func activeActiveSite(t *testing.T, transit bool) []byte {
+	t.Helper()
 	site, err := LabSiteFrom("seed-active-active.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +54,11 @@ func testActiveActive(t *testing.T, transit bool) {
 		}
 		site = []byte(strings.Replace(string(site), prepend, "  ecmp: true\n", 1))
 	}
-	l, ctx := startLab(t, Options{SiteYAML: site, TransitGateway: transit}, 8*time.Minute)
+	return site
+}
+
+func testActiveActive(t *testing.T, transit bool) {
+	l, ctx := startLab(t, Options{SiteYAML: activeActiveSite(t, transit), TransitGateway: transit}, 8*time.Minute)
 	if _, err := l.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +93,8 @@ func testActiveActive(t *testing.T, transit bool) {
 		for i, src := range []string{HostAddr.Addr().String(), HostAddrUpper.Addr().String()} {
 			port := awspeer.IPerf3Ports[i]
 			go func() {
-				n, err := iperf(l, src, port, 4, 5*time.Second, reverse)
-				t.Logf("iperf3 from %s (reverse %v): %.1f MB", src, reverse, n/1e6)
+				r, err := iperf(l, src, port, 4, 5*time.Second, reverse)
+				t.Logf("iperf3 from %s (reverse %v): %.1f MB", src, reverse, r.received/1e6)
 				errs <- err
 			}()
 		}
@@ -126,7 +137,7 @@ func testActiveActive(t *testing.T, transit bool) {
 		dead, survivor = gw1, gw2
 	}
 	var pingers []*Pinger
-	for _, src := range []string{HostAddr.Addr().String(), HostAddrUpper.Addr().String()} {
+	for _, src := range pinAddresses(t, l) {
 		p, err := l.StartPingerFrom(src, VPCHost.String(), 50*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
@@ -154,11 +165,11 @@ func testActiveActive(t *testing.T, transit bool) {
 			t.Errorf("traffic gap %v after %s died, want under 4.5 s", gap, dead.Name)
 		}
 		// Against the virtual private gateway the survivor's address
-		// (pingers[0], gw-1's, when gw-2 dies) has its return path on the
-		// survivor's tunnels, so it loses nothing. A transit gateway
-		// hashes each flow's return over all four tunnels: a flow whose
-		// return lands on the dead gateway's waits for the takeover,
-		// whichever address it is from.
+		// (pingers[0], gw-1's, when gw-2 dies) crosses only the survivor,
+		// both ways (pinAddresses), so it loses nothing. A transit
+		// gateway hashes each flow's return over all four tunnels: a flow
+		// whose return lands on the dead gateway's waits for the
+		// takeover, whichever address it is from.
 		if !transit && i == 0 && gap > time.Second {
 			t.Errorf("the survivor's flow had a %v gap when %s died, want none (under 1 s)", gap, dead.Name)
 		}
@@ -185,6 +196,182 @@ func testActiveActive(t *testing.T, transit bool) {
 			t.Errorf("%s's return cost a %v gap, want no more than a planned handover", dead.Name, gap)
 		}
 	}
+}
+
+// TestFailoverUnderLoad is issue 14's active-active failover with TCP
+// flows running, where TestActiveActive uses pings. 8 TCP flows go up, 4
+// from each of the VLAN host's addresses, and both addresses ping every
+// 50 ms. Each address is routed through one gateway's virtual IP
+// (pinAddresses), so each gateway carries its own four. One gateway's VM
+// is killed 8 s in (gw-2 against the virtual private gateway, gw-1 against
+// the transit gateway, as in TestActiveActive); later it boots again and
+// takes its address back, under the same load.
+//
+// For each address it reports whether all four flows lived to the end
+// (iperf3 reports no error), the longest stall of any of them (0.5 s
+// intervals in which its sender moved under 1 % of its median rate) and
+// when it began, and the pings' longest gap. TCP backs off its
+// retransmissions while a path is dead, so the dead gateway's flows stall
+// longer than its pings. It prints a table and fails only when a flow
+// dies:
+//
+//	TIDEGATE_LAB_BENCH=1 go test ./qemu/lab -run TestFailoverUnderLoad -v -timeout 40m
+func TestFailoverUnderLoad(t *testing.T) {
+	testgate.OptIn(t, "TIDEGATE_LAB_BENCH", "a benchmark")
+	netnstest.NeedRoot(t)
+	var rows []string
+	for _, r := range []struct {
+		name    string
+		transit bool
+	}{{"active-active, VGW", false}, {"active-active, TGW", true}} {
+		t.Run(r.name, func(t *testing.T) {
+			rows = append(rows, failoverUnderLoad(t, r.name, r.transit)...)
+		})
+	}
+	t.Logf("\n%-20s %-22s %-10s %-10s %-16s %s\n%s", "mode", "event", "address", "flows", "flow stall (at)", "ping gap", strings.Join(rows, "\n"))
+}
+
+// failoverUnderLoad runs one mode and returns its table rows.
+func failoverUnderLoad(t *testing.T, mode string, transit bool) []string {
+	l, ctx := startLab(t, Options{SiteYAML: activeActiveSite(t, transit), TransitGateway: transit}, 10*time.Minute)
+	if _, err := l.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range l.Gateways {
+		waitRoles(ctx, t, l, g, "master", "backup")
+	}
+	gw1, gw2 := l.Gateway("vpn-gw-1"), l.Gateway("vpn-gw-2")
+	dead, survivor := gw2, gw1
+	if transit {
+		dead, survivor = gw1, gw2
+	}
+	addrs := pinAddresses(t, l)
+	owner := map[string]*Gateway{addrs[0]: gw1, addrs[1]: gw2}
+
+	var rows []string
+	run := func(event string, secs int, at time.Duration, act func()) {
+		var pingers []*Pinger
+		for _, src := range addrs {
+			p, err := l.StartPingerFrom(src, VPCHost.String(), 50*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Stop()
+			if err := p.WaitReplies(ctx, 20); err != nil {
+				t.Fatal(err)
+			}
+			pingers = append(pingers, p)
+		}
+		type result struct {
+			iperfResult
+			err error
+		}
+		results := make([]chan result, len(addrs))
+		started := time.Now()
+		for i, src := range addrs {
+			results[i] = make(chan result, 1)
+			go func() {
+				r, err := iperf(l, src, awspeer.IPerf3Ports[i], 4, time.Duration(secs)*time.Second, false)
+				results[i] <- result{r, err}
+			}()
+		}
+		time.Sleep(at)
+		mark := time.Now()
+		act()
+		for i, src := range addrs {
+			r := <-results[i]
+			flows := "4/4 lived"
+			if r.err != nil {
+				flows = "DIED"
+				t.Errorf("%s, %s: the flows from %s did not live to the end: %v", mode, event, src, r.err)
+			}
+			stall, began := longestStall(r.streams, mark.Sub(started))
+			gap, _ := pingers[i].LongestGap(mark)
+			who := "survivor's"
+			if owner[src] == dead {
+				who = "dead's"
+			}
+			rows = append(rows, fmt.Sprintf("%-20s %-22s %-10s %-10s %-16s %.2f s", mode, event, who, flows,
+				stallText(stall, began), gap.Seconds()))
+		}
+	}
+
+	run(dead.Name+" killed", 30, 8*time.Second, func() {
+		dead.VM.Kill()
+		waitRoles(ctx, t, l, survivor, "master", "master")
+	})
+	// Its boot and the takeback fall within the flows' 60 s.
+	run(dead.Name+" back", 60, 2*time.Second, func() {
+		if err := l.BootGateway(dead, qemu.Image()); err != nil {
+			t.Fatal(err)
+		}
+		waitRoles(ctx, t, l, dead, "master", "backup")
+		waitRoles(ctx, t, l, survivor, "master", "backup")
+	})
+	return rows
+}
+
+// pinAddresses routes each of the VLAN host's addresses through one
+// virtual IP, as a host that routes through one address does: the lower
+// (in gw-1's half) through gw-1's, the upper through gw-2's. Its ECMP
+// route would send each flow up through either gateway by a hash whose
+// seed the host's kernel draws at boot. So against the virtual private
+// gateway each address crosses one gateway, both ways. It returns the
+// two addresses, lower first.
+func pinAddresses(t *testing.T, l *Lab) []string {
+	t.Helper()
+	addrs := []string{HostAddr.Addr().String(), HostAddrUpper.Addr().String()}
+	for i, src := range addrs {
+		table := fmt.Sprint(100 + i)
+		for _, args := range [][]string{
+			{"rule", "add", "from", src, "table", table},
+			{"route", "add", "10.0.0.0/24", "via", l.Site.VLAN.VirtualIPs[i].String(), "table", table},
+		} {
+			if err := l.Host.IP(args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return addrs
+}
+
+// stallText is a stall for the table: how long, and how long after the
+// event it began.
+func stallText(stall, began time.Duration) string {
+	if stall == 0 {
+		return "0.0 s"
+	}
+	return fmt.Sprintf("%.1f s (+%.1f)", stall.Seconds(), max(began, 0).Seconds())
+}
+
+// longestStall is the longest run, over the streams, of 0.5 s intervals
+// from at on in which a stream's sender moved under 1 % of its median
+// before at (one flow stalled shows even while the others run), and when
+// after at it began.
+func longestStall(streams [][]float64, at time.Duration) (stall, began time.Duration) {
+	const step = 500 * time.Millisecond
+	first := int(at / step)
+	var longest, start int
+	for _, intervals := range streams {
+		first := min(first, len(intervals))
+		before := slices.Clone(intervals[:first])
+		if len(before) == 0 {
+			continue
+		}
+		slices.Sort(before)
+		floor := before[len(before)/2] / 100
+		run := 0
+		for i, b := range intervals[first:] {
+			if b >= floor {
+				run = 0
+				continue
+			}
+			if run++; run > longest {
+				longest, start = run, i-run+1
+			}
+		}
+	}
+	return time.Duration(longest) * step, time.Duration(start)*step + time.Duration(first)*step - at
 }
 
 // checkBootTimeline checks that g's /status has the boot timeline's steps
@@ -295,16 +482,23 @@ func jsonArray(s string) string {
 	return s[i : j+1]
 }
 
+// An iperfResult is one iperf3 test's: the bytes received, and each
+// stream's sender's bytes in every half second.
+type iperfResult struct {
+	received float64
+	streams  [][]float64
+}
+
 // iperf runs iperf3 from the VLAN host's address src to the VPC host's
 // iperf3 server on port: flows parallel TCP streams for d, from the VPC
-// host when reverse. It returns the bytes received. An iperf3 server
-// listens again only a moment after its previous test: a refused or
-// empty test is tried again. coreutils' timeout bounds each try should
-// the path stall.
-func iperf(l *Lab, src string, port, flows int, d time.Duration, reverse bool) (float64, error) {
+// host when reverse. An iperf3 server listens again only a moment after
+// its previous test: a test that did not start or moved nothing is tried
+// again; one that failed on its way is the error, with what it measured.
+// coreutils' timeout bounds each try should the path stall.
+func iperf(l *Lab, src string, port, flows int, d time.Duration, reverse bool) (iperfResult, error) {
 	secs := int(d.Seconds())
 	args := []string{fmt.Sprint(secs + 30), "iperf3", "-c", VPCHost.String(), "-p", fmt.Sprint(port), "-B", src,
-		"-P", fmt.Sprint(flows), "-t", fmt.Sprint(secs), "--connect-timeout", "5000", "-J"}
+		"-P", fmt.Sprint(flows), "-t", fmt.Sprint(secs), "-i", "0.5", "--connect-timeout", "5000", "-J"}
 	if reverse {
 		args = append(args, "-R")
 	}
@@ -316,8 +510,13 @@ func iperf(l *Lab, src string, port, flows int, d time.Duration, reverse bool) (
 		var out []byte
 		out, err = l.Host.Command("timeout", args...).Output()
 		var res struct {
-			Error string `json:"error"`
-			End   struct {
+			Error     string `json:"error"`
+			Intervals []struct {
+				Streams []struct {
+					Bytes float64 `json:"bytes"`
+				} `json:"streams"`
+			} `json:"intervals"`
+			End struct {
 				SumReceived struct {
 					Bytes float64 `json:"bytes"`
 				} `json:"sum_received"`
@@ -327,11 +526,24 @@ func iperf(l *Lab, src string, port, flows int, d time.Duration, reverse bool) (
 			err = fmt.Errorf("iperf3 from %s (reverse %v): %v, %v\n%s", src, reverse, err, jerr, tail(string(out), 2000))
 			continue
 		}
-		if res.Error != "" || res.End.SumReceived.Bytes == 0 {
-			err = fmt.Errorf("iperf3 from %s (reverse %v): %v: %q, %.0f bytes", src, reverse, err, res.Error, res.End.SumReceived.Bytes)
+		r := iperfResult{received: res.End.SumReceived.Bytes, streams: make([][]float64, flows)}
+		var moved float64
+		for _, in := range res.Intervals {
+			for j, st := range in.Streams {
+				if j < flows {
+					r.streams[j] = append(r.streams[j], st.Bytes)
+					moved += st.Bytes
+				}
+			}
+		}
+		if moved == 0 {
+			err = fmt.Errorf("iperf3 from %s (reverse %v) did not start: %v: %q", src, reverse, err, res.Error)
 			continue
 		}
-		return res.End.SumReceived.Bytes, nil
+		if err != nil || res.Error != "" {
+			return r, fmt.Errorf("iperf3 from %s (reverse %v): %v: %q after %d intervals", src, reverse, err, res.Error, len(res.Intervals))
+		}
+		return r, nil
 	}
-	return 0, err
+	return iperfResult{}, err
 }

@@ -190,11 +190,7 @@ func TestDataPlane(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aa, err := LabSiteFrom("seed-active-active.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ecmp := []byte(strings.Replace(string(aa), "  backup_prepend: 2\n", "  ecmp: true\n", 1))
+	aa, ecmp := activeActiveSite(t, false), activeActiveSite(t, true)
 	runs := []struct {
 		name    string
 		site    []byte
@@ -329,12 +325,12 @@ func dataOne(t *testing.T, site []byte, seed, transit bool, row *dataRow) {
 		)
 		for i, src := range use {
 			wg.Go(func() {
-				n, err := iperf(l, src, awspeer.IPerf3Ports[i], flows/len(use), secs*time.Second, reverse)
+				r, err := iperf(l, src, awspeer.IPerf3Ports[i], flows/len(use), secs*time.Second, reverse)
 				if err != nil {
 					t.Error(err)
 				}
 				mu.Lock()
-				total += n
+				total += r.received
 				mu.Unlock()
 			})
 		}
