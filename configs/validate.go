@@ -284,11 +284,12 @@ func (d *decoder) validateGateways(s *Site) {
 	if !d.require("gateways", "list the two gateways of the pair") {
 		return
 	}
-	switch n := len(s.Gateways); {
-	case n > 2:
-		d.errorf("gateways", "must list exactly two gateways (the pair), got %d; more than two is not supported yet (the repository's docs/design.md, \"Three or more gateways\", says what it would take)", n)
-	case n != 2:
-		d.errorf("gateways", "must list exactly two gateways (the pair), got %d", n)
+	if n := len(s.Gateways); n != 2 {
+		var more string
+		if n > 2 {
+			more = "; more than two is not supported yet (the repository's docs/design.md, \"Three or more gateways\", says what it would take)"
+		}
+		d.errorf("gateways", "must list exactly two gateways (the pair), got %d%s", n, more)
 	}
 	names := map[string]string{}     // gateway name -> its path
 	prios := map[uint8]string{}      // priority -> path
