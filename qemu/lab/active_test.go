@@ -136,18 +136,7 @@ func testActiveActive(t *testing.T, transit bool) {
 	if transit {
 		dead, survivor = gw1, gw2
 	}
-	var pingers []*Pinger
-	for _, src := range pinAddresses(t, l) {
-		p, err := l.StartPingerFrom(src, VPCHost.String(), 50*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(p.Stop)
-		if err := p.WaitReplies(ctx, 20); err != nil {
-			t.Fatal(err)
-		}
-		pingers = append(pingers, p)
-	}
+	pingers := pingEach(ctx, t, l, pinAddresses(t, l))
 	killed := time.Now()
 	dead.VM.Kill()
 	waitRoles(ctx, t, l, survivor, "master", "master")
@@ -250,17 +239,9 @@ func failoverUnderLoad(t *testing.T, mode string, transit bool) []string {
 
 	var rows []string
 	run := func(event string, secs int, at time.Duration, act func()) {
-		var pingers []*Pinger
-		for _, src := range addrs {
-			p, err := l.StartPingerFrom(src, VPCHost.String(), 50*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Stop()
-			if err := p.WaitReplies(ctx, 20); err != nil {
-				t.Fatal(err)
-			}
-			pingers = append(pingers, p)
+		pingers := pingEach(ctx, t, l, addrs)
+		for _, p := range pingers {
+			defer p.Stop() // the second run has its own
 		}
 		type result struct {
 			iperfResult
@@ -309,6 +290,26 @@ func failoverUnderLoad(t *testing.T, mode string, transit bool) []string {
 		waitRoles(ctx, t, l, survivor, "master", "backup")
 	})
 	return rows
+}
+
+// pingEach starts the VLAN host pinging the VPC host every 50 ms from each
+// of addrs, stopped at the end of the test at the latest, and waits until
+// each has 20 replies.
+func pingEach(ctx context.Context, t *testing.T, l *Lab, addrs []string) []*Pinger {
+	t.Helper()
+	var pingers []*Pinger
+	for _, src := range addrs {
+		p, err := l.StartPingerFrom(src, VPCHost.String(), 50*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Stop)
+		if err := p.WaitReplies(ctx, 20); err != nil {
+			t.Fatal(err)
+		}
+		pingers = append(pingers, p)
+	}
+	return pingers
 }
 
 // pinAddresses routes each of the VLAN host's addresses through one
