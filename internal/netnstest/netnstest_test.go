@@ -119,8 +119,8 @@ func TestMSS(t *testing.T) {
 }
 
 // TestProcess: a started process runs inside its namespace with its output
-// in the file, Stop's SIGTERM ends one that exits on it, the grace ends one
-// that ignores it, and the test's end kills whatever still runs.
+// in the file, Signal reaches it, Stop kills one that ignores SIGTERM, and
+// the test's end kills whatever still runs.
 func TestProcess(t *testing.T) {
 	var left *netnstest.Process
 	t.Run("lab", func(t *testing.T) {
@@ -134,10 +134,14 @@ func TestProcess(t *testing.T) {
 		}
 
 		polite := netnstest.Start(t, netnstest.Command(ns, "sleep", "60"), filepath.Join(dir, "polite.log"))
-		start := time.Now()
-		polite.Stop(10 * time.Second)
-		if d := time.Since(start); d > 5*time.Second || polite.Err() == nil {
-			t.Errorf("sleep took %v to stop on SIGTERM (%v)", d, polite.Err())
+		polite.Signal(syscall.SIGTERM)
+		select {
+		case <-polite.Done():
+			if polite.Err() == nil {
+				t.Error("sleep ended without error after SIGTERM")
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("sleep did not end 5 s after SIGTERM")
 		}
 
 		// The trap is set before "ready" is printed, so SIGTERM is ignored from then on.
@@ -145,10 +149,10 @@ func TestProcess(t *testing.T) {
 		for !strings.Contains(string(stubborn.Output()), "ready") {
 			time.Sleep(10 * time.Millisecond)
 		}
-		start = time.Now()
-		stubborn.Stop(300 * time.Millisecond)
-		if d := time.Since(start); d < 300*time.Millisecond {
-			t.Errorf("a process that ignores SIGTERM stopped after %v, before the grace", d)
+		stubborn.Signal(syscall.SIGTERM)
+		stubborn.Stop() // returns once it has been waited for
+		if stubborn.Err() == nil {
+			t.Error("a process Stop killed ended without error")
 		}
 
 		left = netnstest.Start(t, netnstest.Command(ns, "sleep", "60"), filepath.Join(dir, "left.log"))

@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tidegate/tidegate/internal/testlog"
 )
@@ -41,7 +40,7 @@ func Start(t testing.TB, cmd *exec.Cmd, log string) *Process {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		p.Stop(0)
+		p.Stop()
 		if t.Failed() {
 			t.Logf("%s (%s):\n%s", cmd.Args, log, testlog.Tail(p.Output(), 60))
 		}
@@ -69,20 +68,14 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // closed.
 func (p *Process) Err() error { return p.err }
 
-// Stop ends the process and waits for it: SIGTERM, then SIGKILL if it has
-// not exited after grace; with grace 0, SIGKILL at once.
-func (p *Process) Stop(grace time.Duration) {
-	if grace > 0 {
-		p.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-			return
-		case <-time.After(grace):
-		}
-	}
+// Stop kills the process, unless it has exited, and waits for it.
+func (p *Process) Stop() {
 	p.Signal(syscall.SIGKILL)
 	<-p.done
 }
+
+// Log is the file its output goes to.
+func (p *Process) Log() string { return p.log }
 
 // Output is what the process has written so far.
 func (p *Process) Output() []byte {

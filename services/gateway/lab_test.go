@@ -117,7 +117,6 @@ type gwProc struct {
 	*netnstest.Process
 	t    *testing.T
 	name string
-	log  string // its output
 }
 
 func (l *lab) startGateway(bin, ns, config, name string) *gwProc {
@@ -126,7 +125,7 @@ func (l *lab) startGateway(bin, ns, config, name string) *gwProc {
 	logPath := filepath.Join(l.dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
 	// ip netns exec execs the command: the process is tidegate.
 	cmd := netnstest.Command(ns, bin, "--config", config, "--name", name, "--run-dir", runDir)
-	return &gwProc{Process: netnstest.Start(l.t, cmd, logPath), t: l.t, name: name, log: logPath}
+	return &gwProc{Process: netnstest.Start(l.t, cmd, logPath), t: l.t, name: name}
 }
 
 // exited waits for the process to end and returns Wait's error.

@@ -195,7 +195,7 @@ func (p *pair) checkLogs() {
 			p.t.Errorf("%s logged a pre-shared key", g.name)
 		}
 		if strings.Contains(g.logText(), "DATA RACE") {
-			p.t.Errorf("%s: the race detector found a race: see %s", g.name, g.log)
+			p.t.Errorf("%s: the race detector found a race: see %s", g.name, g.Log())
 		}
 	}
 }

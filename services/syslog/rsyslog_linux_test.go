@@ -89,7 +89,7 @@ func (r *rsyslog) start() {
 }
 
 // stop kills rsyslogd and waits for it.
-func (r *rsyslog) stop() { r.proc.Stop(0) }
+func (r *rsyslog) stop() { r.proc.Stop() }
 
 // A record is one message as rsyslog parsed it.
 type record struct {
