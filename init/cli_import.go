@@ -36,7 +36,7 @@ func cmdImportAWS(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) 
 		seedPrefix = "10.0.1.0/24"
 		seedVIP    = "10.0.1.200"
 	)
-	var gateways, vlanAddrs, advertise listFlag
+	var gateways, vlanAddrs, advertise cmdline.List
 	fs.Var(&gateways, "gateway", "the Linode `label` of the gateway whose VPN connection the matching file describes (repeat, in file order; the first is VRRP master)")
 	fs.Var(&vlanAddrs, "vlan-address", "pin each gateway's VLAN `address/len` (repeat, in gateway order; default: the Metadata Service's ipam_address)")
 	fs.Var(&advertise, "advertise", "a `prefix` to announce to AWS (repeat; default: the VLAN prefix)")

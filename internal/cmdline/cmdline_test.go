@@ -2,6 +2,8 @@ package cmdline
 
 import (
 	"bytes"
+	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -120,6 +122,42 @@ func TestPositional(t *testing.T) {
 		}
 		if !ok && code != Usage {
 			t.Errorf("%d-%d %q: code %d, want %d", tt.min, tt.max, tt.args, code, Usage)
+		}
+	}
+}
+
+// TestValues: the repeated flags collect every use, and a Map refuses a
+// value that is not NAME=VALUE.
+func TestValues(t *testing.T) {
+	for _, tc := range []struct {
+		args    string
+		list    List
+		m       Map
+		wantErr string
+	}{
+		{"", nil, Map{}, ""},
+		{"--l a --l b --m x=1 --m y=2", List{"a", "b"}, Map{"x": "1", "y": "2"}, ""},
+		{"--m x=1 --m x=2", nil, Map{"x": "2"}, ""},
+		{"--m x=a=b", nil, Map{"x": "a=b"}, ""},
+		{"--m x", nil, Map{}, `"x": want NAME=VALUE`},
+		{"--m =1", nil, Map{}, `"=1": want NAME=VALUE`},
+		{"--m x=", nil, Map{}, `"x=": want NAME=VALUE`},
+	} {
+		var l List
+		m := Map{}
+		fs := New("t", "", "")
+		fs.Var(&l, "l", "")
+		fs.Var(m, "m", "")
+		var stderr strings.Builder
+		_, _, ok := fs.Parse(strings.Fields(tc.args), io.Discard, &stderr)
+		if tc.wantErr != "" {
+			if ok || !strings.Contains(stderr.String(), tc.wantErr) {
+				t.Errorf("%q: ok=%v, stderr %q, want %q", tc.args, ok, stderr.String(), tc.wantErr)
+			}
+			continue
+		}
+		if !ok || !slices.Equal(l, tc.list) || !maps.Equal(m, tc.m) {
+			t.Errorf("%q: ok=%v list %q map %v, want %q %v (%s)", tc.args, ok, l, m, tc.list, tc.m, stderr.String())
 		}
 	}
 }

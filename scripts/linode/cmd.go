@@ -83,15 +83,15 @@ var commands = map[string]struct {
 type opts struct {
 	region, label, desc, site, image, typ, vlan string
 	force                                       bool
-	names, tags                                 listFlag
-	ipam, status                                mapFlag
+	names, tags                                 cmdline.List
+	ipam, status                                cmdline.Map
 }
 
 // flagSet returns the flags of command cmd, bound to o.
 func flagSet(cmd string, o *opts) *cmdline.FlagSet {
 	c := commands[cmd]
 	fs := cmdline.New("tidegate linode "+cmd, c.synopsis, c.doc)
-	o.ipam, o.status = mapFlag{}, mapFlag{}
+	o.ipam, o.status = cmdline.Map{}, cmdline.Map{}
 	strs := map[string]struct {
 		p     *string
 		usage string
@@ -132,24 +132,6 @@ func flagSet(cmd string, o *opts) *cmdline.FlagSet {
 	}
 	return fs
 }
-
-// mapFlag collects NAME=VALUE flags.
-type mapFlag map[string]string
-
-func (m mapFlag) String() string { return "" }
-func (m mapFlag) Set(v string) error {
-	k, val, ok := strings.Cut(v, "=")
-	if !ok || k == "" || val == "" {
-		return fmt.Errorf("%q: want NAME=VALUE", v)
-	}
-	m[k] = val
-	return nil
-}
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // Run runs one command and returns the process exit code: 0 on success, 1
 // when the command failed, 2 for a usage error.
