@@ -3,13 +3,12 @@ package main
 // The command line: the operator's sub-commands (validate, import-aws,
 // render, linode, status), which run on a workstation (Linux or macOS) and
 // need none of the services' processes, one file each (cli_*.go); the
-// appliance's own (gateway, shell, a standalone gateway), Linux only; and
-// version and help. Each is a command value beside its run function, which
+// appliance's own, Linux only (gateway and a standalone gateway in
+// gateway.go, shell in shell.go); and version and help. Each is a command value beside its run function, which
 // `tidegate help` lists; every one follows internal/cmdline's conventions
 // and takes its arguments and writers, so that tests run it in-process.
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -17,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/tidegate/tidegate/internal/cmdline"
-	"github.com/tidegate/tidegate/services/gateway"
 )
 
 // A command is one of tidegate's sub-commands, and the one place its
@@ -136,47 +134,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return standaloneCommand.exec(args, stdout, stderr)
 }
 
-var standaloneCommand = command{
-	args:  "--config FILE --name NAME [--run-dir DIR]",
-	short: "run one gateway of a site from a file",
-	doc: "  Runs one gateway of a site from a file, without the Metadata Service or\n" +
-		"  PID 1's duties (Linux, root). \"tidegate help\" lists the other commands.",
-	appliance: true,
-	run:       cmdStandalone,
-}
-
-// cmdStandalone runs one gateway of a site from a file, on any Linux
-// machine or in a network namespace.
-func cmdStandalone(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
-	cfg := fs.String("config", "", "site configuration `file` (YAML)")
-	name := fs.String("name", "", "this gateway's `name` in the configuration's gateways list")
-	runDir := fs.String("run-dir", "", "runtime `directory` for charon's files (default /run/tidegate)")
-	fs.Require("config", "name")
-	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
-		return code
-	}
-	return runGateway(stderr, gateway.Options{ConfigFile: *cfg, Name: *name, RunDir: *runDir})
-}
-
-var gatewayCommand = command{
-	name:  "gateway",
-	args:  "[--metadata URL]",
-	short: "the appliance's gateway (PID 1 starts it)",
-	doc: "  The appliance's gateway: PID 1 starts and supervises it. It reads its role\n" +
-		"  and the site from the Linode Metadata Service.",
-	appliance: true,
-	run:       cmdGateway,
-}
-
-// cmdGateway is the appliance's gateway, which PID 1 starts and supervises.
-func cmdGateway(fs *cmdline.FlagSet, args []string, stdout, stderr io.Writer) int {
-	url := fs.String("metadata", "", "Metadata Service base `URL` (default http://169.254.169.254)")
-	if code, ok := fs.ParseFlags(args, stdout, stderr); !ok {
-		return code
-	}
-	return runGateway(stderr, gateway.Options{MetadataURL: *url, XFRMInterfaces: true, Firewall: true, Sysctls: true})
-}
-
 // versionString is the version the image build stamped (git describe), or
 // for a plain go build, "dev" and the commit Go recorded.
 func versionString() string {
@@ -206,11 +163,3 @@ func versionString() string {
 	}
 	return version + " (" + rev + dirty + ")"
 }
-
-// listFlag collects a repeated flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-var _ flag.Value = (*listFlag)(nil)
