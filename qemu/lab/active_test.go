@@ -12,7 +12,6 @@ import (
 
 	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/internal/testgate"
-	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 	"github.com/tidegate/tidegate/services/status"
 )
@@ -165,7 +164,7 @@ func testActiveActive(t *testing.T, transit bool) {
 	}
 
 	back := time.Now()
-	if err := l.BootGateway(dead, qemu.Image()); err != nil {
+	if err := l.BootGateway(dead); err != nil {
 		t.Fatal(err)
 	}
 	waitRoles(ctx, t, l, dead, "master", "backup")
@@ -283,7 +282,7 @@ func failoverUnderLoad(t *testing.T, mode string, transit bool) []string {
 	})
 	// Its boot and the takeback fall within the flows' 60 s.
 	run(dead.Name+" back", 60, 2*time.Second, func() {
-		if err := l.BootGateway(dead, qemu.Image()); err != nil {
+		if err := l.BootGateway(dead); err != nil {
 			t.Fatal(err)
 		}
 		waitRoles(ctx, t, l, dead, "master", "backup")

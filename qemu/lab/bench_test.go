@@ -100,7 +100,7 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 	if _, err := l.AWS.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.BootGateway(gw1, qemu.Image()); err != nil {
+	if err := l.BootGateway(gw1); err != nil {
 		t.Fatal(err)
 	}
 	for {
@@ -115,7 +115,7 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 	}
 	row.ready = time.Since(gw1.VM.Started)
 	t.Logf("gw-1 ready %.1f s after its QEMU started", row.ready.Seconds())
-	if err := l.BootGateway(gw2, qemu.Image()); err != nil {
+	if err := l.BootGateway(gw2); err != nil {
 		t.Fatal(err)
 	}
 	s := waitFor(ctx, t, l, "both gateways up, VIP on gw-1", func(s State) bool {
@@ -150,7 +150,7 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 	p.Stop()
 
 	// Case 6: gw-1 back, then shut down as a reimage does.
-	if err := l.BootGateway(gw1, qemu.Image()); err != nil {
+	if err := l.BootGateway(gw1); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(ctx, t, l, "gw-1 back and master", func(s State) bool {
@@ -279,7 +279,7 @@ func dataOne(t *testing.T, site []byte, seed, transit bool, row *dataRow) {
 	l, ctx := startLab(t, o, 10*time.Minute)
 	if seed {
 		waitFor(ctx, t, l, "AWS sends to gw-1", func(s State) bool { return s.BestVia == "vpn-gw-1" })
-		if err := l.BootGateway(l.Gateway("vpn-gw-2"), qemu.Image()); err != nil {
+		if err := l.BootGateway(l.Gateway("vpn-gw-2")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -585,7 +585,7 @@ func bootOnce(ctx context.Context, t *testing.T, l *Lab, g *Gateway, clock *rege
 		return n
 	}
 	waitUntil(ctx, t, g.Name+"'s sessions down at AWS", func() bool { return established() == 0 })
-	if err := l.BootGateway(g, qemu.Image()); err != nil {
+	if err := l.BootGateway(g); err != nil {
 		t.Fatal(err)
 	}
 	var bt bootTimes

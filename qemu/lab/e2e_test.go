@@ -232,7 +232,7 @@ func TestLab(t *testing.T) {
 	step("2b gw-1 comes back", func(t *testing.T) {
 		p := pinging(ctx, t, l, 50)
 		start := time.Now()
-		if err := l.BootGateway(l.Gateway("vpn-gw-1"), qemu.Image()); err != nil {
+		if err := l.BootGateway(l.Gateway("vpn-gw-1")); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(ctx, t, l, "VIP back on vpn-gw-1 (preempt)", func(s State) bool { return s.VIPOwner == "vpn-gw-1" })
@@ -332,7 +332,7 @@ func TestLab(t *testing.T) {
 		bad := strings.Replace(string(good), "vrid: 10", "vrid: 0", 1)
 		gw2.Metadata.SetUserData([]byte(bad))
 		gw2.VM.Kill()
-		if err := l.BootGateway(gw2, qemu.Image()); err != nil {
+		if err := l.BootGateway(gw2); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := gw2.VM.WaitFor(ctx, 0, regexp.MustCompile(`config: line \d+: vrrp\.vrid`)); err != nil {

@@ -194,7 +194,7 @@ func Start(o Options) (l *Lab, err error) {
 		if slices.Contains(o.Later, g.Name) {
 			continue
 		}
-		if err = l.BootGateway(g, o.Image); err != nil {
+		if err = l.BootGateway(g); err != nil {
 			return nil, err
 		}
 	}
@@ -314,9 +314,11 @@ func (l *Lab) startAWS() error {
 	return nil
 }
 
-// BootGateway boots (or boots again, after Kill) a gateway from image, or
-// from its seed-stack disk when it runs the seed's stack.
-func (l *Lab) BootGateway(g *Gateway, image string) error {
+// BootGateway boots (or boots again, after Kill) a gateway from the lab's
+// image (Options.Image), or from its seed-stack disk when it runs the
+// seed's stack.
+func (l *Lab) BootGateway(g *Gateway) error {
+	image := l.opts.Image
 	n := map[string]string{}
 	for i, br := range []string{"inet", "vlan"} {
 		tap := fmt.Sprintf("tap%s%d", strings.TrimPrefix(g.Name, "vpn-gw-"), i)

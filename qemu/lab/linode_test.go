@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/scripts/linode/fakelinode"
 )
 
@@ -32,7 +31,7 @@ func newLabLinode(t *testing.T, l *Lab) *fakelinode.Server {
 				return fmt.Errorf("no gateway %s", label)
 			}
 			g.Metadata.SetUserData(userData)
-			return l.BootGateway(g, qemu.Image())
+			return l.BootGateway(g)
 		},
 	})
 	t.Cleanup(api.Close)

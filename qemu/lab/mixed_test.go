@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tidegate/tidegate/qemu"
 )
 
 // TestMixedPair is scenario 7: gw-2 runs the seed article's own stack
@@ -84,7 +82,7 @@ func TestMixedPair(t *testing.T) {
 			t.Errorf("Keepalived does not hold the VIP after tidegate's handover:\n%s", out)
 		}
 		back := time.Now()
-		if err := l.BootGateway(gw1, qemu.Image()); err != nil {
+		if err := l.BootGateway(gw1); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(ctx, t, l, "VIP back on vpn-gw-1 (tidegate preempts Keepalived)", func(s State) bool {

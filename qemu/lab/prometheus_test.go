@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/services/status"
 )
 
@@ -84,7 +83,7 @@ func TestLabPrometheus(t *testing.T) {
 		return err == nil && find(as, "TidegateReturnPathHeld", "firing", target(gw2)) != nil, fmt.Sprintf("%v %v", as, err)
 	})
 
-	if err := l.BootGateway(gw1, qemu.Image()); err != nil {
+	if err := l.BootGateway(gw1); err != nil {
 		t.Fatal(err)
 	}
 	back := time.Now()
