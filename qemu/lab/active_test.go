@@ -18,16 +18,15 @@ import (
 
 // TestActiveActive boots an active-active pair (configs/examples/
 // seed-active-active.yaml) once against a virtual private gateway and once
-// against a transit gateway with VPN ECMP, as issue 14 asks: each gateway
-// holds its own virtual IP, ESP bytes move on the tunnels of both while
-// the VLAN host sends flows to the VPC from both its addresses, a DF
-// packet too big for the tunnel gets the tunnel's MTU back, and when one
-// gateway's VM dies (gw-2, then gw-1 in the other mode) the survivor takes
-// its virtual IP and the traffic of both addresses comes back within the
-// active-standby crash gap (against the virtual private gateway the
-// survivor's own address loses nothing); the dead one boots again and
-// takes its address back without a gap. TestFailoverUnderLoad measures
-// the same with TCP flows.
+// against a transit gateway with VPN ECMP: each gateway holds its own
+// virtual IP, ESP bytes move on the tunnels of both while the VLAN host
+// sends flows to the VPC from both its addresses, a DF packet too big for
+// the tunnel gets the tunnel's MTU back, and when one gateway's VM dies
+// (gw-2, then gw-1 in the other mode) the survivor takes its virtual IP and
+// the traffic of both addresses comes back within the active-standby crash
+// gap (against the virtual private gateway the survivor's own address loses
+// nothing); the dead one boots again and takes its address back without a
+// gap. TestFailoverUnderLoad measures the same with TCP flows.
 func TestActiveActive(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -186,14 +185,14 @@ func testActiveActive(t *testing.T, transit bool) {
 	}
 }
 
-// TestFailoverUnderLoad is issue 14's active-active failover with TCP
-// flows running, where TestActiveActive uses pings. 8 TCP flows go up, 4
-// from each of the VLAN host's addresses, and both addresses ping every
-// 50 ms. Each address is routed through one gateway's virtual IP
-// (pinAddresses), so each gateway carries its own four. One gateway's VM
-// is killed 8 s in (gw-2 against the virtual private gateway, gw-1 against
-// the transit gateway, as in TestActiveActive); later it boots again and
-// takes its address back, under the same load.
+// TestFailoverUnderLoad is the active-active failover with TCP flows
+// running, where TestActiveActive uses pings. 8 TCP flows go up, 4 from
+// each of the VLAN host's addresses, and both addresses ping every 50 ms.
+// Each address is routed through one gateway's virtual IP (pinAddresses),
+// so each gateway carries its own four. One gateway's VM is killed 8 s in
+// (gw-2 against the virtual private gateway, gw-1 against the transit
+// gateway, as in TestActiveActive); later it boots again and takes its
+// address back, under the same load.
 //
 // For each address it reports whether all four flows lived to the end
 // (iperf3 reports no error), the longest stall of any of them (0.5 s

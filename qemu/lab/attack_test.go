@@ -17,9 +17,9 @@ import (
 	"github.com/tidegate/tidegate/services/status"
 )
 
-// TestTrustBoundaries runs issue 13's "How it is proven" on one lab, each
-// scenario a real attack from outside the gateways, numbered as in the
-// issue (the flood runs last):
+// TestTrustBoundaries attacks the pair on one lab, each scenario a real
+// attack from outside the gateways, numbered as the README's "Trust
+// boundaries" table cites them (the flood runs last):
 //
 //  1. hostile AWS: the AWS peer announces routes that would take the site
 //     down (default, halves of the Internet, the VLAN's halves, the VIP,
@@ -161,7 +161,8 @@ func hostileAWS(ctx context.Context, t *testing.T, l *Lab) {
 			}
 			// The tunnels' outside addresses and the gateway's own public
 			// address; the twin's public address counts only if the
-			// gateway knows it (issue 13 names a gateway's own).
+			// gateway knows it (the README's "Trust boundaries" promises a
+			// gateway's own).
 			if r["endpoint"] != 5 && r["endpoint"] != 6 {
 				t.Errorf("%s %s: %d rejected as endpoint, want 5 (or 6 with the twin's public address)", g.Name, tn, r["endpoint"])
 			}

@@ -175,12 +175,12 @@ func benchOne(t *testing.T, site []byte, seed bool, row *benchRow) {
 
 // TestDataPlane measures what tidegate exists to do, carrying packets
 // between the VLAN and the VPC, side by side with the seed article's stack
-// booted the same way in the same run (issue 14): iperf3 TCP from the VLAN
-// host to the VPC host and back, 1 flow and 8 flows; ping RTT through the
-// tunnels while the 8 flows run; and how the bytes split over the gateways
-// and tunnels (the AWS peer's XFRM interface counters, the same for both
-// stacks). QEMU is software-emulated here: compare ratios, not Mbit/s. It
-// prints a table and asserts nothing:
+// booted the same way in the same run: iperf3 TCP from the VLAN host to the
+// VPC host and back, 1 flow and 8 flows; ping RTT through the tunnels while
+// the 8 flows run; and how the bytes split over the gateways and tunnels
+// (the AWS peer's XFRM interface counters, the same for both stacks). QEMU
+// is software-emulated here: compare ratios, not Mbit/s. It prints a table
+// and asserts nothing:
 //
 //	TIDEGATE_LAB_BENCH=1 go test ./qemu/lab -run TestDataPlane -v -timeout 40m
 func TestDataPlane(t *testing.T) {

@@ -20,12 +20,12 @@
 // from the same site YAML), for the mixed pair of scenario 7 and the
 // benchmark against the hand-built stack.
 //
-// The tests run the issue's scenarios on one boot each (TestLab: 1 ready,
-// 3 one tunnel dies, 4 both tunnels die, 5 charon killed, 2 crash, 2b the
-// crashed gateway returns, 6 rolling reimage through a fake Linode API,
-// split brain, 8 bad user data; TestMixedPair: 7), asserting from outside
-// the gateways: the AWS peer's SAs and BGP table, the VLAN host's pings,
-// the gateways' status API read from the VLAN host. TestBenchmark
+// The tests run the scenarios on one boot each (TestLab: 1 ready, 3 one
+// tunnel dies, 4 both tunnels die, 5 charon killed, 2 crash, 2b the crashed
+// gateway returns, 6 rolling reimage through a fake Linode API, split
+// brain, 8 bad user data; TestMixedPair: 7), asserting from outside the
+// gateways: the AWS peer's SAs and BGP table, the VLAN host's pings, the
+// gateways' status API read from the VLAN host. TestBenchmark
 // (TIDEGATE_LAB_BENCH=1) compares tidegate with the seed stack.
 //
 // StartPrometheus runs a real Prometheus (Debian's) on the VLAN host,
@@ -34,11 +34,12 @@
 // TestLabPrometheus crashes a gateway and watches its alert fire and
 // resolve.
 //
-// TestTrustBoundaries attacks the pair from outside, as issue 13's "How it
-// is proven" asks: the AWS peer announces routes the import filter must
-// refuse, then floods 20,000 prefixes (max-prefix; by TIDEGATE_LAB_FLOOD=1
-// only); a rogue host on the VLAN runs keepalived for the pair's VRID at
-// priority 254, opens BGP and scans TCP and UDP, and the Internet scans the
-// public addresses; the VPC host tries the status API and BGP through the
-// tunnels; and the gateway process is killed on gw-1's console.
+// TestTrustBoundaries attacks the pair from outside, one scenario for each
+// neighbour of the README's "Trust boundaries": the AWS peer announces
+// routes the import filter must refuse, then floods 20,000 prefixes
+// (max-prefix; by TIDEGATE_LAB_FLOOD=1 only); a rogue host on the VLAN runs
+// keepalived for the pair's VRID at priority 254, opens BGP and scans TCP
+// and UDP, and the Internet scans the public addresses; the VPC host tries
+// the status API and BGP through the tunnels; and the gateway process is
+// killed on gw-1's console.
 package lab

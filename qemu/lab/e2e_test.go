@@ -138,7 +138,7 @@ func TestLab(t *testing.T) {
 		t.Logf("both of gw-1's tunnels down: longest gap in replies %v", gap)
 		// Measured 3.4 s: until gw-1 gives way, return traffic AWS still
 		// sends into the deleted tunnels is lost (the AWS peer keeps those
-		// BGP sessions until their hold timer, see the issue notes).
+		// BGP sessions until their hold timer, as AWS does).
 		if gap > 6*time.Second {
 			t.Errorf("traffic stopped for %v with gw-1's tunnels down", gap)
 		}

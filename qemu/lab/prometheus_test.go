@@ -77,7 +77,7 @@ func TestLabPrometheus(t *testing.T) {
 	if find(as, "TidegateGatewayDown", "", target(gw2)) != nil {
 		t.Errorf("TidegateGatewayDown for vpn-gw-2, which runs: %v", as)
 	}
-	// vpn-gw-2's own metrics: it holds the return path (issue 9).
+	// vpn-gw-2's own metrics: it holds the return path.
 	within(ctx, t, time.Minute, "TidegateReturnPathHeld firing for vpn-gw-2", func() (bool, string) {
 		as, err := p.Alerts(ctx)
 		return err == nil && find(as, "TidegateReturnPathHeld", "firing", target(gw2)) != nil, fmt.Sprintf("%v %v", as, err)

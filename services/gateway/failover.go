@@ -6,12 +6,13 @@ import (
 	"github.com/tidegate/tidegate/services/vrrp"
 )
 
-// Holding the return path (issue 9): when the master dies without
-// resigning, this gateway takes the virtual IP after the master-down timer,
-// but AWS keeps sending the VLAN's return traffic into the dead gateway's
-// tunnels until its DPD or hold timer (30 s), and this gateway's backup
-// prepend makes those dead paths look better. So a gateway that becomes
-// master by the master-down timer at once
+// Holding the return path (docs/design.md, "A crash: the return-path hold",
+// has the measurements): when the master dies without resigning, this
+// gateway takes the virtual IP after the master-down timer, but AWS keeps
+// sending the VLAN's return traffic into the dead gateway's tunnels until
+// its DPD or hold timer (30 s), and this gateway's backup prepend makes
+// those dead paths look better. So a gateway that becomes master by the
+// master-down timer at once
 //
 //   - stops using the paths the peer sent over iBGP (bgp.PeerGone), so
 //     forwarded traffic takes this gateway's own tunnels instead of waiting

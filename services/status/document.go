@@ -128,7 +128,7 @@ type BGP struct {
 
 	// ReturnPath is set while this gateway holds the return path from AWS
 	// by announcing more-specifics of the site's prefixes, after its peer
-	// went silent (issue 9).
+	// went silent (services/gateway/failover.go says why).
 	ReturnPath *ReturnPath `json:"return_path,omitempty"`
 }
 

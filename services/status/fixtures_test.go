@@ -7,9 +7,9 @@ import "time"
 var t0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 
 // masterDoc is vpn-gw-1 of the seed scenario as VRRP master, one tunnel
-// down, an ECMP route, and the return path held (issue 9); AWS sends it
-// routes the import filter refuses and flooded it once, its VRRP peer was
-// learned, and its packet filter dropped packets (issue 13).
+// down, an ECMP route, and the return path held; AWS sends it routes the
+// import filter refuses and flooded it once, its VRRP peer was learned, and
+// its packet filter dropped packets.
 func masterDoc() Document {
 	return Document{
 		Time:          t0,

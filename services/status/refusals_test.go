@@ -14,9 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The protections of issue 13 (BGP import filter and max-prefix, the VRRP
-// peer, the packet filter) are visible in /status, /metrics and the show
-// commands.
+// The protections at the trust boundaries (the README's "Trust
+// boundaries": BGP import filter and max-prefix, the VRRP peer, the packet
+// filter) are visible in /status, /metrics and the show commands.
 
 // TestStatusRoundTrip: every fixture, the refusals included, comes back
 // whole through a real server and the Client.
