@@ -166,46 +166,31 @@ func TestAWSPeerBoots(t *testing.T) {
 	}
 }
 
-// ipsecSiteYAML is the site of the data-path test: vpn-gw-1 has one tunnel,
-// to the AWS peer guest on the same segment; vpn-gw-2 (not booted) has one
-// to an address nobody holds. The key is new for every run.
-func ipsecSiteYAML(t *testing.T) ([]byte, *configs.Site) {
+// ipsecSite is the site of the data-path test, the seed's example with
+// vpn-gw-1's first tunnel (vpn-1a) moved onto the AWS peer guest and a key
+// new for every run, and the AWS peer's configuration for that tunnel
+// alone. Its other tunnels point at addresses nobody holds, and vpn-gw-2
+// does not boot.
+func ipsecSite(t *testing.T) ([]byte, *configs.Site, awspeer.Config) {
 	t.Helper()
 	b := make([]byte, 12)
 	rand.Read(b)
-	psk := "tg." + hex.EncodeToString(b)
-	doc := fmt.Sprintf(`version: 1
-site: qemu-ipsec
-vlan:
-  prefix: 10.0.1.0/24
-  virtual_ip: 10.0.1.200
-vrrp:
-  vrid: 10
-bgp:
-  asn: 65000
-gateways:
-  - name: vpn-gw-1
-    priority: 100
-    vlan_address: 10.0.1.2/24
-    tunnels:
-      - name: vpn-1a
-        outside_address: %s
-        inside_cidr: 169.254.80.144/30
-        psk: %s
-  - name: vpn-gw-2
-    priority: 99
-    vlan_address: 10.0.1.3/24
-    tunnels:
-      - name: vpn-2a
-        outside_address: 198.51.100.20
-        inside_cidr: 169.254.82.152/30
-        psk: %s.2
-`, peerOutside, psk, psk)
-	site, err := configs.Parse([]byte(doc))
+	doc, err := ExampleSite("seed.yaml",
+		"203.0.113.10", peerOutside.String(),
+		"EXAMPLE.psk.for.vpn_1a", "tg."+hex.EncodeToString(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []byte(doc), site
+	site, err := configs.Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := awspeer.FromSite(site, "vpn-gw-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.Tunnels = peer.Tunnels[:1]
+	return doc, site, peer
 }
 
 // pingAcross pings dst from the AWS peer until three echoes in a row are
@@ -245,11 +230,7 @@ func poll(ctx context.Context, peer *AWSPeer, cmd string, re *regexp.Regexp) (st
 // dies the gateway notices by DPD in about 30 s and brings the tunnel back
 // by itself once the endpoint returns.
 func TestIPsecDataPath(t *testing.T) {
-	doc, site := ipsecSiteYAML(t)
-	peerCfg, err := awspeer.FromSite(site, "vpn-gw-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc, site, peerCfg := ipsecSite(t)
 	tun := peerCfg.Tunnels[0]
 	s, gw := bootSite(t, "vpn-gw-1", netip.MustParsePrefix("10.0.1.2/24"), doc)
 	peer := startPeer(t, s.Netns, peerCfg)
@@ -393,11 +374,7 @@ func TestIPsecInterfacesInGuest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, site := ipsecSiteYAML(t)
-	cfg, err := awspeer.FromSite(site, "vpn-gw-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, cfg := ipsecSite(t)
 	peer := startPeer(t, peerNetns(t, "xfrmi"), cfg, awspeer.File{Path: "/usr/local/bin/ipsec.test", Mode: 0o755, Data: data})
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

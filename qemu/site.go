@@ -119,24 +119,3 @@ func (s *Site) Close() {
 		os.RemoveAll(s.dir)
 	}
 }
-
-// Image is the disk image tests boot: $TIDEGATE_IMAGE or out/tidegate.img
-// at the repository root.
-func Image() string {
-	if p := os.Getenv("TIDEGATE_IMAGE"); p != "" {
-		return p
-	}
-	return filepath.Join(RepoRoot(), "out", "tidegate.img")
-}
-
-// RepoRoot is the repository root: the nearest directory up from the
-// working directory that holds go.mod ("." when there is none).
-func RepoRoot() string {
-	wd, _ := os.Getwd()
-	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-	}
-	return "."
-}

@@ -91,14 +91,9 @@ func LabSite() ([]byte, error) { return LabSiteFrom("seed.yaml") }
 // LabSiteFrom is LabSite for another example of configs/examples, e.g.
 // seed-keepalived-v2.yaml, whose VRRP is the article's keepalived.conf.
 func LabSiteFrom(example string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(qemu.RepoRoot(), "configs", "examples", example))
-	if err != nil {
-		return nil, err
-	}
-	r := strings.NewReplacer(
+	return qemu.ExampleSite(example,
 		"203.0.113.10", "192.0.2.21", "198.51.100.10", "192.0.2.22",
 		"203.0.113.20", "192.0.2.23", "198.51.100.20", "192.0.2.24")
-	return []byte(r.Replace(string(b))), nil
 }
 
 func (l *Lab) logf(format string, args ...any) {
