@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -97,11 +98,26 @@ func (p *peer) start() {
 	w := testlog.NewWriter(p.t, "aws: ")
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	// Pdeathsig fires when the thread that forked charon exits, and the
+	// service under test ends the threads it locked into the gateway's
+	// namespace (inNetNS). Forked from any thread, the peer could die the
+	// moment the gateway started, and its IKE_SA_INIT go unanswered. So it
+	// is forked from a thread of its own that waits for it, as the service
+	// forks its charon.
+	p.done = make(chan struct{})
+	started := make(chan error, 1)
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		runtime.LockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			_ = cmd.Wait()
+		}
+		close(done)
+	}(p.cmd, p.done)
+	if err := <-started; err != nil {
 		p.t.Fatal(err)
 	}
-	p.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
 	sock := filepath.Join(p.dir, "charon.vici")
 	waitFor(p.t, 10*time.Second, "the peer's VICI socket", func() bool { _, err := os.Stat(sock); return err == nil })
 	out, err := exec.Command("swanctl", "--load-all", "--noprompt", "--uri", "unix://"+sock,
