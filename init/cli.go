@@ -4,9 +4,10 @@ package main
 // render, linode, status), which run on a workstation (Linux or macOS) and
 // need none of the services' processes, one file each (cli_*.go); the
 // appliance's own, Linux only (gateway and a standalone gateway in
-// gateway.go, shell in shell.go); and version and help. Each is a command value beside its run function, which
-// `tidegate help` lists; every one follows internal/cmdline's conventions
-// and takes its arguments and writers, so that tests run it in-process.
+// gateway.go, shell in shell.go); and version and help. Each is a command
+// value beside its run function, which `tidegate help` lists; every one
+// follows internal/cmdline's conventions and takes its arguments and
+// writers, so that tests run it in-process.
 
 import (
 	"fmt"
