@@ -32,7 +32,8 @@ func Parse(data []byte) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := d.site(root)
+	s := new(Site)
+	d.mapping(root, "", d.site(s))
 	// Defaults and cross-field rules run even when some values failed to
 	// decode, so that one run reports every problem; errorf drops what would
 	// only be a consequence of a value that did not decode.
@@ -233,11 +234,10 @@ func kindName(n *yaml.Node) string {
 	return "an unsupported YAML node"
 }
 
-// A field is one known key of a mapping and the function that decodes its
-// value at the given path.
+// A field is one known key of a mapping and its value (schema.go).
 type field struct {
-	key    string
-	decode func(n *yaml.Node, path string)
+	key string
+	value
 }
 
 // mapping decodes the mapping n at path, calling each field's decode for the

@@ -7,52 +7,48 @@ import (
 )
 
 // The schema: each mapping of the site document and its known keys, each
-// key with the decoder of its value. configs/doc.go documents the keys;
+// key with the value that decodes it and renders it for Masked, so that a
+// key added here is both read and shown. configs/doc.go documents the keys;
 // defaults.go and validate.go add defaults and the rules between keys.
 
-// site decodes the top-level mapping.
-func (d *decoder) site(root *yaml.Node) *Site {
-	s := new(Site)
-	d.mapping(root, "", []field{
+// site is the top-level mapping.
+func (d *decoder) site(s *Site) []field {
+	return []field{
 		{"version", intField(d, &s.Version, math.MinInt32, math.MaxInt32)},
 		{"site", d.str(&s.Site)},
-		{"vlan", func(n *yaml.Node, p string) { d.vlan(n, p, &s.VLAN) }},
-		{"vrrp", func(n *yaml.Node, p string) { d.vrrp(n, p, &s.VRRP) }},
-		{"bgp", func(n *yaml.Node, p string) { d.bgp(n, p, &s.BGP) }},
-		{"status", func(n *yaml.Node, p string) { d.status(n, p, &s.Status) }},
-		{"syslog", func(n *yaml.Node, p string) { d.syslog(n, p, &s.Syslog) }},
-		{"gateways", func(n *yaml.Node, p string) {
-			d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
-				s.Gateways = append(s.Gateways, Gateway{})
-				d.gateway(n, p, &s.Gateways[len(s.Gateways)-1])
-			})
-		}},
-	})
-	return s
+		{"vlan", d.object(d.vlan(&s.VLAN))},
+		{"vrrp", d.object(d.vrrp(&s.VRRP))},
+		{"bgp", d.object(d.bgp(&s.BGP))},
+		{"status", d.object(d.status(&s.Status))},
+		{"syslog", d.object(d.syslog(&s.Syslog))},
+		{"gateways", list(d, &s.Gateways, d.gateway)},
+	}
 }
 
-func (d *decoder) vlan(n *yaml.Node, path string, v *VLAN) {
-	d.mapping(n, path, []field{
+// vlan's two spellings of the virtual IP exclude each other. Defaults fill
+// both, so Masked shows the one the site's mode is written with.
+func (d *decoder) vlan(v *VLAN) []field {
+	return []field{
 		{"interface", d.str(&v.Interface)},
 		{"prefix", d.prefixField(&v.Prefix)},
-		{"virtual_ip", d.addr(&v.VirtualIP)},
-		{"virtual_ips", d.addrs(&v.VirtualIPs)},
-	})
+		{"virtual_ip", d.addr(&v.VirtualIP).shownIf(func() bool { return !v.activeActive() })},
+		{"virtual_ips", d.addrs(&v.VirtualIPs).shownIf(v.activeActive)},
+	}
 }
 
-func (d *decoder) vrrp(n *yaml.Node, path string, v *VRRP) {
-	d.mapping(n, path, []field{
+func (d *decoder) vrrp(v *VRRP) []field {
+	return []field{
 		{"vrid", intField(d, &v.VRID, 1, 255)},
 		{"version", intField(d, &v.Version, 2, 3)},
 		{"advert_interval", d.duration(&v.AdvertInterval)},
 		{"auth_pass", d.secret(&v.AuthPass)},
 		{"preempt", d.boolean(&v.Preempt)},
 		{"preempt_delay", d.duration(&v.PreemptDelay)},
-	})
+	}
 }
 
-func (d *decoder) bgp(n *yaml.Node, path string, b *BGP) {
-	d.mapping(n, path, []field{
+func (d *decoder) bgp(b *BGP) []field {
+	return []field{
 		{"asn", intField(d, &b.ASN, 1, math.MaxUint32-1)},
 		{"advertise", d.prefixes(&b.Advertise)},
 		{"backup_prepend", intField(d, &b.BackupPrepend, 0, 10)},
@@ -61,38 +57,33 @@ func (d *decoder) bgp(n *yaml.Node, path string, b *BGP) {
 		{"ibgp_password", d.secret(&b.IBGPPassword)},
 		{"ibgp_ttl_security", d.boolean(&b.IBGPTTLSecurity)},
 		{"ecmp", d.boolean(&b.ECMP)},
-	})
+	}
 }
 
-func (d *decoder) status(n *yaml.Node, path string, st *Status) {
-	d.mapping(n, path, []field{
+func (d *decoder) status(st *Status) []field {
+	return []field{
 		{"allow", d.prefixes(&st.Allow)},
-	})
+	}
 }
 
-func (d *decoder) syslog(n *yaml.Node, path string, l *Syslog) {
-	d.mapping(n, path, []field{
+func (d *decoder) syslog(l *Syslog) []field {
+	return []field{
 		{"address", d.addrPort(&l.Address, DefaultSyslogPort)},
 		{"protocol", d.str(&l.Protocol)},
-	})
+	}
 }
 
-func (d *decoder) gateway(n *yaml.Node, path string, g *Gateway) {
-	d.mapping(n, path, []field{
+func (d *decoder) gateway(g *Gateway) []field {
+	return []field{
 		{"name", d.str(&g.Name)},
 		{"priority", intField(d, &g.Priority, 1, 254)},
 		{"vlan_address", d.prefixField(&g.VLANAddress)},
-		{"tunnels", func(n *yaml.Node, p string) {
-			d.sequence(n, p, func(n *yaml.Node, p string, _ int) {
-				g.Tunnels = append(g.Tunnels, Tunnel{})
-				d.tunnel(n, p, &g.Tunnels[len(g.Tunnels)-1])
-			})
-		}},
-	})
+		{"tunnels", list(d, &g.Tunnels, d.tunnel)},
+	}
 }
 
-func (d *decoder) tunnel(n *yaml.Node, path string, t *Tunnel) {
-	d.mapping(n, path, []field{
+func (d *decoder) tunnel(t *Tunnel) []field {
+	return []field{
 		{"name", d.str(&t.Name)},
 		{"outside_address", d.addr(&t.OutsideAddress)},
 		{"inside_cidr", d.prefixField(&t.InsideCIDR)},
@@ -105,5 +96,39 @@ func (d *decoder) tunnel(n *yaml.Node, path string, t *Tunnel) {
 		{"ike_lifetime", d.duration(&t.IKELifetime)},
 		{"child_lifetime", d.duration(&t.ChildLifetime)},
 		{"med", intField(d, &t.MED, 0, math.MaxUint32)},
-	})
+	}
+}
+
+// object is a nested mapping with the given keys. Masked leaves it out
+// when none of its keys has anything to show.
+func (d *decoder) object(fields []field) value {
+	return value{
+		decode: func(n *yaml.Node, path string) { d.mapping(n, path, fields) },
+		encode: func() *yaml.Node {
+			if m := encodeMapping(fields); len(m.Content) > 0 {
+				return m
+			}
+			return nil
+		},
+	}
+}
+
+// list is a list of mappings, each decoded into a new element of *dst with
+// the keys fields gives for it.
+func list[T any](d *decoder, dst *[]T, fields func(*T) []field) value {
+	return value{
+		decode: func(n *yaml.Node, path string) {
+			d.sequence(n, path, func(n *yaml.Node, path string, _ int) {
+				*dst = append(*dst, *new(T))
+				d.mapping(n, path, fields(&(*dst)[len(*dst)-1]))
+			})
+		},
+		encode: func() *yaml.Node {
+			items := make([]*yaml.Node, len(*dst))
+			for i := range *dst {
+				items[i] = encodeMapping(fields(&(*dst)[i]))
+			}
+			return sequenceNode(items, 0)
+		},
+	}
 }

@@ -163,13 +163,24 @@ func TestMasked(t *testing.T) {
 	if bytes.Contains(m, []byte("auth_pass")) {
 		t.Errorf("Masked shows an unset auth_pass:\n%s", m)
 	}
-	// With the masked secrets put back, the rendering parses to the same site.
-	back := bytes.ReplaceAll(m, []byte("'*****'"), []byte("EXAMPLE.psk.xx"))
-	s2, err := Parse(back)
-	if err != nil {
-		t.Fatalf("Masked output does not parse back:\n%v\n%s", err, back)
-	}
-	if fmt.Sprintf("%+v", s2) != fmt.Sprintf("%+v", s) {
-		t.Errorf("round trip differs:\n%+v\n%+v", s2, s)
+	// With the masked secrets put back, the rendering parses to the same
+	// site: Masked shows every key the schema reads, the optional ones too.
+	every := edit(t, base,
+		"  asn: 65000\n", "  asn: 65000\n  accept: [10.20.0.0/16]\n  ibgp_password: EXAMPLE.psk.xx\n",
+		"gateways:", "status:\n  allow: [10.0.1.0/24]\nsyslog:\n  address: 10.0.1.50\n  protocol: tcp\ngateways:")
+	for _, doc := range []string{base, every} {
+		s := mustParse(t, doc)
+		m, err := s.Masked()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := bytes.ReplaceAll(m, []byte("'*****'"), []byte("EXAMPLE.psk.xx"))
+		s2, err := Parse(back)
+		if err != nil {
+			t.Fatalf("Masked output does not parse back:\n%v\n%s", err, back)
+		}
+		if fmt.Sprintf("%+v", s2) != fmt.Sprintf("%+v", s) {
+			t.Errorf("round trip differs:\n%+v\n%+v", s2, s)
+		}
 	}
 }

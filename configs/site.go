@@ -133,7 +133,9 @@ type Tunnel struct {
 
 // ActiveActive reports whether the pair runs two virtual IPs, each
 // gateway the master of one (vlan.virtual_ips).
-func (s *Site) ActiveActive() bool { return len(s.VLAN.VirtualIPs) == 2 }
+func (s *Site) ActiveActive() bool { return s.VLAN.activeActive() }
+
+func (v *VLAN) activeActive() bool { return len(v.VirtualIPs) == 2 }
 
 // Group is the index in VLAN.VirtualIPs of the virtual IP that gateway
 // name is the master of in active-active: its index in Gateways. It is 0
