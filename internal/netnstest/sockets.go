@@ -20,17 +20,23 @@ func ListenTCP(t testing.TB, ns, addr string, accept bool) net.Listener {
 	}
 	t.Cleanup(func() { l.Close() })
 	if accept {
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		Serve(l, func(c net.Conn) { c.Close() })
 	}
 	return l
+}
+
+// Serve accepts connections on l until it is closed, handing each to
+// handle on a goroutine of its own. It returns at once.
+func Serve(l net.Listener, handle func(net.Conn)) {
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
 }
 
 // DialTCP connects from ns to addr, from the source address src (the zero

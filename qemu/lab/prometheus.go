@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/services/status"
 )
@@ -285,15 +286,7 @@ func (p *Prometheus) Forward(l *Lab, addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pass(c)
-		}
-	}()
+	netnstest.Serve(ln, p.pass)
 	l.closers = append(l.closers, func() { ln.Close() })
 	return ln.Addr(), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/strongswan/govici/vici"
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
 // FuzzListSAs puts arbitrary bytes where charon's list-sa events go and
@@ -137,15 +138,7 @@ func startFakeCharon(tb testing.TB) *fakeCharon {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go fc.serve(c)
-		}
-	}()
+	netnstest.Serve(ln, fc.serve)
 	return fc
 }
 
