@@ -50,6 +50,9 @@ type peer struct {
 	done chan struct{}
 }
 
+// peerConf is the AWS stand-in's strongswan.conf. It logs the proposals it
+// receives, has and selects (cfg 2), which is what a failed negotiation
+// test needs to show; the gateway's charon logs at 1.
 const peerConf = `charon {
 	load = random nonce openssl kdf kernel-netlink socket-default vici
 	install_routes = no
@@ -62,6 +65,7 @@ const peerConf = `charon {
 	filelog {
 		stderr {
 			default = 1
+			cfg = 2
 			net = 0
 			enc = 0
 			asn = 0
