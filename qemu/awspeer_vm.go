@@ -161,5 +161,3 @@ func (vm *VM) ShellOK(ctx context.Context, cmd string) (string, error) {
 	}
 	return out, err
 }
-
-// kernelOptions describe a guest booted with -kernel/-initrd.

@@ -100,8 +100,8 @@ func newImportFilter(f ImportFilter, advertise []netip.Prefix) importFilter {
 // advertised prefix (the pair announces the same ones) is expected: our
 // local path wins over it, so it is accepted and not counted.
 //
-// policies builds GoBGP statements that decide the same; TestFilterPolicy
-// checks that they agree.
+// policies builds GoBGP statements that decide the same;
+// TestImportFilterWithFRR checks that they agree.
 func (f importFilter) reason(p netip.Prefix, fromIBGP bool) Reason {
 	p = p.Masked()
 	if p.Bits() < minPrefixLen && !f.allowedShort(p) {

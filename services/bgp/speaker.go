@@ -244,7 +244,7 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 			lastPfxCt[addr] = pfxCt
 			// An iBGP session that failed or ended: it may have been in
 			// the way of the learned peer, or left it idle (see
-			// renewLearned).
+			// tendIBGPPeer).
 			if state == api.PeerState_IDLE && prev >= api.PeerState_OPENSENT &&
 				s.peerName(addr) == "ibgp" {
 				select {

@@ -118,8 +118,9 @@ func TestIfID(t *testing.T) {
 	}
 }
 
-// TestCheckTunnelsNoPSK: errors about a tunnel never quote its key, even
-// when the key is what is wrong with it.
+// TestCheckTunnels: the service refuses tunnels it cannot run (a duplicate
+// name or if_id, an inside CIDR that is no /30, an unknown IKE version),
+// and no error quotes a tunnel's key.
 func TestCheckTunnels(t *testing.T) {
 	good := defaultTunnel()
 	dup := good
