@@ -6,9 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/services/metadata/fakemetadata"
 )
 
@@ -62,11 +62,10 @@ func NewSite(name string, md fakemetadata.Config) (s *Site, err error) {
 		"--dhcp-option=option:router,"+PublicRouter,
 		"--dhcp-leasefile="+filepath.Join(s.dir, "leases"),
 		"--pid-file="+filepath.Join(s.dir, "dnsmasq.pid"))
-	s.dnsmasq.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if out, err := os.Create(filepath.Join(s.dir, "dnsmasq.log")); err == nil {
 		s.dnsmasq.Stdout, s.dnsmasq.Stderr = out, out
 	}
-	if err = s.dnsmasq.Start(); err != nil {
+	if err = deathsig.Start(s.dnsmasq); err != nil {
 		return nil, fmt.Errorf("dnsmasq: %w", err)
 	}
 	ln, err := ns.Listen("tcp4", MetadataAddr+":80")

@@ -15,8 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/deathsig"
 )
 
 // NIC is a guest network interface backed by a TAP device in the VM's
@@ -128,8 +129,6 @@ func Start(o Options) (*VM, error) {
 	} else {
 		cmd = exec.Command("qemu-system-x86_64", args...)
 	}
-	// Die with the test binary even if it is killed before its cleanup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var logf *os.File
 	if o.LogFile != "" {
 		var err error
@@ -146,7 +145,8 @@ func Start(o Options) (*VM, error) {
 		return nil, err
 	}
 	vm.Started = time.Now()
-	if err := cmd.Start(); err != nil {
+	// Dies with the test binary even if it is killed before its cleanup.
+	if err := deathsig.Start(cmd); err != nil {
 		return nil, fmt.Errorf("qemu: %w", err)
 	}
 	vm.cmd = cmd

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/internal/testlog"
 )
 
@@ -22,7 +23,8 @@ type Process struct {
 // Start starts cmd (usually from Command, to run it inside a namespace)
 // with its standard output and error in the file log, and stops it when
 // the test ends: SIGKILL, by pid, as for every process a test leaves; if
-// the test failed, the last 60 lines of the file go to the test's log.
+// the test failed, the last 60 lines of the file go to the test's log. It
+// dies with the test binary too (deathsig), should that be killed first.
 func Start(t testing.TB, cmd *exec.Cmd, log string) *Process {
 	t.Helper()
 	f, err := os.Create(log)
@@ -31,7 +33,7 @@ func Start(t testing.TB, cmd *exec.Cmd, log string) *Process {
 	}
 	defer f.Close() // the child has its own descriptor
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
+	if err := deathsig.Start(cmd); err != nil {
 		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	p := &Process{cmd: cmd, log: log, done: make(chan struct{})}

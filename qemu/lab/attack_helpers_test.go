@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 	"github.com/tidegate/tidegate/services/status"
@@ -336,7 +337,7 @@ func startKeepalived(t *testing.T, ns *qemu.Netns, conf string) *keepalived {
 	k.cmd = ns.Command(keepalivedBin, "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp",
 		"--use-file", cf, "--pid", filepath.Join(k.dir, "keepalived.pid"), "--vrrp_pid", filepath.Join(k.dir, "vrrp.pid"))
 	k.cmd.Stdout, k.cmd.Stderr = out, out
-	if err := startDying(k.cmd); err != nil {
+	if err := deathsig.Start(k.cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() { k.cmd.Wait(); out.Close(); close(k.done) }()

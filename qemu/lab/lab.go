@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tidegate/tidegate/configs"
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/qemu/awspeer"
 	"github.com/tidegate/tidegate/qemu/seedstack"
@@ -254,7 +255,7 @@ func (l *Lab) startDHCP() error {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := startDying(cmd); err != nil {
+	if err := deathsig.Start(cmd); err != nil {
 		return fmt.Errorf("dnsmasq: %w", err)
 	}
 	l.closers = append(l.closers, func() { cmd.Process.Kill(); cmd.Wait(); out.Close() })

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tidegate/tidegate/internal/deathsig"
 )
 
 // Pinger pings from the VLAN host every interval and records the replies,
@@ -43,7 +45,7 @@ func (l *Lab) StartPingerFrom(src, dst string, interval time.Duration) (*Pinger,
 	if err != nil {
 		return nil, err
 	}
-	if err := startDying(p.cmd); err != nil {
+	if err := deathsig.Start(p.cmd); err != nil {
 		return nil, err
 	}
 	go p.read(out)

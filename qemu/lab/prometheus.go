@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/qemu"
 	"github.com/tidegate/tidegate/services/status"
@@ -106,7 +107,7 @@ func StartPrometheus(l *Lab, o PrometheusOptions) (*Prometheus, error) {
 		"--web.listen-address="+p.Addr.String(),
 	)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := startDying(p.cmd); err != nil {
+	if err := deathsig.Start(p.cmd); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/internal/testchild"
 	"github.com/tidegate/tidegate/internal/testlog"
@@ -235,7 +236,7 @@ func startSpeaker(t *testing.T, ns string, spec speakerSpec) *speakerProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := deathsig.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() {

@@ -33,8 +33,8 @@ type charon struct {
 // thread may enter cfg.NetNS and a private mount namespace (RunDir on /run)
 // before forking, and charon inherits both; the thread never returns to the
 // runtime's pool. And Pdeathsig fires when the thread that forked the child
-// exits, not the process: the goroutine stays in cmd.Wait, keeping the
-// thread, until charon exits.
+// exits, not the process (internal/deathsig explains the trap): the
+// goroutine stays in cmd.Wait, keeping the thread, until charon exits.
 func startCharon(cfg *Config, log *slog.Logger) (*charon, error) {
 	c := &charon{done: make(chan struct{})}
 	started := make(chan error, 1)

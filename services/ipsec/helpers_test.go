@@ -5,11 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/internal/netnstest"
 	"github.com/tidegate/tidegate/internal/testlog"
 	"github.com/tidegate/tidegate/internal/testrun"
@@ -43,11 +42,10 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // peer is a plain charon configured with swanctl: the stand-in for AWS's
 // virtual private gateway in the negotiation tests.
 type peer struct {
-	t    testing.TB
-	ns   string
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	t   testing.TB
+	ns  string
+	dir string
+	cmd *exec.Cmd
 }
 
 // peerConf is the AWS stand-in's strongswan.conf. It logs the proposals it
@@ -101,25 +99,10 @@ func (p *peer) start() {
 	p.cmd.Env = append(os.Environ(), "STRONGSWAN_CONF=/run/strongswan.conf")
 	w := testlog.NewWriter(p.t, "aws: ")
 	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	// Pdeathsig fires when the thread that forked charon exits, and the
-	// service under test ends the threads it locked into the gateway's
-	// namespace (inNetNS). Forked from any thread, the peer could die the
-	// moment the gateway started, and its IKE_SA_INIT go unanswered. So it
-	// is forked from a thread of its own that waits for it, as the service
-	// forks its charon.
-	p.done = make(chan struct{})
-	started := make(chan error, 1)
-	go func(cmd *exec.Cmd, done chan struct{}) {
-		runtime.LockOSThread()
-		err := cmd.Start()
-		started <- err
-		if err == nil {
-			_ = cmd.Wait()
-		}
-		close(done)
-	}(p.cmd, p.done)
-	if err := <-started; err != nil {
+	// From deathsig's thread: the service under test ends the threads it
+	// locks into the gateway's namespace, and a peer forked from one of
+	// them would die with it, its IKE_SA_INIT unanswered.
+	if err := deathsig.Start(p.cmd); err != nil {
 		p.t.Fatal(err)
 	}
 	sock := filepath.Join(p.dir, "charon.vici")
@@ -138,5 +121,5 @@ func (p *peer) kill() {
 		return
 	}
 	_ = p.cmd.Process.Kill()
-	<-p.done
+	_ = p.cmd.Wait()
 }

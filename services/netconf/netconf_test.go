@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +25,6 @@ func TestDHCPConfiguresAddressAndDefaultRoute(t *testing.T) {
 		"--conf-file=/dev/null", "--port=0", "--user=root", "--group=root", "--interface=srv0", "--bind-interfaces",
 		"--dhcp-range=192.0.2.100,192.0.2.100,255.255.255.0,2m", "--dhcp-option=option:router,192.0.2.1",
 		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
-	dnsmasq.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	netnstest.Start(t, dnsmasq, filepath.Join(dir, "dnsmasq.log"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/internal/netnstest"
 )
 
@@ -166,7 +167,7 @@ func startProcOpt(t testing.TB, merge bool, name, ns string, args ...string) *pr
 	if merge {
 		p.cmd.Stderr = p.cmd.Stdout // the same pipe
 	}
-	if err := p.cmd.Start(); err != nil {
+	if err := deathsig.Start(p.cmd); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	go func() {
