@@ -88,7 +88,7 @@ func testActiveActive(t *testing.T, transit bool) {
 	before := espBytes(ctx, t, l)
 	for _, reverse := range []bool{false, true} {
 		errs := make(chan error, 2)
-		for i, src := range []string{HostAddr.Addr().String(), HostAddrUpper.Addr().String()} {
+		for i, src := range hostAddrs() {
 			port := awspeer.IPerf3Ports[i]
 			go func() {
 				r, err := iperf(l, src, port, 4, 5*time.Second, reverse)
@@ -319,7 +319,7 @@ func pingEach(ctx context.Context, t *testing.T, l *Lab, addrs []string) []*Ping
 // two addresses, lower first.
 func pinAddresses(t *testing.T, l *Lab) []string {
 	t.Helper()
-	addrs := []string{HostAddr.Addr().String(), HostAddrUpper.Addr().String()}
+	addrs := hostAddrs()
 	for i, src := range addrs {
 		table := fmt.Sprint(100 + i)
 		for _, args := range [][]string{

@@ -306,9 +306,9 @@ func dataOne(t *testing.T, site []byte, seed, transit bool, row *dataRow) {
 	}
 	time.Sleep(3 * time.Second)
 
-	srcs := []string{HostAddr.Addr().String()}
+	srcs := hostAddrs()[:1]
 	if l.Site.ActiveActive() {
-		srcs = append(srcs, HostAddrUpper.Addr().String())
+		srcs = hostAddrs()
 	}
 	const secs = 10
 	// run sends flows in all from the VLAN host's addresses, split evenly,

@@ -84,6 +84,11 @@ var (
 	VPCHost       = awspeer.DefaultVPCHost
 )
 
+// hostAddrs are the VLAN host's two addresses, HostAddr first.
+func hostAddrs() []string {
+	return []string{HostAddr.Addr().String(), HostAddrUpper.Addr().String()}
+}
+
 // LabSite is the seed's site YAML (configs/examples/seed.yaml) with the
 // AWS outside addresses moved onto the lab's "Internet" segment
 // (192.0.2.21-24), where the AWS peer answers.
