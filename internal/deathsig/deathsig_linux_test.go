@@ -11,27 +11,28 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// helperEnv makes the test binary the helper of TestDiesWithProcess.
-const helperEnv = "DEATHSIG_TEST_HELPER"
+	"github.com/tidegate/tidegate/internal/testchild"
+)
 
 func TestMain(m *testing.M) {
 	// The runtime never ends the main thread: a locked goroutine that
 	// returns there leaves it wedged, not ended. Keeping main on it makes
 	// fromEndingThread's goroutine run on a thread that ends.
 	runtime.LockOSThread()
-	if os.Getenv(helperEnv) != "" {
-		// Start a child, say its pid, and exit without waiting for it.
-		cmd := exec.Command("sleep", "60")
-		if err := Start(cmd); err != nil {
-			fmt.Println("error:", err)
-			os.Exit(1)
-		}
-		fmt.Println(cmd.Process.Pid)
-		os.Exit(0)
+	testchild.Main(m, startAndExit)
+}
+
+// startAndExit is TestDiesWithProcess's child: it starts a process, says
+// its pid, and exits without waiting for it.
+func startAndExit(string) int {
+	cmd := exec.Command("sleep", "60")
+	if err := Start(cmd); err != nil {
+		fmt.Println("error:", err)
+		return 1
 	}
-	os.Exit(m.Run())
+	fmt.Println(cmd.Process.Pid)
+	return 0
 }
 
 // fromEndingThread starts cmd with start on a goroutine locked to its
@@ -106,25 +107,19 @@ func TestKeepsSysProcAttr(t *testing.T) {
 // TestDiesWithProcess: a process that exits without waiting for its child
 // takes the child with it.
 func TestDiesWithProcess(t *testing.T) {
-	exe, err := os.Executable()
+	out, err := testchild.Command("1").Output()
 	if err != nil {
-		t.Fatal(err)
-	}
-	helper := exec.Command(exe)
-	helper.Env = append(os.Environ(), helperEnv+"=1")
-	out, err := helper.Output()
-	if err != nil {
-		t.Fatalf("helper: %v: %s", err, out)
+		t.Fatalf("child: %v: %s", err, out)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
 	if err != nil {
-		t.Fatalf("helper said %q", out)
+		t.Fatalf("the child said %q", out)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for alive(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("the helper's child %d outlived it by 5 s", pid)
+			t.Fatalf("the child's process %d outlived it by 5 s", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
