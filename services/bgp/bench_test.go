@@ -20,6 +20,7 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/server"
 	"github.com/tidegate/tidegate/internal/deathsig"
 	"github.com/tidegate/tidegate/internal/netnstest"
+	"github.com/tidegate/tidegate/internal/testchild"
 	"github.com/tidegate/tidegate/internal/testgate"
 	"github.com/tidegate/tidegate/services/internal/frrtest"
 	"github.com/vishvananda/netlink"
@@ -41,7 +42,9 @@ import (
 // The prefixes are /32s from 198.18.0.0/15, the range RFC 2544 sets aside
 // for benchmarks; no packet is ever sent to them.
 
-const feedEnv = "TIDEGATE_BGP_FEED"
+// feedChild starts the testchild value that makes this test binary the
+// feed; its specification follows.
+const feedChild = "feed "
 
 type feedSpec struct {
 	N     int
@@ -109,12 +112,6 @@ func feedMain(specJSON string) int {
 	return 0
 }
 
-func init() {
-	if spec := os.Getenv(feedEnv); spec != "" {
-		os.Exit(feedMain(spec))
-	}
-}
-
 type benchRow struct {
 	N                 int
 	OursTime, FRRTime time.Duration
@@ -164,8 +161,8 @@ func benchOnce(t *testing.T, n int) benchRow {
 	// The feed, preloaded and held down.
 	b, _ := json.Marshal(feedSpec{N: n, Peers: []netip.Addr{netip.MustParseAddr("169.254.30.2"), netip.MustParseAddr("169.254.31.2")}})
 	exe, _ := os.Executable()
-	cmd := netnstest.Command(feed, exe)
-	cmd.Env = append(os.Environ(), feedEnv+"="+string(b))
+	cmd := netnstest.Command(feed, exe) // as startSpeaker starts its child
+	cmd.Env = append(os.Environ(), testchild.Env(feedChild+string(b)))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()

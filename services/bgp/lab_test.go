@@ -31,8 +31,15 @@ import (
 // that its sockets and netlink calls belong to that namespace and it can be
 // killed and restarted like the gateway process.
 
+// TestMain runs the tests, or one of the children this package's tests
+// start: the benchmark's feed (bench_test.go), or the speaker.
 func TestMain(m *testing.M) {
-	testchild.Main(m, speakerMain)
+	testchild.Main(m, func(value string) int {
+		if spec, ok := strings.CutPrefix(value, feedChild); ok {
+			return feedMain(spec)
+		}
+		return speakerMain(value)
+	})
 }
 
 // speakerSpec is what a test hands to the speaker process: its Config
