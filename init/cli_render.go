@@ -63,30 +63,55 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	if err != nil {
 		return err
 	}
-	cfg := role.Configs(gateway.ApplianceOptions(""))
-	sec, bc, vc := cfg.IPsec, cfg.BGP, cfg.VRRP
-	self := role.Self
-	// The gateway knows its own VLAN address from the configuration or,
-	// on the appliance, from its Metadata Service's ipam_address.
-	addr := func(a netip.Addr, g *configs.Gateway) string {
-		if a.IsValid() {
-			return a.String()
-		}
-		return "<" + g.Name + "'s ipam_address>"
+	r := &renderer{
+		w: w, role: role, peer: peer,
+		cfg: role.Configs(gateway.ApplianceOptions("")),
 	}
-	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	r.p("! tidegate render: gateway %s of site %s (%s)", role.Self.Name, site.Site, file)
+	r.p("! what the gateway loads for this configuration; secrets are shown as *****")
+	for _, warning := range r.cfg.Warnings {
+		r.p("! warning: %s", warning)
+	}
+	r.p("!")
+	r.p("hostname %s", role.Self.Name)
+	r.p("!")
+	r.interfaces()
+	r.ipsec()
+	r.bgp()
+	r.routeMaps()
+	r.vrrp()
+	r.p("end")
+	return nil
+}
 
-	p("! tidegate render: gateway %s of site %s (%s)", self.Name, site.Site, file)
-	p("! what the gateway loads for this configuration; secrets are shown as *****")
-	for _, warning := range cfg.Warnings {
-		p("! warning: %s", warning)
+// A renderer prints one gateway's configuration, a section per service.
+type renderer struct {
+	w    io.Writer
+	role *gateway.Role
+	peer *configs.Gateway
+	cfg  gateway.ServiceConfigs
+}
+
+// p prints one line.
+func (r *renderer) p(format string, args ...any) { fmt.Fprintf(r.w, format+"\n", args...) }
+
+// addr is a gateway's VLAN address a, which the gateway knows from the
+// configuration or, on the appliance, from its Metadata Service's
+// ipam_address.
+func addr(a netip.Addr, g *configs.Gateway) string {
+	if a.IsValid() {
+		return a.String()
 	}
-	p("!")
-	p("hostname %s", self.Name)
-	p("!")
+	return "<" + g.Name + "'s ipam_address>"
+}
+
+// interfaces prints the uplink, the VLAN interface and the tunnels' XFRM
+// interfaces, with what the firewall lets through each.
+func (r *renderer) interfaces() {
+	sec, fw, p := r.cfg.IPsec, r.cfg.Firewall, r.p
 	p("interface %s", sec.Uplink)
 	p(" description uplink: DHCP; its address is the customer gateway address AWS knows")
-	if fw := cfg.Firewall; fw != nil {
+	if fw != nil {
 		p(" ! firewall (nftables inet table %s, input and forward policy drop): in, IKE, NAT-T, ESP, ICMP, DHCP replies and the gateway's own connections", firewall.Table)
 		if len(fw.Management) > 0 {
 			p(" ! firewall: /healthz and /metrics on port %d from %s", fw.StatusPort, prefixList(fw.Management))
@@ -96,13 +121,13 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" ! sysctls: IPv4 forwarding on, reverse-path filtering off")
 	}
 	p("!")
-	p("interface %s", vc.Interface)
-	if role.VLANAddress.IsValid() {
-		p(" ip address %s", role.VLANAddress)
+	p("interface %s", r.cfg.VRRP.Interface)
+	if r.role.VLANAddress.IsValid() {
+		p(" ip address %s", r.role.VLANAddress)
 	} else {
 		p(" ! ip address: the Metadata Service's ipam_address (no vlan_address configured)")
 	}
-	if fw := cfg.Firewall; fw != nil {
+	if fw != nil {
 		from := "the VLAN " + fw.VLANPrefix.String() + " (the peer is learned)"
 		if fw.Peer.IsValid() {
 			from = fw.Peer.String()
@@ -111,20 +136,26 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" ! firewall: forwarding between this interface and the tunnels only")
 	}
 	p("!")
-	if sec.XFRMInterfaces {
-		for _, t := range sec.Tunnels {
-			ifname, id := ipsec.InterfaceFor(t)
-			p("interface %s", ifname)
-			p(" description tunnel %s to %s", t.Name, t.OutsideAddress)
-			p(" xfrm if-id %d dev %s", id, sec.Uplink)
-			p(" ip address %s", t.LocalInside())
-			p(" mtu %d", t.MTU())
-			if cfg.Firewall != nil {
-				p(" ! firewall: in, BGP from %s and ICMP; TCP MSS clamped to %d both ways", t.RemoteInside(), t.MSS())
-			}
-			p("!")
-		}
+	if !sec.XFRMInterfaces {
+		return
 	}
+	for _, t := range sec.Tunnels {
+		ifname, id := ipsec.InterfaceFor(t)
+		p("interface %s", ifname)
+		p(" description tunnel %s to %s", t.Name, t.OutsideAddress)
+		p(" xfrm if-id %d dev %s", id, sec.Uplink)
+		p(" ip address %s", t.LocalInside())
+		p(" mtu %d", t.MTU())
+		if fw != nil {
+			p(" ! firewall: in, BGP from %s and ICMP; TCP MSS clamped to %d both ways", t.RemoteInside(), t.MSS())
+		}
+		p("!")
+	}
+}
+
+// ipsec prints charon's connections, one per tunnel.
+func (r *renderer) ipsec() {
+	sec, p := r.cfg.IPsec, r.p
 	local := "%any (" + sec.Uplink + ")"
 	if sec.LocalAddress.IsValid() {
 		local = sec.LocalAddress.String()
@@ -152,7 +183,12 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		p(" inside %s (AWS %s)", t.LocalInside(), t.RemoteInside())
 		p("!")
 	}
+}
 
+// bgp prints the speaker: its neighbours, the import filter and what it
+// announces.
+func (r *renderer) bgp() {
+	bc, self, peer, p := r.cfg.BGP, r.role.Self, r.peer, r.p
 	p("router bgp %d", bc.ASN)
 	p(" bgp router-id %s", addr(bc.RouterID, self))
 	timers := fmt.Sprintf("timers %d %d", bgp.Keepalive/time.Second, bgp.HoldTime/time.Second)
@@ -224,6 +260,13 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 	}
 	p(" exit-address-family")
 	p("!")
+}
+
+// routeMaps prints what each tunnel's announcements carry toward AWS: the
+// MED, and the prepend while this gateway is VRRP backup.
+func (r *renderer) routeMaps() {
+	bc, p := r.cfg.BGP, r.p
+	_, other := bc.Halves()
 	prepend := strings.TrimSpace(strings.Repeat(strconv.FormatUint(uint64(bc.ASN), 10)+" ", bc.BackupPrepend))
 	for _, t := range bc.Tunnels {
 		p("route-map to-aws-%s permit 10", t.Name)
@@ -232,39 +275,32 @@ func render(w io.Writer, site *configs.Site, name, file string) error {
 		case bc.ECMP:
 			p(" ! never prepended: a transit gateway with ECMP spreads flows over equal paths")
 		case prepend != "" && len(other) > 0:
-			p(" ! the configured prefixes and this gateway's half, while VRRP backup of %s:", vipList(vc.VirtualIPs))
+			p(" ! the configured prefixes and this gateway's half, while VRRP backup of %s:", vipList(r.cfg.VRRP.VirtualIPs))
 			p(" set as-path prepend %s", prepend)
-			p(" ! %s's half: the same, while VRRP backup of %s", peer.Name, vipList(cfg.PeerVRRP.VirtualIPs))
+			p(" ! %s's half: the same, while VRRP backup of %s", r.peer.Name, vipList(r.cfg.PeerVRRP.VirtualIPs))
 		case prepend != "":
 			p(" ! while VRRP backup:")
 			p(" set as-path prepend %s", prepend)
 		}
 		p("!")
 	}
+}
 
-	renderVRRP(p, vc, cfg.AWSTrackWeight)
-	if pv := cfg.PeerVRRP; pv != nil {
+// vrrp prints the virtual routers: this gateway's and, in active-active,
+// the peer's, which it backs up.
+func (r *renderer) vrrp() {
+	peer, p := r.peer, r.p
+	renderVRRP(p, r.cfg.VRRP, r.cfg.AWSTrackWeight)
+	if pv := r.cfg.PeerVRRP; pv != nil {
 		p(" ! this gateway's virtual IP; %s is the master of the next one", peer.Name)
 		p("!")
-		renderVRRP(p, *pv, cfg.AWSTrackWeight)
+		renderVRRP(p, *pv, r.cfg.AWSTrackWeight)
 		p(" ! %s's virtual IP: this gateway takes it over when %s fails", peer.Name, peer.Name)
 	}
 	p(" ! peer %s priority %d at %s", peer.Name, peer.Priority, addr(peer.VLANAddress.Addr(), peer))
 	p("!")
-	p("end")
-	return nil
 }
 
-// vipList prints virtual IPs without their prefix lengths.
-func vipList(ps []netip.Prefix) string {
-	var out []string
-	for _, x := range ps {
-		out = append(out, x.Addr().String())
-	}
-	return strings.Join(out, " ")
-}
-
-// renderVRRP prints one virtual router.
 func renderVRRP(p func(string, ...any), vc vrrp.Config, trackWeight int) {
 	p("vrrp %d", vc.VRID)
 	p(" interface %s", vc.Interface)
@@ -310,4 +346,13 @@ func addrList(as []netip.Addr) string {
 		return "(none known)"
 	}
 	return strings.Join(out, ", ") + " (tunnel endpoints; this gateway's public address from DHCP)"
+}
+
+// vipList prints virtual IPs without their prefix lengths.
+func vipList(ps []netip.Prefix) string {
+	var out []string
+	for _, x := range ps {
+		out = append(out, x.Addr().String())
+	}
+	return strings.Join(out, " ")
 }
