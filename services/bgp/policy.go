@@ -71,157 +71,191 @@ type policyState struct {
 //  3. from the iBGP peer: LOCAL_PREF 50, so our own tunnels win over the
 //     peer's whatever the MEDs; accept.
 func policies(cfg Config, st policyState) *api.SetPoliciesRequest {
-	req := &api.SetPoliciesRequest{}
-	var exp, imp []*api.Statement
-
+	var b policyBuilder
 	own, other := shareHalves(cfg.Advertise, cfg.Share)
 	halves, _ := returnPathPrefixes(slices.Concat(cfg.Advertise, own, other))
-	// Every more-specific the speaker may originate: none goes to the
-	// iBGP peer.
-	type prefixes struct {
-		set, suffix string // the defined set, its statements' name suffix
-		ps          []netip.Prefix
+	moreSpecific := b.moreSpecificSets(halves, own, other)
+	fromIBGP := b.ibgpSet(cfg, st)
+	b.importFilter(cfg, fromIBGP)
+	if fromIBGP != nil {
+		b.ibgpStatements(moreSpecific, fromIBGP)
 	}
-	var moreSpecific []prefixes
-	for _, set := range []prefixes{{setHalves, "-halves", halves}, {setOwnHalf, "-own-half", own}, {setPeerHalf, "-peer-half", other}} {
+	if len(cfg.Advertise) > 0 {
+		b.sets = append(b.sets, prefixSet(setAdvertise, cfg.Advertise))
+	}
+	if len(cfg.Tunnels) > 0 {
+		b.tunnelStatements(cfg, st, own, other, halves)
+	}
+	return &api.SetPoliciesRequest{
+		DefinedSets: b.sets,
+		Policies: []*api.Policy{
+			{Name: policyImport, Statements: b.imp},
+			{Name: policyExport, Statements: b.exp},
+		},
+	}
+}
+
+// A policyBuilder collects the defined sets and the import and export
+// statements, each list in the order GoBGP evaluates it.
+type policyBuilder struct {
+	sets     []*api.DefinedSet
+	imp, exp []*api.Statement
+}
+
+// moreSpecific is a prefix set of more-specifics the speaker may
+// originate, and its statements' name suffix.
+type moreSpecific struct {
+	set, suffix string
+	ps          []netip.Prefix
+}
+
+// moreSpecificSets defines the sets of the return-path hold's halves and
+// of the active-active halves, those that are not empty.
+func (b *policyBuilder) moreSpecificSets(halves, own, other []netip.Prefix) []moreSpecific {
+	var out []moreSpecific
+	for _, set := range []moreSpecific{{setHalves, "-halves", halves}, {setOwnHalf, "-own-half", own}, {setPeerHalf, "-peer-half", other}} {
 		if len(set.ps) > 0 {
-			req.DefinedSets = append(req.DefinedSets, prefixSet(set.set, set.ps))
-			moreSpecific = append(moreSpecific, set)
+			b.sets = append(b.sets, prefixSet(set.set, set.ps))
+			out = append(out, set)
 		}
 	}
+	return out
+}
 
-	// Every neighbour, for the import filter: the tunnels' AWS addresses
-	// and the iBGP peer (its address, or the whole range).
+// ibgpNeighbors is the iBGP peer in a neighbour set: the configured peer,
+// or the whole range, so that whichever address the peer connects from or
+// SetIBGPPeer learns, the same statements apply to it.
+func (c Config) ibgpNeighbors() string {
+	if c.IBGPPeer.IsValid() {
+		return netip.PrefixFrom(c.IBGPPeer, c.IBGPPeer.BitLen()).String()
+	}
+	return c.IBGPRange.String()
+}
+
+// ibgpSet defines the iBGP peer's neighbour set and rejects all it sends
+// while PeerGone. It returns the match for the set, nil without iBGP.
+func (b *policyBuilder) ibgpSet(cfg Config, st policyState) *api.MatchSet {
+	if !cfg.ibgp() {
+		return nil
+	}
+	b.sets = append(b.sets, &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: setIBGP, List: []string{cfg.ibgpNeighbors()}})
+	fromIBGP := &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}
+	if st.PeerGone {
+		b.imp = append(b.imp, &api.Statement{
+			Name:       "tg-ibgp-gone",
+			Conditions: &api.Conditions{NeighborSet: fromIBGP},
+			Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
+		})
+	}
+	return fromIBGP
+}
+
+// ibgpAccept is what the iBGP peer's accepted routes get: a local
+// preference below the tunnels' paths.
+func ibgpAccept() *api.Actions {
+	return &api.Actions{
+		LocalPref:   &api.LocalPrefAction{Value: ibgpLocalPref},
+		RouteAction: api.RouteAction_ACCEPT,
+	}
+}
+
+// importFilter adds the import filter (filter.go) for every neighbour:
+// the tunnels' AWS addresses and the iBGP peer.
+func (b *policyBuilder) importFilter(cfg Config, fromIBGP *api.MatchSet) {
 	peers := &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: setPeers}
 	for _, t := range cfg.Tunnels {
 		peers.List = append(peers.List, netip.PrefixFrom(t.Remote, t.Remote.BitLen()).String())
 	}
-	var fromIBGP *api.MatchSet
-	ibgpAccept := &api.Actions{
-		LocalPref:   &api.LocalPrefAction{Value: ibgpLocalPref},
-		RouteAction: api.RouteAction_ACCEPT,
-	}
 	if cfg.ibgp() {
-		// The configured peer, or the whole range: whichever address the
-		// peer connects from or SetIBGPPeer learns, the same statements
-		// apply to it.
-		nbrs := cfg.IBGPRange
-		if cfg.IBGPPeer.IsValid() {
-			nbrs = netip.PrefixFrom(cfg.IBGPPeer, cfg.IBGPPeer.BitLen())
-		}
-		peers.List = append(peers.List, nbrs.String())
-		req.DefinedSets = append(req.DefinedSets, &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: setIBGP, List: []string{nbrs.String()}})
-		fromIBGP = &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}
-		if st.PeerGone {
-			imp = append(imp, &api.Statement{
-				Name:       "tg-ibgp-gone",
-				Conditions: &api.Conditions{NeighborSet: fromIBGP},
-				Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
-			})
-		}
+		peers.List = append(peers.List, cfg.ibgpNeighbors())
 	}
-	sets, filter := newImportFilter(cfg.Import, cfg.Advertise).statements(peers, fromIBGP, ibgpAccept)
-	req.DefinedSets = append(req.DefinedSets, sets...)
-	imp = append(imp, filter...)
-
-	if cfg.ibgp() {
-		for _, set := range moreSpecific {
-			exp = append(exp, &api.Statement{
-				Name: "tg-ibgp-out" + set.suffix,
-				Conditions: &api.Conditions{
-					NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY},
-					PrefixSet:   &api.MatchSet{Name: set.set, Type: api.MatchSet_ANY},
-				},
-				Actions: &api.Actions{RouteAction: api.RouteAction_REJECT},
-			})
-		}
-		exp = append(exp, &api.Statement{
-			Name:       "tg-ibgp-out",
-			Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setIBGP, Type: api.MatchSet_ANY}},
-			Actions: &api.Actions{
-				Nexthop:     &api.NexthopAction{Self: true},
-				RouteAction: api.RouteAction_ACCEPT,
-			},
-		})
-		imp = append(imp, &api.Statement{
-			Name:       "tg-ibgp-in",
-			Conditions: &api.Conditions{NeighborSet: fromIBGP},
-			Actions:    ibgpAccept,
-		})
-	}
-
-	if len(cfg.Advertise) > 0 {
-		req.DefinedSets = append(req.DefinedSets, prefixSet(setAdvertise, cfg.Advertise))
-	}
-
-	if len(cfg.Tunnels) > 0 {
-		remotes := make([]netip.Addr, len(cfg.Tunnels))
-		for i, t := range cfg.Tunnels {
-			remotes[i] = t.Remote
-			req.DefinedSets = append(req.DefinedSets, neighborSet(tunnelSet(i), t.Remote))
-			// What goes to tunnel i, and whether it is prepended: the
-			// configured prefixes while backup, the own half while
-			// backup of our virtual IP, the peer's half while backup of
-			// its one; the hold's more-specifics never. With ECMP
-			// nothing is.
-			outs := []struct {
-				set, suffix string
-				n           int
-				prepend     bool
-				local       bool
-			}{
-				{setAdvertise, "", len(cfg.Advertise), !st.Master, false},
-				{setOwnHalf, "-own-half", len(own), !st.Master, true},
-				{setPeerHalf, "-peer-half", len(other), !st.PeerVIP, true},
-				{setHalves, "-halves", len(halves), false, true},
-			}
-			for _, o := range outs {
-				if o.n == 0 {
-					continue
-				}
-				act := &api.Actions{
-					Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
-					RouteAction: api.RouteAction_ACCEPT,
-				}
-				if o.prepend && !cfg.ECMP && cfg.BackupPrepend > 0 {
-					act.AsPrepend = &api.AsPrependAction{Asn: cfg.ASN, Repeat: uint32(cfg.BackupPrepend)}
-				}
-				cond := &api.Conditions{
-					NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY},
-					PrefixSet:   &api.MatchSet{Name: o.set, Type: api.MatchSet_ANY},
-				}
-				if o.local {
-					cond.RouteType = api.Conditions_ROUTE_TYPE_LOCAL
-				}
-				exp = append(exp, &api.Statement{Name: fmt.Sprintf("tg-tunnel-%d-out%s", i, o.suffix), Conditions: cond, Actions: act})
-			}
-			if len(cfg.Tunnels) > 1 {
-				imp = append(imp, &api.Statement{
-					Name:       fmt.Sprintf("tg-tunnel-%d-in", i),
-					Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY}},
-					Actions: &api.Actions{
-						Med:         &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)},
-						RouteAction: api.RouteAction_ACCEPT,
-					},
-				})
-			}
-		}
-		req.DefinedSets = append(req.DefinedSets, neighborSet(setAWS, remotes...))
-		exp = append(exp, &api.Statement{
-			Name:       "tg-aws-reject",
-			Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setAWS, Type: api.MatchSet_ANY}},
-			Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
-		})
-	}
-
-	req.Policies = []*api.Policy{
-		{Name: policyImport, Statements: imp},
-		{Name: policyExport, Statements: exp},
-	}
-	return req
+	sets, filter := newImportFilter(cfg.Import, cfg.Advertise).statements(peers, fromIBGP, ibgpAccept())
+	b.sets = append(b.sets, sets...)
+	b.imp = append(b.imp, filter...)
 }
 
-// prefixSet matches exactly the prefixes ps (no longer ones).
+// ibgpStatements: to the iBGP peer, no more-specific and next-hop-self;
+// from it, the rest accepted.
+func (b *policyBuilder) ibgpStatements(moreSpecific []moreSpecific, fromIBGP *api.MatchSet) {
+	for _, set := range moreSpecific {
+		b.exp = append(b.exp, &api.Statement{
+			Name: "tg-ibgp-out" + set.suffix,
+			Conditions: &api.Conditions{
+				NeighborSet: fromIBGP,
+				PrefixSet:   &api.MatchSet{Name: set.set, Type: api.MatchSet_ANY},
+			},
+			Actions: &api.Actions{RouteAction: api.RouteAction_REJECT},
+		})
+	}
+	b.exp = append(b.exp, &api.Statement{
+		Name:       "tg-ibgp-out",
+		Conditions: &api.Conditions{NeighborSet: fromIBGP},
+		Actions: &api.Actions{
+			Nexthop:     &api.NexthopAction{Self: true},
+			RouteAction: api.RouteAction_ACCEPT,
+		},
+	})
+	b.imp = append(b.imp, &api.Statement{
+		Name:       "tg-ibgp-in",
+		Conditions: &api.Conditions{NeighborSet: fromIBGP},
+		Actions:    ibgpAccept(),
+	})
+}
+
+// tunnelStatements: what goes to each tunnel with its MED, prepended or
+// not; what comes from it with its MED; nothing else to AWS.
+func (b *policyBuilder) tunnelStatements(cfg Config, st policyState, own, other, halves []netip.Prefix) {
+	remotes := make([]netip.Addr, len(cfg.Tunnels))
+	for i, t := range cfg.Tunnels {
+		remotes[i] = t.Remote
+		b.sets = append(b.sets, neighborSet(tunnelSet(i), t.Remote))
+		toTunnel := &api.MatchSet{Name: tunnelSet(i), Type: api.MatchSet_ANY}
+		med := func() *api.MedAction { return &api.MedAction{Type: api.MedAction_REPLACE, Value: int64(t.MED)} }
+		// What goes to tunnel i, and whether it is prepended: the
+		// configured prefixes while backup, the own half while backup of
+		// our virtual IP, the peer's half while backup of its one; the
+		// hold's more-specifics never. With ECMP nothing is.
+		outs := []struct {
+			set, suffix string
+			n           int
+			prepend     bool
+			local       bool
+		}{
+			{setAdvertise, "", len(cfg.Advertise), !st.Master, false},
+			{setOwnHalf, "-own-half", len(own), !st.Master, true},
+			{setPeerHalf, "-peer-half", len(other), !st.PeerVIP, true},
+			{setHalves, "-halves", len(halves), false, true},
+		}
+		for _, o := range outs {
+			if o.n == 0 {
+				continue
+			}
+			act := &api.Actions{Med: med(), RouteAction: api.RouteAction_ACCEPT}
+			if o.prepend && !cfg.ECMP && cfg.BackupPrepend > 0 {
+				act.AsPrepend = &api.AsPrependAction{Asn: cfg.ASN, Repeat: uint32(cfg.BackupPrepend)}
+			}
+			cond := &api.Conditions{NeighborSet: toTunnel, PrefixSet: &api.MatchSet{Name: o.set, Type: api.MatchSet_ANY}}
+			if o.local {
+				cond.RouteType = api.Conditions_ROUTE_TYPE_LOCAL
+			}
+			b.exp = append(b.exp, &api.Statement{Name: fmt.Sprintf("tg-tunnel-%d-out%s", i, o.suffix), Conditions: cond, Actions: act})
+		}
+		if len(cfg.Tunnels) > 1 {
+			b.imp = append(b.imp, &api.Statement{
+				Name:       fmt.Sprintf("tg-tunnel-%d-in", i),
+				Conditions: &api.Conditions{NeighborSet: toTunnel},
+				Actions:    &api.Actions{Med: med(), RouteAction: api.RouteAction_ACCEPT},
+			})
+		}
+	}
+	b.sets = append(b.sets, neighborSet(setAWS, remotes...))
+	b.exp = append(b.exp, &api.Statement{
+		Name:       "tg-aws-reject",
+		Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: setAWS, Type: api.MatchSet_ANY}},
+		Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
+	})
+}
+
 func prefixSet(name string, ps []netip.Prefix) *api.DefinedSet {
 	ds := &api.DefinedSet{DefinedType: api.DefinedType_PREFIX, Name: name}
 	for _, p := range ps {
