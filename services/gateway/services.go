@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tidegate/tidegate/services/bgp"
 	"github.com/tidegate/tidegate/services/firewall"
@@ -157,113 +154,83 @@ const drain = time.Second
 // stops BGP, drains, and stops IPsec and VRRP. stopping is called when that
 // begins. It returns nil after a stop by ctx, or the first service's error.
 func (s *services) run(ctx context.Context, stopping func()) error {
-	// The services do not run under ctx: cancelling it would stop VRRP
-	// crash-like, without the handover. Each has its own context, so that
-	// they stop in order.
-	base := context.WithoutCancel(ctx)
-	stops := map[string]func(){}
-	defer func() {
-		for _, stop := range stops {
-			stop()
-		}
-	}()
-	// failed is done when a service has returned an error (or stopped on its
-	// own, which is as bad); eg.Wait returns that first error.
-	eg, failed := errgroup.WithContext(context.Background())
-	start := func(name string, run func(context.Context) error) {
-		svcCtx, cancel := context.WithCancel(base)
-		done := make(chan struct{})
-		stops[name] = func() { cancel(); <-done }
-		eg.Go(func() error {
-			defer close(done)
-			err := run(svcCtx)
-			if err == nil && svcCtx.Err() == nil {
-				err = errors.New("stopped on its own")
-			}
-			if err == nil {
-				s.log.Info("service stopped", "service", name)
-				return nil
-			}
-			if !strings.HasPrefix(err.Error(), name+":") {
-				err = fmt.Errorf("%s: %w", name, err)
-			}
-			s.log.Error("service failed", "service", name, "err", err)
-			return err
-		})
-	}
-
-	wireCtx, stopWiring := context.WithCancel(context.Background())
-	wired := make(chan struct{})
-	s.w.start()
-	var wiring sync.WaitGroup
-	var peerEvents <-chan vrrp.StateChange // nil: none, in active-standby
-	if s.peerVRRP != nil {
-		peerEvents = s.peerVRRP.Events()
-	}
-	wiring.Go(func() { s.w.run(wireCtx, s.sec.Events(), s.vrrp.Events(), peerEvents) })
-	wiring.Go(func() { s.orders.run(wireCtx) })
-	go func() {
-		defer close(wired)
-		wiring.Wait()
-	}()
+	sv := newSupervisor(ctx, s.log)
+	stopWiring := s.startWiring()
 	if err := s.lifeline.Claim(s.vlan, s.vips...); err != nil {
 		s.log.Warn("PID 1 will not remove the virtual IP if this process dies", "err", err)
 	}
-	start("vrrp", s.vrrp.Run)
+	sv.start("vrrp", s.vrrp.Run)
 	if s.peerVRRP != nil {
-		start("vrrp-peer", s.peerVRRP.Run)
+		sv.start("vrrp-peer", s.peerVRRP.Run)
 	}
-	start("bgp", s.bgp.Run)
-	start("ipsec", s.sec.Run)
+	sv.start("bgp", s.bgp.Run)
+	sv.start("ipsec", s.sec.Run)
 	s.log.Info("services started")
 
 	select {
 	case <-ctx.Done():
 		s.log.Info("stopping: planned handover of the virtual IP")
-	case <-failed.Done():
+	case <-sv.Failed():
 		s.log.Error("stopping: a service failed; handing the virtual IP over")
 	}
 	stopping()
 	// The stop is bounded (the handover, BGP, the drain, charon's grace)
 	// and runs outside the wiring's loop: it beats on its own, so that
 	// PID 1's watchdog lets it finish.
-	stopBeats := make(chan struct{})
-	defer close(stopBeats)
-	go func() {
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopBeats:
-				return
-			case <-t.C:
-				s.lifeline.Beat()
-			}
-		}
-	}()
+	defer s.beatUntilDone()()
 	s.resign()
 	// The wiring stops first: a stopping gateway has nothing to tell VRRP
 	// or BGP any more (BGP's stop reports zero AWS paths, for instance).
 	// The services never block on it: ipsec queues its events, vrrp drops
 	// the oldest, bgp's callback only records the count.
 	stopWiring()
-	<-wired
 	// BGP first: its Cease makes AWS (and the peer) move their traffic at
 	// once. Then, for drain, this gateway still forwards what is already on
 	// its way through its tunnels, before charon deletes the SAs.
-	stops["bgp"]()
+	sv.stop("bgp")
 	time.Sleep(drain)
-	stops["ipsec"]()
-	stops["vrrp"]()
-	if stop, ok := stops["vrrp-peer"]; ok {
-		stop()
-	}
-	err := eg.Wait()
-	if err != nil {
+	sv.stop("ipsec")
+	sv.stop("vrrp")
+	sv.stop("vrrp-peer")
+	if err := sv.wait(); err != nil {
 		return err
 	}
 	s.log.Info("services stopped")
 	return nil
+}
+
+// startWiring runs the wiring between the services and the queue of its
+// calls to BGP; the function it returns stops both and waits for them.
+func (s *services) startWiring() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.w.start()
+	var peerEvents <-chan vrrp.StateChange // nil: none, in active-standby
+	if s.peerVRRP != nil {
+		peerEvents = s.peerVRRP.Events()
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.w.run(ctx, s.sec.Events(), s.vrrp.Events(), peerEvents) })
+	wg.Go(func() { s.orders.run(ctx) })
+	return func() { cancel(); wg.Wait() }
+}
+
+// beatUntilDone beats on the lifeline every 500 ms until the function it
+// returns is called.
+func (s *services) beatUntilDone() (done func()) {
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				s.lifeline.Beat()
+			}
+		}
+	}()
+	return func() { close(stop) }
 }
 
 // resign hands mastership over and waits until the peer has it (or the
