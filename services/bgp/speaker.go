@@ -205,57 +205,11 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 		return fmt.Errorf("bgp: start: %w", err)
 	}
 
-	// Best-path changes go to the kernel from a goroutine of their own, so
-	// that the kernel's route insertion (most of a write's time, spent in
-	// sendto) overlaps with GoBGP's conversion of the next paths to their
-	// API form on the watcher's goroutine; the queue between them batches
-	// what accumulates meanwhile. One writer keeps the changes in order.
-	q := newUpdateQueue()
-	go q.drain(ctx, k)
-	dec := pathDecoder{peers: s.peers, ibgpRange: s.cfg.IBGPRange, ibgpDev: s.cfg.VLANDevice}
-	// Registered before any peer exists, so no change is missed.
-	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
-		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_BEST}},
-	}}, func(r *api.WatchEventResponse) {
-		if t := r.GetTable(); t != nil {
-			if ups := dec.updates(t.Paths); len(ups) > 0 {
-				q.push(ups)
-			}
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("bgp: watch best paths: %w", err)
+	if err := s.watchBestPaths(ctx, bs, k); err != nil {
+		return err
 	}
-	// Used by the watcher's goroutine only.
-	last := make(map[string]api.PeerState_SessionState)
-	lastPfxCt := make(map[string]bool)
-	err = bs.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
-		if p := r.GetPeer(); p != nil && p.Type == api.WatchEventResponse_PeerEvent_STATE {
-			addr := p.Peer.GetState().GetNeighborAddress()
-			state := p.Peer.GetState().GetSessionState()
-			s.log.Info("bgp peer state", "peer", s.peerName(addr), "address", addr,
-				"state", sessionState(state))
-			prev := last[addr]
-			last[addr] = state
-			pfxCt := p.Peer.GetState().GetAdminState() == api.PeerState_PFX_CT
-			if pfxCt && !lastPfxCt[addr] {
-				s.maxPrefixTripped(addr)
-			}
-			lastPfxCt[addr] = pfxCt
-			// An iBGP session that failed or ended: it may have been in
-			// the way of the learned peer, or left it idle (see
-			// tendIBGPPeer).
-			if state == api.PeerState_IDLE && prev >= api.PeerState_OPENSENT &&
-				s.peerName(addr) == "ibgp" {
-				select {
-				case s.ibgpWake <- struct{}{}:
-				default:
-				}
-			}
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("bgp: watch peers: %w", err)
+	if err := s.watchPeers(ctx, bs); err != nil {
+		return err
 	}
 
 	if err := bs.SetPolicies(ctx, policies(s.cfg, s.st)); err != nil {
@@ -293,6 +247,69 @@ func (s *Speaker) start(ctx context.Context, bs *server.BgpServer, k *kernel) er
 			return err
 		}
 		s.addLearned(ctx, &bounded{bs})
+	}
+	return nil
+}
+
+// watchBestPaths sends every best-path change to the kernel. It is
+// registered before any peer exists, so no change is missed.
+//
+// The changes go to the kernel from a goroutine of their own, so that the
+// kernel's route insertion (most of a write's time, spent in sendto)
+// overlaps with GoBGP's conversion of the next paths to their API form on
+// the watcher's goroutine; the queue between them batches what
+// accumulates meanwhile. One writer keeps the changes in order.
+func (s *Speaker) watchBestPaths(ctx context.Context, bs *server.BgpServer, k *kernel) error {
+	q := newUpdateQueue()
+	go q.drain(ctx, k)
+	dec := pathDecoder{peers: s.peers, ibgpRange: s.cfg.IBGPRange, ibgpDev: s.cfg.VLANDevice}
+	err := bs.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
+		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_BEST}},
+	}}, func(r *api.WatchEventResponse) {
+		if t := r.GetTable(); t != nil {
+			if ups := dec.updates(t.Paths); len(ups) > 0 {
+				q.push(ups)
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("bgp: watch best paths: %w", err)
+	}
+	return nil
+}
+
+// watchPeers logs every session's state changes, notices a max-prefix
+// teardown, and wakes tendIBGPPeer when an iBGP session failed or ended:
+// it may have been in the way of the learned peer, or left it idle.
+func (s *Speaker) watchPeers(ctx context.Context, bs *server.BgpServer) error {
+	// Used by the watcher's goroutine only.
+	last := make(map[string]api.PeerState_SessionState)
+	lastPfxCt := make(map[string]bool)
+	err := bs.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
+		p := r.GetPeer()
+		if p == nil || p.Type != api.WatchEventResponse_PeerEvent_STATE {
+			return
+		}
+		addr := p.Peer.GetState().GetNeighborAddress()
+		state := p.Peer.GetState().GetSessionState()
+		s.log.Info("bgp peer state", "peer", s.peerName(addr), "address", addr,
+			"state", sessionState(state))
+		prev := last[addr]
+		last[addr] = state
+		pfxCt := p.Peer.GetState().GetAdminState() == api.PeerState_PFX_CT
+		if pfxCt && !lastPfxCt[addr] {
+			s.maxPrefixTripped(addr)
+		}
+		lastPfxCt[addr] = pfxCt
+		if state == api.PeerState_IDLE && prev >= api.PeerState_OPENSENT && s.peerName(addr) == "ibgp" {
+			select {
+			case s.ibgpWake <- struct{}{}:
+			default:
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("bgp: watch peers: %w", err)
 	}
 	return nil
 }
