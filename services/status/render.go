@@ -45,23 +45,7 @@ func WriteStatus(w io.Writer, d *Document) error {
 	row(t, "Gateway", name+paren(strings.Join(about, ", ")))
 	row(t, "Version", join(d.Version, d.Mode))
 	row(t, "Phase", d.Phase+phaseNote(d)+", up "+uptime(d.UptimeSeconds))
-	if len(d.Boot) > 0 {
-		// Seconds since the kernel booted, step by step: where a slow
-		// boot spent its time.
-		label, line := "Boot (s)", ""
-		for i, m := range d.Boot {
-			step := fmt.Sprintf("%s %.1f", m.Name, m.Seconds)
-			if i < len(d.Boot)-1 {
-				step += ","
-			}
-			if line != "" && len(line)+1+len(step) > 64 { // an 80-column console
-				row(t, label, line)
-				label, line = "", ""
-			}
-			line = strings.TrimSpace(line + " " + step)
-		}
-		row(t, label, line)
-	}
+	bootRows(t, d.Boot)
 	if d.VLANAddress != "" || d.PublicAddress != "" {
 		var a []string
 		if d.VLANAddress != "" {
@@ -75,53 +59,18 @@ func WriteStatus(w io.Writer, d *Document) error {
 	if d.Error != "" {
 		row(t, "Error", d.Error)
 	}
-	if h := d.Health; h != nil {
-		total := 0
-		if d.IPsec != nil {
-			total = len(d.IPsec.Tunnels)
-		}
-		state := "healthy"
-		if !h.Healthy {
-			state = fmt.Sprintf("UNHEALTHY (VRRP priority %+d)", h.VRRPWeight)
-		}
-		row(t, "Health", fmt.Sprintf("%s: %d AWS %s, %d of %d tunnels up", state, h.AWSPaths, english.Plural(h.AWSPaths, "path"), h.TunnelsUp, total))
+	if d.Health != nil {
+		row(t, "Health", health(d))
 	}
-	for _, r := range []struct {
-		name string
-		v    *VRRP
-	}{{"VRRP", d.VRRP}, {"VRRP (peer's)", d.PeerVRRP}} {
-		v := r.v
-		if v == nil {
-			continue
-		}
-		s := fmt.Sprintf("%s, priority %d", v.State, v.Priority)
-		if v.EffectivePriority != v.Priority {
-			s += fmt.Sprintf(" (effective %d)", v.EffectivePriority)
-		}
-		if len(v.VirtualIPs) > 0 {
-			s += ", virtual IP " + strings.Join(v.VirtualIPs, " ")
-		}
-		if v.Resigning {
-			s += ", handing over"
-		}
-		row(t, r.name, s)
+	if d.VRRP != nil {
+		row(t, "VRRP", vrrpSummary(d.VRRP))
 	}
-	if b := d.BGP; b != nil {
-		est := 0
-		for _, p := range b.Peers {
-			if p.State == "established" {
-				est++
-			}
-		}
-		s := fmt.Sprintf("%d of %d sessions established, %d %s in the kernel", est, len(b.Peers), b.RoutesInstalled, english.Plural(b.RoutesInstalled, "route"))
-		if b.Running && !b.Master {
-			s += ", prepending toward AWS"
-		}
-		if !b.Running {
-			s = "not running"
-		}
-		row(t, "BGP", s)
-		if b.ReturnPath != nil {
+	if d.PeerVRRP != nil {
+		row(t, "VRRP (peer's)", vrrpSummary(d.PeerVRRP))
+	}
+	if d.BGP != nil {
+		row(t, "BGP", bgpSummary(d.BGP))
+		if d.BGP.ReturnPath != nil {
 			row(t, "Return path", returnPath(d))
 		}
 	}
@@ -142,6 +91,73 @@ func WriteStatus(w io.Writer, d *Document) error {
 		return err
 	}
 	return writeConfigErrors(w, d)
+}
+
+// bootRows show the seconds since the kernel booted, step by step: where a
+// slow boot spent its time. They wrap to fit an 80-column console.
+func bootRows(t *tbl, boot []Milestone) {
+	if len(boot) == 0 {
+		return
+	}
+	label, line := "Boot (s)", ""
+	for i, m := range boot {
+		step := fmt.Sprintf("%s %.1f", m.Name, m.Seconds)
+		if i < len(boot)-1 {
+			step += ","
+		}
+		if line != "" && len(line)+1+len(step) > 64 {
+			row(t, label, line)
+			label, line = "", ""
+		}
+		line = strings.TrimSpace(line + " " + step)
+	}
+	row(t, label, line)
+}
+
+// health is whether the gateway has a path to AWS, and how many.
+func health(d *Document) string {
+	h, total := d.Health, 0
+	if d.IPsec != nil {
+		total = len(d.IPsec.Tunnels)
+	}
+	state := "healthy"
+	if !h.Healthy {
+		state = fmt.Sprintf("UNHEALTHY (VRRP priority %+d)", h.VRRPWeight)
+	}
+	return fmt.Sprintf("%s: %d AWS %s, %d of %d tunnels up", state, h.AWSPaths, english.Plural(h.AWSPaths, "path"), h.TunnelsUp, total)
+}
+
+// vrrpSummary is a virtual router's state in one line.
+func vrrpSummary(v *VRRP) string {
+	s := fmt.Sprintf("%s, priority %d", v.State, v.Priority)
+	if v.EffectivePriority != v.Priority {
+		s += fmt.Sprintf(" (effective %d)", v.EffectivePriority)
+	}
+	if len(v.VirtualIPs) > 0 {
+		s += ", virtual IP " + strings.Join(v.VirtualIPs, " ")
+	}
+	if v.Resigning {
+		s += ", handing over"
+	}
+	return s
+}
+
+// bgpSummary is the speaker's sessions and routes in one line.
+func bgpSummary(b *BGP) string {
+	if !b.Running {
+		return "not running"
+	}
+	est := 0
+	for _, p := range b.Peers {
+		if p.State == "established" {
+			est++
+		}
+	}
+	s := fmt.Sprintf("%d of %d sessions established, %d %s in the kernel", est, len(b.Peers), b.RoutesInstalled, english.Plural(b.RoutesInstalled, "route"))
+	if !b.Master {
+		s += ", prepending toward AWS"
+	}
+	return s
 }
 
 func phaseNote(d *Document) string {
