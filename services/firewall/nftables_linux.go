@@ -60,112 +60,136 @@ func build(c *nftables.Conn, cfg Config, nic nics) {
 	}
 
 	drop, accept := nftables.ChainPolicyDrop, nftables.ChainPolicyAccept
-	input := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
+	b := ruleset{rules: rules{c: c, t: t}, cfg: cfg, nic: nic}
+	b.input = c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &drop})
-	forward := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+	b.forward = c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &drop})
 	// A regular chain, jumped to from forward for SYNs only: the other
 	// packets pay one test for the clamp, not one per tunnel.
-	clamp := c.AddChain(&nftables.Chain{Name: "mss", Table: t})
-	raw := c.AddChain(&nftables.Chain{Name: "notrack", Table: t, Type: nftables.ChainTypeFilter,
+	b.mss = c.AddChain(&nftables.Chain{Name: "mss", Table: t})
+	b.notrack = c.AddChain(&nftables.Chain{Name: "notrack", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw, Policy: &accept})
-	rawOut := c.AddChain(&nftables.Chain{Name: "notrack-out", Table: t, Type: nftables.ChainTypeFilter,
+	b.notrackOut = c.AddChain(&nftables.Chain{Name: "notrack-out", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityRaw, Policy: &accept})
+	b.addNotrack()
+	b.addInput()
+	b.addForward()
+}
 
-	r := rules{c: c, t: t}
-	up, vlan := nic.iif(cfg.Uplink), nic.iif(cfg.VLAN)
-	icmp := [][]expr.Any{l4(unix.IPPROTO_ICMP), l4(unix.IPPROTO_ICMPV6)}
+// A ruleset is the table's chains and what their rules are made of.
+type ruleset struct {
+	rules
+	cfg Config
+	nic nics
 
-	// Connection tracking only for the gateway's own connections: the
-	// forward rules below are stateless (VLAN <-> tunnels, both ways), and
-	// ESP is accepted by protocol, so tracking them is work for nothing,
-	// per packet, on the data path. The input rules' "established" needs
-	// tracking of what is addressed to the gateway itself only. The same
-	// holds for the ESP the gateway sends: after encryption each forwarded
-	// packet's outer one passes the output hook, where it would be tracked
-	// as the gateway's own.
-	//
-	// What is forwarded is told by addresses where they say it, since a
-	// FIB lookup per packet ("fib daddr type") costs more: from the VLAN,
-	// whatever is not to the VLAN prefix (the gateway's own VLAN addresses
-	// and the VIPs are in it); from a tunnel, whatever does not come from
-	// AWS's inside address (BGP and pings come from there; a VPC address
-	// never does). What that leaves untracked and yet addressed to the
-	// gateway (a VLAN host to its public address, a VPC host to its VLAN
-	// address) meets the input rules without their "established", which
-	// only ever refuses more.
-	//
-	// notrack is not a verdict: the accept after it spares the packet the
-	// rest of the raw chain (it ends this chain only; input and forward
-	// still decide).
-	r.add(raw, up, l4(unix.IPPROTO_ESP), notrackV(), acceptV())
-	r.add(rawOut, nic.oif(cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV(), acceptV())
-	if cfg.VLANPrefix.IsValid() {
-		r.add(raw, vlan, daddrNot(cfg.VLANPrefix), notrackV(), acceptV())
+	input, forward, mss, notrack, notrackOut *nftables.Chain
+}
+
+// icmp matches ICMP and ICMPv6, a rule each.
+var icmp = [][]expr.Any{l4(unix.IPPROTO_ICMP), l4(unix.IPPROTO_ICMPV6)}
+
+// addNotrack fills the raw chains, notrack and notrack-out.
+//
+// Connection tracking only for the gateway's own connections: the
+// forward rules below are stateless (VLAN <-> tunnels, both ways), and
+// ESP is accepted by protocol, so tracking them is work for nothing,
+// per packet, on the data path. The input rules' "established" needs
+// tracking of what is addressed to the gateway itself only. The same
+// holds for the ESP the gateway sends: after encryption each forwarded
+// packet's outer one passes the output hook, where it would be tracked
+// as the gateway's own.
+//
+// What is forwarded is told by addresses where they say it, since a
+// FIB lookup per packet ("fib daddr type") costs more: from the VLAN,
+// whatever is not to the VLAN prefix (the gateway's own VLAN addresses
+// and the VIPs are in it); from a tunnel, whatever does not come from
+// AWS's inside address (BGP and pings come from there; a VPC address
+// never does). What that leaves untracked and yet addressed to the
+// gateway (a VLAN host to its public address, a VPC host to its VLAN
+// address) meets the input rules without their "established", which
+// only ever refuses more.
+//
+// notrack is not a verdict: the accept after it spares the packet the
+// rest of the raw chain (it ends this chain only; input and forward
+// still decide).
+func (b *ruleset) addNotrack() {
+	up, vlan := b.nic.iif(b.cfg.Uplink), b.nic.iif(b.cfg.VLAN)
+	b.add(b.notrack, up, l4(unix.IPPROTO_ESP), notrackV(), acceptV())
+	b.add(b.notrackOut, b.nic.oif(b.cfg.Uplink), l4(unix.IPPROTO_ESP), notrackV(), acceptV())
+	if b.cfg.VLANPrefix.IsValid() {
+		b.add(b.notrack, vlan, daddrNot(b.cfg.VLANPrefix), notrackV(), acceptV())
 	} else {
-		r.add(raw, vlan, notLocal(), notrackV(), acceptV())
+		b.add(b.notrack, vlan, notLocal(), notrackV(), acceptV())
 	}
-	for _, tu := range cfg.Tunnels {
-		r.add(raw, iif(tu.Device), saddrNot(netip.PrefixFrom(tu.Remote, 32)), notrackV(), acceptV())
+	for _, tu := range b.cfg.Tunnels {
+		b.add(b.notrack, iif(tu.Device), saddrNot(netip.PrefixFrom(tu.Remote, 32)), notrackV(), acceptV())
 	}
+}
 
-	// input: ESP first (what the kernel did not decrypt at receive walks
-	// this chain, and it is untracked, so the state rules below say
-	// nothing of it); then what is the gateway's own, then per interface.
-	r.add(input, up, l4(unix.IPPROTO_ESP), acceptV())
-	r.add(input, iif("lo"), acceptV())
-	r.add(input, ctState(expr.CtStateBitINVALID), dropV())
-	r.add(input, ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), acceptV())
+// addInput fills the input chain: ESP first (what the kernel did not
+// decrypt at receive walks this chain, and it is untracked, so the state
+// rules below say nothing of it); then what is the gateway's own, then
+// per interface.
+func (b *ruleset) addInput() {
+	up, vlan := b.nic.iif(b.cfg.Uplink), b.nic.iif(b.cfg.VLAN)
+	b.add(b.input, up, l4(unix.IPPROTO_ESP), acceptV())
+	b.add(b.input, iif("lo"), acceptV())
+	b.add(b.input, ctState(expr.CtStateBitINVALID), dropV())
+	b.add(b.input, ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), acceptV())
 
 	for _, port := range []uint16{PortIKE, PortNATT} {
-		r.add(input, up, l4(unix.IPPROTO_UDP), dport(port), acceptV())
+		b.add(b.input, up, l4(unix.IPPROTO_UDP), dport(port), acceptV())
 	}
-	r.add(input, up, l4(unix.IPPROTO_UDP), dport(portDHCP), acceptV())
+	b.add(b.input, up, l4(unix.IPPROTO_UDP), dport(portDHCP), acceptV())
 	for _, p := range icmp {
-		r.add(input, up, p, acceptV())
+		b.add(b.input, up, p, acceptV())
 	}
-	for _, m := range cfg.Management {
-		r.add(input, up, saddr(m), l4(unix.IPPROTO_TCP), dport(cfg.StatusPort), acceptV())
+	for _, m := range b.cfg.Management {
+		b.add(b.input, up, saddr(m), l4(unix.IPPROTO_TCP), dport(b.cfg.StatusPort), acceptV())
 	}
-	r.add(input, up, counted(DropUplink), dropV())
+	b.add(b.input, up, counted(DropUplink), dropV())
 
-	for _, tu := range cfg.Tunnels {
+	for _, tu := range b.cfg.Tunnels {
 		dev := iif(tu.Device)
-		r.add(input, dev, saddr(netip.PrefixFrom(tu.Remote, 32)), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
+		b.add(b.input, dev, saddr(netip.PrefixFrom(tu.Remote, 32)), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
 		for _, p := range icmp {
-			r.add(input, dev, p, acceptV())
+			b.add(b.input, dev, p, acceptV())
 		}
-		r.add(input, dev, counted(DropTunnel), dropV())
+		b.add(b.input, dev, counted(DropTunnel), dropV())
 	}
 
-	r.add(input, vlan, l4(protoVRRP), acceptV())
+	b.add(b.input, vlan, l4(protoVRRP), acceptV())
 	for _, p := range icmp {
-		r.add(input, vlan, p, acceptV())
+		b.add(b.input, vlan, p, acceptV())
 	}
 	switch {
-	case cfg.Peer.IsValid():
-		r.add(input, vlan, saddr(netip.PrefixFrom(cfg.Peer, 32)), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
-	case cfg.VLANPrefix.IsValid():
-		r.add(input, vlan, saddr(cfg.VLANPrefix.Masked()), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
+	case b.cfg.Peer.IsValid():
+		b.add(b.input, vlan, saddr(netip.PrefixFrom(b.cfg.Peer, 32)), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
+	case b.cfg.VLANPrefix.IsValid():
+		b.add(b.input, vlan, saddr(b.cfg.VLANPrefix.Masked()), l4(unix.IPPROTO_TCP), dport(PortBGP), acceptV())
 	}
-	if cfg.StatusPort != 0 && cfg.VLANPrefix.IsValid() {
-		r.add(input, vlan, saddr(cfg.VLANPrefix.Masked()), l4(unix.IPPROTO_TCP), dport(cfg.StatusPort), acceptV())
+	if b.cfg.StatusPort != 0 && b.cfg.VLANPrefix.IsValid() {
+		b.add(b.input, vlan, saddr(b.cfg.VLANPrefix.Masked()), l4(unix.IPPROTO_TCP), dport(b.cfg.StatusPort), acceptV())
 	}
-	r.add(input, vlan, counted(DropVLAN), dropV())
-	r.add(input, counted(DropOther), dropV())
+	b.add(b.input, vlan, counted(DropVLAN), dropV())
+	b.add(b.input, counted(DropOther), dropV())
+}
 
-	// forward: the MSS clamp, both directions through the tunnels (SYN
-	// and SYN-ACK); then the VLAN and the tunnels, both ways, and nothing
-	// else.
-	r.add(forward, syn(), jumpV(clamp.Name))
-	for _, tu := range cfg.Tunnels {
-		r.add(forward, vlan, oif(tu.Device), acceptV())
-		r.add(forward, iif(tu.Device), nic.oif(cfg.VLAN), acceptV())
+// addForward fills the forward chain and its mss chain: the MSS clamp,
+// both directions through the tunnels (SYN and SYN-ACK); then the VLAN and
+// the tunnels, both ways, and nothing else.
+func (b *ruleset) addForward() {
+	vlan := b.nic.iif(b.cfg.VLAN)
+	b.add(b.forward, syn(), jumpV(b.mss.Name))
+	for _, tu := range b.cfg.Tunnels {
+		b.add(b.forward, vlan, oif(tu.Device), acceptV())
+		b.add(b.forward, iif(tu.Device), b.nic.oif(b.cfg.VLAN), acceptV())
 	}
-	r.add(forward, counted(DropForward), dropV())
-	for _, tu := range cfg.Tunnels {
-		r.add(clamp, oif(tu.Device), mssOver(tu.MSS), setMSS(tu.MSS))
-		r.add(clamp, iif(tu.Device), mssOver(tu.MSS), setMSS(tu.MSS))
+	b.add(b.forward, counted(DropForward), dropV())
+	for _, tu := range b.cfg.Tunnels {
+		b.add(b.mss, oif(tu.Device), mssOver(tu.MSS), setMSS(tu.MSS))
+		b.add(b.mss, iif(tu.Device), mssOver(tu.MSS), setMSS(tu.MSS))
 	}
 }
 
