@@ -161,72 +161,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ASN == 0 {
 		bad("ASN: must be set")
 	}
-	if len(c.Advertise) > MaxAdvertised {
-		bad("advertise: %d prefixes, AWS accepts at most %d", len(c.Advertise), MaxAdvertised)
-	}
-	seenPfx := make(map[netip.Prefix]bool)
-	for _, p := range c.Advertise {
-		switch {
-		case !p.IsValid() || !p.Addr().Is4():
-			bad("advertise %v: must be an IPv4 prefix", p)
-		case p.Masked() != p:
-			bad("advertise %v: host bits set (did you mean %v?)", p, p.Masked())
-		case seenPfx[p]:
-			bad("advertise %v: listed twice", p)
-		}
-		seenPfx[p] = true
-	}
+	c.checkAdvertise(bad)
 	if len(c.Tunnels) == 0 && !c.ibgp() {
 		bad("tunnels: no BGP peer configured")
 	}
-	names := make(map[string]bool)
-	addrs := make(map[netip.Addr]bool)
-	tunnels := make([]Tunnel, len(c.Tunnels))
-	for i, t := range c.Tunnels {
-		switch {
-		case t.Name == "":
-			bad("tunnel %d: name must be set", i)
-		case names[t.Name]:
-			bad("tunnel %q: name used twice", t.Name)
-		}
-		names[t.Name] = true
-		if !t.Local.Is4() || !t.Remote.Is4() {
-			bad("tunnel %q: local %v and remote %v must be IPv4 addresses", t.Name, t.Local, t.Remote)
-		}
-		if addrs[t.Remote] || t.Remote == c.IBGPPeer {
-			bad("tunnel %q: remote %v used by another peer", t.Name, t.Remote)
-		}
-		if c.IBGPRange.IsValid() && c.IBGPRange.Contains(t.Remote) {
-			bad("tunnel %q: remote %v is inside the iBGP range %v", t.Name, t.Remote, c.IBGPRange)
-		}
-		addrs[t.Remote] = true
-		if t.RemoteASN == 0 {
-			t.RemoteASN = DefaultRemoteASN
-		}
-		if t.RemoteASN == c.ASN {
-			bad("tunnel %q: remote ASN %d equals ours: AWS sessions are eBGP", t.Name, t.RemoteASN)
-		}
-		tunnels[i] = t
-	}
-	c.Tunnels = tunnels
-	if c.IBGPPeer.IsValid() && !c.IBGPPeer.Is4() {
-		bad("iBGP peer %v: must be an IPv4 address", c.IBGPPeer)
-	}
-	if c.IBGPPeer == c.RouterID && c.IBGPPeer.IsValid() {
-		bad("iBGP peer %v: is our own router ID", c.IBGPPeer)
-	}
-	if r := c.IBGPRange; r.IsValid() {
-		switch {
-		case !r.Addr().Is4():
-			bad("iBGP range %v: must be an IPv4 prefix", r)
-		case r.Masked() != r:
-			bad("iBGP range %v: host bits set (did you mean %v?)", r, r.Masked())
-		case c.IBGPPeer.IsValid():
-			bad("iBGP range %v: only without a configured iBGP peer (%v)", r, c.IBGPPeer)
-		case !r.Contains(c.RouterID):
-			bad("iBGP range %v: does not hold our router ID %v, the session's local address", r, c.RouterID)
-		}
-	}
+	c.Tunnels = c.checkTunnels(bad)
+	c.checkIBGP(bad)
 	errs = append(errs, c.Import.validate()...)
 	if c.MaxPrefixes < 0 {
 		bad("max prefixes %d: must be 0 (the default, %d) or more", c.MaxPrefixes, DefaultMaxPrefixes)
@@ -269,6 +209,84 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// checkAdvertise reports, through bad, advertised prefixes AWS or the
+// speaker would refuse.
+func (c Config) checkAdvertise(bad func(string, ...any)) {
+	if len(c.Advertise) > MaxAdvertised {
+		bad("advertise: %d prefixes, AWS accepts at most %d", len(c.Advertise), MaxAdvertised)
+	}
+	seen := make(map[netip.Prefix]bool)
+	for _, p := range c.Advertise {
+		switch {
+		case !p.IsValid() || !p.Addr().Is4():
+			bad("advertise %v: must be an IPv4 prefix", p)
+		case p.Masked() != p:
+			bad("advertise %v: host bits set (did you mean %v?)", p, p.Masked())
+		case seen[p]:
+			bad("advertise %v: listed twice", p)
+		}
+		seen[p] = true
+	}
+}
+
+// checkTunnels reports, through bad, what is wrong with the tunnels'
+// sessions, and returns them with the remote ASN's default filled in.
+func (c Config) checkTunnels(bad func(string, ...any)) []Tunnel {
+	names := make(map[string]bool)
+	addrs := make(map[netip.Addr]bool)
+	tunnels := make([]Tunnel, len(c.Tunnels))
+	for i, t := range c.Tunnels {
+		switch {
+		case t.Name == "":
+			bad("tunnel %d: name must be set", i)
+		case names[t.Name]:
+			bad("tunnel %q: name used twice", t.Name)
+		}
+		names[t.Name] = true
+		if !t.Local.Is4() || !t.Remote.Is4() {
+			bad("tunnel %q: local %v and remote %v must be IPv4 addresses", t.Name, t.Local, t.Remote)
+		}
+		if addrs[t.Remote] || t.Remote == c.IBGPPeer {
+			bad("tunnel %q: remote %v used by another peer", t.Name, t.Remote)
+		}
+		if c.IBGPRange.IsValid() && c.IBGPRange.Contains(t.Remote) {
+			bad("tunnel %q: remote %v is inside the iBGP range %v", t.Name, t.Remote, c.IBGPRange)
+		}
+		addrs[t.Remote] = true
+		if t.RemoteASN == 0 {
+			t.RemoteASN = DefaultRemoteASN
+		}
+		if t.RemoteASN == c.ASN {
+			bad("tunnel %q: remote ASN %d equals ours: AWS sessions are eBGP", t.Name, t.RemoteASN)
+		}
+		tunnels[i] = t
+	}
+	return tunnels
+}
+
+// checkIBGP reports, through bad, what is wrong with the iBGP peer or its
+// range.
+func (c Config) checkIBGP(bad func(string, ...any)) {
+	if c.IBGPPeer.IsValid() && !c.IBGPPeer.Is4() {
+		bad("iBGP peer %v: must be an IPv4 address", c.IBGPPeer)
+	}
+	if c.IBGPPeer == c.RouterID && c.IBGPPeer.IsValid() {
+		bad("iBGP peer %v: is our own router ID", c.IBGPPeer)
+	}
+	if r := c.IBGPRange; r.IsValid() {
+		switch {
+		case !r.Addr().Is4():
+			bad("iBGP range %v: must be an IPv4 prefix", r)
+		case r.Masked() != r:
+			bad("iBGP range %v: host bits set (did you mean %v?)", r, r.Masked())
+		case c.IBGPPeer.IsValid():
+			bad("iBGP range %v: only without a configured iBGP peer (%v)", r, c.IBGPPeer)
+		case !r.Contains(c.RouterID):
+			bad("iBGP range %v: does not hold our router ID %v, the session's local address", r, c.RouterID)
+		}
+	}
 }
 
 // ibgp reports whether there is an iBGP session, to a configured peer or
