@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidegate/tidegate/configs"
 	"github.com/tidegate/tidegate/internal/cmdline"
 )
 
@@ -160,6 +161,14 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
+	ipam := map[string]netip.Prefix{}
+	for k, v := range o.ipam {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return fs.Fail(c.Stderr, "--ipam %s: %v", k, err)
+		}
+		ipam[k] = p
+	}
 
 	client, err := New(Config{
 		Token:        c.Getenv("LINODE_TOKEN"),
@@ -173,57 +182,16 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	}
 
 	if cmd == "upload" {
-		path := "out/tidegate.img.gz"
-		if len(pos) == 1 {
-			path = pos[0]
-		}
-		if o.label == "" {
-			o.label = "tidegate-" + time.Now().UTC().Format("20060102-1504")
-		}
-		img, err := client.Upload(ctx, UploadOptions{Path: path, Region: o.region, Label: o.label, Description: o.desc})
-		if err != nil {
-			fmt.Fprintln(c.Stderr, err)
-			return 1
-		}
-		fmt.Fprintln(c.Stdout, img.ID)
-		return 0
+		return c.upload(ctx, client, o, pos)
 	}
-
-	data, err := os.ReadFile(o.site)
+	pair, site, err := c.pair(o, ipam)
 	if err != nil {
 		fmt.Fprintln(c.Stderr, err)
 		return 1
 	}
-	ipam := map[string]netip.Prefix{}
-	for k, v := range o.ipam {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			return fs.Fail(c.Stderr, "--ipam %s: %v", k, err)
-		}
-		ipam[k] = p
-	}
-	pair, site, err := SiteGateways(data, Gateway{Region: o.region, Type: o.typ, Image: o.image, VLAN: o.vlan, Tags: o.tags}, ipam)
-	if err != nil {
-		fmt.Fprintf(c.Stderr, "%s: %v\n", o.site, err)
-		return 1
-	}
-	for i := range pair {
-		pair[i].StatusAddress = o.status[pair[i].Label]
-	}
-
 	if cmd == "rolling-reimage" {
-		if len(site.Status.Allow) == 0 && (o.status[pair[0].Label] == "" || o.status[pair[1].Label] == "") {
-			// The gateways' packet filter lets the status port in on the
-			// public address only from status.allow.
-			fmt.Fprintf(c.Stderr, "%s: no status.allow: a gateway's public address does not answer health checks; list this workstation's network in status.allow, or run from a VLAN host with --status LABEL=VLAN-ADDRESS\n", o.site)
-		}
-		if err := client.RollingReimage(ctx, pair, c.Health, RollingOptions{Force: o.force}); err != nil {
-			fmt.Fprintln(c.Stderr, err)
-			return 1
-		}
-		return 0
+		return c.rollingReimage(ctx, client, o, pair, site)
 	}
-
 	selected, err := pick(pair, o.names)
 	if err != nil {
 		return fs.Fail(c.Stderr, "%v", err)
@@ -240,6 +208,56 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 			return 1
 		}
 		fmt.Fprintf(c.Stdout, "%s: %s with %s\n", g.Label, map[string]string{"deploy": "deployed", "reimage": "reimaged"}[cmd], g.Image)
+	}
+	return 0
+}
+
+// upload uploads the image at pos[0] (or out/tidegate.img.gz) and prints
+// its ID.
+func (c *CLI) upload(ctx context.Context, client *Client, o opts, pos []string) int {
+	path := "out/tidegate.img.gz"
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	if o.label == "" {
+		o.label = "tidegate-" + time.Now().UTC().Format("20060102-1504")
+	}
+	img, err := client.Upload(ctx, UploadOptions{Path: path, Region: o.region, Label: o.label, Description: o.desc})
+	if err != nil {
+		fmt.Fprintln(c.Stderr, err)
+		return 1
+	}
+	fmt.Fprintln(c.Stdout, img.ID)
+	return 0
+}
+
+// pair reads the site file and returns its two gateways as Linodes of the
+// options' region, type, image and VLAN.
+func (c *CLI) pair(o opts, ipam map[string]netip.Prefix) ([2]Gateway, *configs.Site, error) {
+	data, err := os.ReadFile(o.site)
+	if err != nil {
+		return [2]Gateway{}, nil, err
+	}
+	pair, site, err := SiteGateways(data, Gateway{Region: o.region, Type: o.typ, Image: o.image, VLAN: o.vlan, Tags: o.tags}, ipam)
+	if err != nil {
+		return [2]Gateway{}, nil, fmt.Errorf("%s: %v", o.site, err)
+	}
+	for i := range pair {
+		pair[i].StatusAddress = o.status[pair[i].Label]
+	}
+	return pair, site, nil
+}
+
+// rollingReimage reimages the pair one gateway at a time.
+func (c *CLI) rollingReimage(ctx context.Context, client *Client, o opts, pair [2]Gateway, site *configs.Site) int {
+	if len(site.Status.Allow) == 0 && (o.status[pair[0].Label] == "" || o.status[pair[1].Label] == "") {
+		// The gateways' packet filter lets the status port in on the
+		// public address only from status.allow.
+		fmt.Fprintf(c.Stderr, "%s: no status.allow: a gateway's public address does not answer health checks; list this workstation's network in status.allow, or run from a VLAN host with --status LABEL=VLAN-ADDRESS\n", o.site)
+	}
+	if err := client.RollingReimage(ctx, pair, c.Health, RollingOptions{Force: o.force}); err != nil {
+		fmt.Fprintln(c.Stderr, err)
+		return 1
 	}
 	return 0
 }

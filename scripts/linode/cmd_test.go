@@ -69,6 +69,7 @@ func TestCLI(t *testing.T) {
 		{[]string{"deploy", "--site", seedPath, "--image", image, "--region", "us-east", "--type", "g6-standard-1"}, nil, 1, "already exists"},
 		{[]string{"deploy", "--site", "missing.yaml", "--image", image, "--region", "r", "--type", "t"}, nil, 1, "missing.yaml"},
 		{[]string{"reimage", "--site", seedPath, "--image", image, "--name", "vpn-gw-1", "--ipam", "bad"}, nil, 2, "NAME=VALUE"},
+		{[]string{"reimage", "--site", seedPath, "--image", image, "--name", "vpn-gw-1", "--ipam", "vpn-gw-1=10.0.1.2"}, nil, 2, "--ipam vpn-gw-1"},
 	} {
 		code, _, errOut := runCLI(t, f, tt.h, tt.args...)
 		if code != tt.code || !strings.Contains(errOut, tt.want) {
