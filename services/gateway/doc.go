@@ -62,10 +62,10 @@
 // returns nil. A crash does nothing of the kind: the peer's Master_Down
 // timer takes over, as with a dead box.
 //
-// When a service fails (its Run returns), the gateway logs it, hands over
-// the same way, stops the others and returns the error, so the gateway
-// process exits with status 1 and PID 1 restarts it. A panic in a service
-// goroutine ends the process at once; PID 1 restarts it too.
+// When a service fails (its Run returns; supervise.go), the gateway logs
+// it, hands over the same way, stops the others and returns the error, so
+// the gateway process exits with status 1 and PID 1 restarts it. A panic
+// in a service goroutine ends the process at once; PID 1 restarts it too.
 //
 // # Remote syslog
 //
