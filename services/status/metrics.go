@@ -116,91 +116,108 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	d := c.status()
-	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(desc *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, labels...)
-	}
-
-	gauge(mBuildInfo, 1, d.Version)
+	d, m := c.status(), emitter(ch)
+	m.gauge(mBuildInfo, 1, d.Version)
 	for _, p := range phases {
-		gauge(mPhase, b2f(d.Phase == p), p)
+		m.gauge(mPhase, b2f(d.Phase == p), p)
 	}
-	gauge(mStartTime, epoch(d.Started))
-	gauge(mConfigErr, float64(len(d.ConfigErrors)))
-	gauge(mHealthy, b2f(d.Healthy()))
-
-	if s := d.IPsec; s != nil {
-		gauge(mCharonUp, b2f(s.CharonRunning))
-		counter(mCharonRestarts, float64(s.CharonRestarts))
-		if !s.CharonStarted.IsZero() {
-			gauge(mCharonStartTime, epoch(s.CharonStarted))
-		}
-		for _, t := range s.Tunnels {
-			gauge(mTunnelUp, b2f(t.Up), t.Name, t.Remote)
-			gauge(mTunnelEstab, epoch(t.Established), t.Name, t.Remote)
-			counter(mTunnelBytes, float64(t.BytesIn), t.Name, t.Remote, "in")
-			counter(mTunnelBytes, float64(t.BytesOut), t.Name, t.Remote, "out")
-			counter(mTunnelPackets, float64(t.PacketsIn), t.Name, t.Remote, "in")
-			counter(mTunnelPackets, float64(t.PacketsOut), t.Name, t.Remote, "out")
-			counter(mTunnelRekeys, float64(t.IKERekeys), t.Name, t.Remote, "ike")
-			counter(mTunnelRekeys, float64(t.ChildRekeys), t.Name, t.Remote, "child")
-		}
+	m.gauge(mStartTime, epoch(d.Started))
+	m.gauge(mConfigErr, float64(len(d.ConfigErrors)))
+	m.gauge(mHealthy, b2f(d.Healthy()))
+	if d.IPsec != nil {
+		m.ipsec(d.IPsec)
 	}
-	if b := d.BGP; b != nil {
-		for _, p := range b.Peers {
-			up := p.State == "established"
-			gauge(mBGPPeerUp, b2f(up), p.Name, p.Address)
-			established := 0.0
-			if up {
-				established = epoch(p.Established)
-			}
-			gauge(mBGPPeerEstab, established, p.Name, p.Address)
-			gauge(mBGPReceived, float64(p.Received), p.Name, p.Address)
-			gauge(mBGPAccepted, float64(p.Accepted), p.Name, p.Address)
-			gauge(mBGPAdvertised, float64(p.Advertised), p.Name, p.Address)
-			// Labelled by name only: the iBGP peer's address may be
-			// learned, and a counter should not change series then.
-			for _, r := range sortedKeys(p.Rejected) {
-				gauge(mBGPRejected, float64(p.Rejected[r]), p.Name, r)
-			}
-			counter(mBGPMaxPfxDowns, float64(p.MaxPrefixTeardowns), p.Name)
-			gauge(mBGPMaxPfxRetry, epoch(p.RetryAt), p.Name)
-		}
-		gauge(mBGPMaxPrefixes, float64(b.MaxPrefixes))
-		gauge(mBGPRoutes, float64(b.RoutesInstalled))
-		gauge(mBGPAWSPaths, float64(b.AWSPaths))
-		gauge(mBGPPrepending, b2f(b.Running && !b.Master))
-		gauge(mReturnPathHeld, b2f(b.ReturnPath != nil))
-		gauge(mBGPPeerGone, b2f(b.ReturnPath != nil && b.ReturnPath.PeerIgnored))
+	if d.BGP != nil {
+		m.bgp(d.BGP)
 	}
 	// An active-active pair's gateway runs two virtual routers, its own
 	// and its peer's (backup of the peer's virtual IP): vrid tells them
 	// apart, and across the pair each vrid has one master.
 	for _, v := range []*VRRP{d.VRRP, d.PeerVRRP} {
-		if v == nil {
-			continue
-		}
-		vrid := strconv.Itoa(int(v.VRID))
-		for _, s := range vrrpStates {
-			gauge(mVRRPState, b2f(v.State == s), vrid, s)
-		}
-		gauge(mVRRPPriority, float64(v.Priority), vrid)
-		gauge(mVRRPEffective, float64(v.EffectivePriority), vrid)
-		counter(mVRRPTransitions, float64(v.Transitions), vrid)
-		gauge(mVRRPLastChange, epoch(v.LastChangeAt), vrid)
-		counter(mVRRPSent, float64(v.AdvertsSent), vrid)
-		counter(mVRRPReceived, float64(v.AdvertsReceived), vrid)
-		for _, r := range sortedKeys(v.Drops) {
-			counter(mVRRPDrops, float64(v.Drops[r]), vrid, r)
+		if v != nil {
+			m.vrrp(v)
 		}
 	}
 	if f := d.Firewall; f != nil {
 		for _, class := range sortedKeys(f.Dropped) {
-			counter(mFirewallDrops, float64(f.Dropped[class]), class)
+			m.counter(mFirewallDrops, float64(f.Dropped[class]), class)
 		}
+	}
+}
+
+// An emitter sends the metrics of one Collect.
+type emitter chan<- prometheus.Metric
+
+func (m emitter) gauge(desc *prometheus.Desc, v float64, labels ...string) {
+	m <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+}
+
+func (m emitter) counter(desc *prometheus.Desc, v float64, labels ...string) {
+	m <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, labels...)
+}
+
+// ipsec emits charon's and each tunnel's metrics.
+func (m emitter) ipsec(s *IPsec) {
+	m.gauge(mCharonUp, b2f(s.CharonRunning))
+	m.counter(mCharonRestarts, float64(s.CharonRestarts))
+	if !s.CharonStarted.IsZero() {
+		m.gauge(mCharonStartTime, epoch(s.CharonStarted))
+	}
+	for _, t := range s.Tunnels {
+		m.gauge(mTunnelUp, b2f(t.Up), t.Name, t.Remote)
+		m.gauge(mTunnelEstab, epoch(t.Established), t.Name, t.Remote)
+		m.counter(mTunnelBytes, float64(t.BytesIn), t.Name, t.Remote, "in")
+		m.counter(mTunnelBytes, float64(t.BytesOut), t.Name, t.Remote, "out")
+		m.counter(mTunnelPackets, float64(t.PacketsIn), t.Name, t.Remote, "in")
+		m.counter(mTunnelPackets, float64(t.PacketsOut), t.Name, t.Remote, "out")
+		m.counter(mTunnelRekeys, float64(t.IKERekeys), t.Name, t.Remote, "ike")
+		m.counter(mTunnelRekeys, float64(t.ChildRekeys), t.Name, t.Remote, "child")
+	}
+}
+
+// bgp emits each session's metrics and the speaker's.
+func (m emitter) bgp(b *BGP) {
+	for _, p := range b.Peers {
+		up := p.State == "established"
+		m.gauge(mBGPPeerUp, b2f(up), p.Name, p.Address)
+		established := 0.0
+		if up {
+			established = epoch(p.Established)
+		}
+		m.gauge(mBGPPeerEstab, established, p.Name, p.Address)
+		m.gauge(mBGPReceived, float64(p.Received), p.Name, p.Address)
+		m.gauge(mBGPAccepted, float64(p.Accepted), p.Name, p.Address)
+		m.gauge(mBGPAdvertised, float64(p.Advertised), p.Name, p.Address)
+		// Labelled by name only: the iBGP peer's address may be
+		// learned, and a counter should not change series then.
+		for _, r := range sortedKeys(p.Rejected) {
+			m.gauge(mBGPRejected, float64(p.Rejected[r]), p.Name, r)
+		}
+		m.counter(mBGPMaxPfxDowns, float64(p.MaxPrefixTeardowns), p.Name)
+		m.gauge(mBGPMaxPfxRetry, epoch(p.RetryAt), p.Name)
+	}
+	m.gauge(mBGPMaxPrefixes, float64(b.MaxPrefixes))
+	m.gauge(mBGPRoutes, float64(b.RoutesInstalled))
+	m.gauge(mBGPAWSPaths, float64(b.AWSPaths))
+	m.gauge(mBGPPrepending, b2f(b.Running && !b.Master))
+	m.gauge(mReturnPathHeld, b2f(b.ReturnPath != nil))
+	m.gauge(mBGPPeerGone, b2f(b.ReturnPath != nil && b.ReturnPath.PeerIgnored))
+}
+
+// vrrp emits one virtual router's metrics, labelled with its vrid.
+func (m emitter) vrrp(v *VRRP) {
+	vrid := strconv.Itoa(int(v.VRID))
+	for _, s := range vrrpStates {
+		m.gauge(mVRRPState, b2f(v.State == s), vrid, s)
+	}
+	m.gauge(mVRRPPriority, float64(v.Priority), vrid)
+	m.gauge(mVRRPEffective, float64(v.EffectivePriority), vrid)
+	m.counter(mVRRPTransitions, float64(v.Transitions), vrid)
+	m.gauge(mVRRPLastChange, epoch(v.LastChangeAt), vrid)
+	m.counter(mVRRPSent, float64(v.AdvertsSent), vrid)
+	m.counter(mVRRPReceived, float64(v.AdvertsReceived), vrid)
+	for _, r := range sortedKeys(v.Drops) {
+		m.counter(mVRRPDrops, float64(v.Drops[r]), vrid, r)
 	}
 }
 
