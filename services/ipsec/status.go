@@ -268,17 +268,9 @@ func (s *Service) reconcile(ctx context.Context, sess *vici.Session, l *lister) 
 // publishes an up/down change.
 func (st *tunnelState) observe(sas []sa, reason string, pub *publisher) {
 	now := time.Now()
-	best := -1
-	for i, x := range sas {
-		if best < 0 || rank(x.State) > rank(sas[best].State) ||
-			rank(x.State) == rank(sas[best].State) && num(x.Established) < num(sas[best].Established) {
-			best = i
-		}
-	}
 	s := &st.st
 	s.IKEState, s.ChildState, s.Established, s.Installed, s.IKEProposal, s.ESPProposal = "", "", time.Time{}, time.Time{}, "", ""
-	seen := map[string]bool{}
-	installed := false
+	best := bestIKESA(sas)
 	if best >= 0 {
 		ike := sas[best]
 		s.IKEState = ike.State
@@ -286,45 +278,14 @@ func (st *tunnelState) observe(sas []sa, reason string, pub *publisher) {
 			s.Established = now.Add(-time.Duration(num(ike.Established)) * time.Second).Truncate(time.Second)
 		}
 		s.IKEProposal = proposal(ike.EncrAlg, ike.EncrKeysize, ike.IntegAlg, ike.PRFAlg, ike.DHGroup)
-		var newest *childSA
-		for _, x := range sas {
-			if x.Children == nil {
-				continue
-			}
-			for _, k := range x.Children.Keys() {
-				sub, ok := x.Children.Get(k).(*vici.Message)
-				if !ok {
-					continue
-				}
-				var c childSA
-				if unmarshal(sub, &c) != nil {
-					continue
-				}
-				seen[c.UniqueID] = true
-				st.children[c.UniqueID] = counters{num(c.BytesIn), num(c.BytesOut), num(c.PacketsIn), num(c.PacketsOut)}
-				if c.State == "INSTALLED" {
-					installed = true
-				}
-				if newest == nil || rank(c.State) > rank(newest.State) ||
-					rank(c.State) == rank(newest.State) && num(c.InstallTime) < num(newest.InstallTime) {
-					cc := c
-					newest = &cc
-				}
-			}
-		}
-		if newest != nil {
-			s.ChildState = newest.State
-			if newest.InstallTime != "" {
-				s.Installed = now.Add(-time.Duration(num(newest.InstallTime)) * time.Second).Truncate(time.Second)
-			}
-			s.ESPProposal = proposal(newest.EncrAlg, newest.EncrKeysize, newest.IntegAlg, "", newest.DHGroup)
-		}
 	}
-	for id, c := range st.children {
-		if !seen[id] {
-			st.past.add(c)
-			delete(st.children, id)
+	newest, installed := st.countChildren(sas)
+	if newest != nil {
+		s.ChildState = newest.State
+		if newest.InstallTime != "" {
+			s.Installed = now.Add(-time.Duration(num(newest.InstallTime)) * time.Second).Truncate(time.Second)
 		}
+		s.ESPProposal = proposal(newest.EncrAlg, newest.EncrKeysize, newest.IntegAlg, "", newest.DHGroup)
 	}
 	switch {
 	case best >= 0 && !(s.IKEState == "ESTABLISHED" && s.ChildState == ""):
@@ -347,6 +308,60 @@ func (st *tunnelState) observe(sas []sa, reason string, pub *publisher) {
 		s.Up, s.Reason, s.Since = up, reason, now
 		pub.publish(TunnelEvent{Tunnel: s.Name, Up: up, Reason: reason, Time: now})
 	}
+}
+
+// bestIKESA is the index of the IKE_SA that speaks for the tunnel (the
+// furthest along, then the oldest), or -1 when there is none.
+func bestIKESA(sas []sa) int {
+	best := -1
+	for i, x := range sas {
+		if best < 0 || rank(x.State) > rank(sas[best].State) ||
+			rank(x.State) == rank(sas[best].State) && num(x.Established) < num(sas[best].Established) {
+			best = i
+		}
+	}
+	return best
+}
+
+// countChildren records the byte and packet counters of every CHILD_SA of
+// sas, moves those of CHILD_SAs that are gone into the past (so the
+// tunnel's totals never go back), and returns the CHILD_SA that speaks for
+// the tunnel (the furthest along, then the oldest) and whether any is
+// installed.
+func (st *tunnelState) countChildren(sas []sa) (newest *childSA, installed bool) {
+	seen := map[string]bool{}
+	for _, x := range sas {
+		if x.Children == nil {
+			continue
+		}
+		for _, k := range x.Children.Keys() {
+			sub, ok := x.Children.Get(k).(*vici.Message)
+			if !ok {
+				continue
+			}
+			var c childSA
+			if unmarshal(sub, &c) != nil {
+				continue
+			}
+			seen[c.UniqueID] = true
+			st.children[c.UniqueID] = counters{num(c.BytesIn), num(c.BytesOut), num(c.PacketsIn), num(c.PacketsOut)}
+			if c.State == "INSTALLED" {
+				installed = true
+			}
+			if newest == nil || rank(c.State) > rank(newest.State) ||
+				rank(c.State) == rank(newest.State) && num(c.InstallTime) < num(newest.InstallTime) {
+				cc := c
+				newest = &cc
+			}
+		}
+	}
+	for id, c := range st.children {
+		if !seen[id] {
+			st.past.add(c)
+			delete(st.children, id)
+		}
+	}
+	return newest, installed
 }
 
 // rank orders SA states so the most useful one is shown.
