@@ -431,6 +431,14 @@ func waitAWS(ctx context.Context, t *testing.T, l *Lab, cmd, what string, ok fun
 		}
 		time.Sleep(2 * time.Second)
 	}
+	// What AWS's BGP holds and what its kernel was given, for the log:
+	// ctx is over, so on a context of their own.
+	dctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, c := range []string{"vtysh -c 'show bgp ipv4 unicast'", "ip nexthop show"} {
+		d, err := l.peerShell(dctx, c)
+		t.Logf("AWS: %s (%v):\n%s", c, err, d)
+	}
 	t.Fatalf("AWS: %s: not reached; %s says:\n%s", what, cmd, out)
 }
 
