@@ -311,7 +311,8 @@ func (st *tunnelState) observe(sas []sa, reason string, pub *publisher) {
 }
 
 // bestIKESA is the index of the IKE_SA that speaks for the tunnel (the
-// furthest along, then the oldest), or -1 when there is none.
+// furthest along, then the most recently established: during a rekey the
+// new one), or -1 when there is none.
 func bestIKESA(sas []sa) int {
 	best := -1
 	for i, x := range sas {
@@ -326,8 +327,8 @@ func bestIKESA(sas []sa) int {
 // countChildren records the byte and packet counters of every CHILD_SA of
 // sas, moves those of CHILD_SAs that are gone into the past (so the
 // tunnel's totals never go back), and returns the CHILD_SA that speaks for
-// the tunnel (the furthest along, then the oldest) and whether any is
-// installed.
+// the tunnel (the furthest along, then the most recently installed) and
+// whether any is installed.
 func (st *tunnelState) countChildren(sas []sa) (newest *childSA, installed bool) {
 	seen := map[string]bool{}
 	for _, x := range sas {
