@@ -42,23 +42,24 @@ func (c *procCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *procCollector) Collect(ch chan<- prometheus.Metric) {
+	m := emitter(ch)
 	if st, err := c.fs.Stat(); err == nil {
 		t := st.CPUTotal
-		for _, m := range []struct {
+		for _, x := range []struct {
 			mode string
 			v    float64
 		}{
 			{"user", t.User}, {"nice", t.Nice}, {"system", t.System}, {"idle", t.Idle},
 			{"iowait", t.Iowait}, {"irq", t.IRQ}, {"softirq", t.SoftIRQ}, {"steal", t.Steal},
 		} {
-			ch <- prometheus.MustNewConstMetric(mCPU, prometheus.CounterValue, m.v, m.mode)
+			m.counter(mCPU, x.v, x.mode)
 		}
 	}
 	if st, err := c.fs.NewXfrmStat(); err == nil {
 		// One series per field: procfs names them as the file does.
 		v := reflect.ValueOf(st)
 		for i := range v.NumField() {
-			ch <- prometheus.MustNewConstMetric(mXfrm, prometheus.CounterValue, float64(v.Field(i).Int()), v.Type().Field(i).Name)
+			m.counter(mXfrm, float64(v.Field(i).Int()), v.Type().Field(i).Name)
 		}
 	}
 }
