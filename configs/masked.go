@@ -48,6 +48,16 @@ func scalarNode(tag, v string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v}
 }
 
+// stringList is vs as a list of strings (text of each) in style, or nil
+// when there are none.
+func stringList[T any](vs []T, text func(T) string, style yaml.Style) *yaml.Node {
+	items := make([]*yaml.Node, len(vs))
+	for i, v := range vs {
+		items[i] = scalarNode("!!str", text(v))
+	}
+	return sequenceNode(items, style)
+}
+
 // sequenceNode is a list of items in style (0 for block, yaml.FlowStyle
 // for [a, b]), or nil, for Masked to leave the key out, when there are
 // none.

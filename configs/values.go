@@ -219,13 +219,7 @@ func (d *decoder) strings(dst *[]string) value {
 				}
 			})
 		},
-		encode: func() *yaml.Node {
-			items := make([]*yaml.Node, len(*dst))
-			for i, s := range *dst {
-				items[i] = scalarNode("!!str", s)
-			}
-			return sequenceNode(items, 0)
-		},
+		encode: func() *yaml.Node { return stringList(*dst, func(s string) string { return s }, 0) },
 	}
 }
 
@@ -245,13 +239,7 @@ func flowList[T fmt.Stringer](d *decoder, dst *[]T, item func(*yaml.Node, string
 				*dst = append(*dst, v)
 			})
 		},
-		encode: func() *yaml.Node {
-			items := make([]*yaml.Node, len(*dst))
-			for i, v := range *dst {
-				items[i] = scalarNode("!!str", v.String())
-			}
-			return sequenceNode(items, yaml.FlowStyle)
-		},
+		encode: func() *yaml.Node { return stringList(*dst, T.String, yaml.FlowStyle) },
 	}
 }
 
