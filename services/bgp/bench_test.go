@@ -42,8 +42,8 @@ import (
 // The prefixes are /32s from 198.18.0.0/15, the range RFC 2544 sets aside
 // for benchmarks; no packet is ever sent to them.
 
-// feedChild starts the testchild value that makes this test binary the
-// feed; its specification follows.
+// feedChild begins the testchild value that makes this test binary the
+// benchmark's feed; the feed's JSON specification follows it.
 const feedChild = "feed "
 
 type feedSpec struct {
